@@ -1,0 +1,186 @@
+"""Settings, read once from the environment (and an optional `.env` file).
+
+Every value comes through one `environ.Env`; a malformed value stops start-up with a
+message that names the variable. See `.env.example` for the full list.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _read(name: str, cast, default):
+    """Read one variable, turning any parse error into a message that names it."""
+    try:
+        return cast(name, default=default)
+    except (ValueError, TypeError, ImproperlyConfigured, environ.ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} is malformed: {exc}") from exc
+
+
+def _positive(name: str, value: float) -> float:
+    if value <= 0:
+        raise ImproperlyConfigured(f"Environment variable {name} must be positive, got {value!r}.")
+    return value
+
+
+def _rate(name: str, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ImproperlyConfigured(f"Environment variable {name} must be between 0 and 1, got {value!r}.")
+    return value
+
+
+def _secret_key() -> str:
+    """The SECRET_KEY variable, else a key kept in `.secret_key` so that every process
+    of one checkout (runserver, gunicorn workers) signs sessions alike."""
+    key = _read("SECRET_KEY", env.str, "")
+    if key:
+        return key
+    path = BASE_DIR / ".secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _read("DEBUG", env.bool, False)
+ALLOWED_HOSTS = _read("ALLOWED_HOSTS", env.list, ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", env.list, [])
+
+INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": _read("DATABASE_URL", env.db_url, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+CACHES = {"default": _read("CACHE_URL", env.cache_url, "locmemcache://dashboard")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "jobs"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_AGE = _read("SESSION_COOKIE_AGE", env.int, 60 * 60 * 12)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+USE_THOUSAND_SEPARATOR = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Serve straight from the source folders when nothing has been collected yet (tests, demo).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# HTTPS-only settings, all switched on together by one variable.
+SECURE_HTTPS = _read("SECURE_HTTPS", env.bool, False)
+SECURE_SSL_REDIRECT = SECURE_HTTPS
+SESSION_COOKIE_SECURE = SECURE_HTTPS
+CSRF_COOKIE_SECURE = SECURE_HTTPS
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if SECURE_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HTTPS
+SECURE_HSTS_PRELOAD = SECURE_HTTPS
+if SECURE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Meteroid -------------------------------------------------------------------------
+# With no METEROID_API_KEY the dashboard talks to its built-in sandbox (over HTTP, on a
+# loopback port of each process); with one it talks to METEROID_BASE_URL.
+METEROID_API_KEY = _read("METEROID_API_KEY", env.str, "")
+METEROID_BASE_URL = _read("METEROID_BASE_URL", env.url, "https://api.meteroid.com").geturl().rstrip("/")
+METEROID_CONNECT_TIMEOUT = _positive("METEROID_CONNECT_TIMEOUT", _read("METEROID_CONNECT_TIMEOUT", env.float, 3.05))
+METEROID_READ_TIMEOUT = _positive("METEROID_READ_TIMEOUT", _read("METEROID_READ_TIMEOUT", env.float, 10.0))
+METEROID_MAX_RETRIES = _read("METEROID_MAX_RETRIES", env.int, 3)
+# Longest Retry-After the gateway will sleep through inside one request; beyond it the
+# user is told to come back later instead of waiting.
+METEROID_MAX_RETRY_WAIT = _read("METEROID_MAX_RETRY_WAIT", env.float, 5.0)
+METEROID_CACHE_SECONDS = _read("METEROID_CACHE_SECONDS", env.int, 300)
+
+# --- Whole-job scans --------------------------------------------------------------------
+SCAN_CONCURRENCY = int(_positive("SCAN_CONCURRENCY", _read("SCAN_CONCURRENCY", env.int, 8)))
+SCAN_MAX_FAILURES = int(_positive("SCAN_MAX_FAILURES", _read("SCAN_MAX_FAILURES", env.int, 250_000)))
+
+# --- Sandbox ----------------------------------------------------------------------------
+SANDBOX_API_KEY = _read("SANDBOX_API_KEY", env.str, "pv_sand_demo0000000000000000")
+SANDBOX_LATENCY_MS = _read("SANDBOX_LATENCY_MS", env.float, 0.0)
+SANDBOX_RATE_429 = _rate("SANDBOX_RATE_429", _read("SANDBOX_RATE_429", env.float, 0.0))
+SANDBOX_RATE_500 = _rate("SANDBOX_RATE_500", _read("SANDBOX_RATE_500", env.float, 0.0))
+SANDBOX_SEED = _read("SANDBOX_SEED", env.int, 20260325)
+
+if METEROID_MAX_RETRIES < 0:
+    raise ImproperlyConfigured("Environment variable METEROID_MAX_RETRIES must be 0 or more.")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _read("LOG_LEVEL", env.str, "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
