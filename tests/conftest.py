@@ -1,0 +1,25 @@
+"""Shared fixtures: a logged-in browser session, and a clean cache for every test."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="support", password="correct horse battery")
+
+
+@pytest.fixture
+def logged_in(client, user):
+    """Django's test client, logged in as a support person."""
+    client.force_login(user)
+    return client
