@@ -1,0 +1,178 @@
+"""The gateway: Meteroid's answers through the cache, and the process-wide instance.
+
+Views ask `get_gateway()` for jobs, a job and pages of failures; the gateway serves them from
+the cache when it can and otherwise from its `MeteroidClient`. Whole-job scans use
+`gateway.client` directly, uncached, and keep their own results.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from django.conf import settings
+
+from . import cache
+from .client import JOBS_PATH, FileDownload, MeteroidClient, failures_path, job_path
+from .records import FailurePage, JobDetail, JobList
+
+
+class Client(Protocol):
+    """What the gateway needs of a client (`MeteroidClient`, or a stand-in in tests)."""
+
+    base_url: str
+
+    @property
+    def key_fingerprint(self) -> str: ...
+
+    def list_jobs(
+        self, *, job_type: str | None = None, statuses: Sequence[str] = (), page: int = 0, per_page: int = 10
+    ) -> JobList: ...
+
+    def get_job(self, job_id: str) -> JobDetail: ...
+
+    def list_failures(
+        self, job_id: str, *, limit: int = 25, offset: int = 0, chunk_id: str | None = None
+    ) -> FailurePage: ...
+
+    def open_file(self, url: str, *, default_filename: str = "download") -> FileDownload: ...
+
+
+class Gateway:
+    """Cached access to Meteroid. Thread-safe; `calls` and `hits` count upstream calls and
+    cache hits made through this instance (for benchmarks and the status line)."""
+
+    def __init__(self, client: Client, *, is_sandbox: bool = False) -> None:
+        self.client = client
+        self.base_url = client.base_url
+        self.is_sandbox = is_sandbox
+        self.calls = 0
+        self.hits = 0
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Gateway({self.base_url!r}, sandbox={self.is_sandbox})"
+
+    def jobs(
+        self,
+        *,
+        job_type: str | None = None,
+        statuses: Sequence[str] = (),
+        page: int = 0,
+        per_page: int = 25,
+    ) -> JobList:
+        """One page of jobs, newest first; cached briefly."""
+        query = {"job_type": job_type, "status": list(statuses), "page": page, "per_page": per_page}
+        return self._cached(
+            JOBS_PATH,
+            query,
+            cache.lifetime("jobs"),
+            lambda: self.client.list_jobs(
+                job_type=job_type, statuses=tuple(statuses), page=page, per_page=per_page
+            ),
+        )
+
+    def job(self, job_id: str) -> JobDetail:
+        """One job's detail; cached long once it is terminal, a few seconds while active."""
+        return self._cached(
+            job_path(job_id),
+            {},
+            lambda detail: cache.lifetime("job", detail),
+            lambda: self.client.get_job(job_id),
+        )
+
+    def failures(
+        self, job: JobDetail, *, limit: int, offset: int, chunk_id: str | None = None
+    ) -> FailurePage:
+        """One page of a job's failures; cached as long as the job's status allows."""
+        return self._cached(
+            failures_path(job.id),
+            {"limit": limit, "offset": offset, "chunk_id": chunk_id},
+            cache.lifetime("failures", job),
+            lambda: self.client.list_failures(job.id, limit=limit, offset=offset, chunk_id=chunk_id),
+        )
+
+    def open_file(self, url: str, *, default_filename: str = "download") -> FileDownload:
+        """Stream a file a job detail links to (never cached)."""
+        self._count(hit=False)
+        return self.client.open_file(url, default_filename=default_filename)
+
+    def stats(self) -> dict[str, int]:
+        """Upstream calls and cache hits so far."""
+        with self._lock:
+            return {"calls": self.calls, "hits": self.hits}
+
+    def _cached[T](
+        self,
+        path: str,
+        query: Mapping[str, cache.QueryValue],
+        lifetime: int | Callable[[T], int],
+        fetch: Callable[[], T],
+    ) -> T:
+        key = cache.fingerprinted_key(self.base_url, self.client.key_fingerprint, path, query)
+
+        def counted_fetch() -> T:
+            self._count(hit=False)
+            return fetch()
+
+        value, hit = cache.get_or_fetch(key, lifetime, counted_fetch)
+        if hit:
+            self._count(hit=True)
+        return value
+
+    def _count(self, *, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.calls += 1
+
+
+_lock = threading.Lock()
+_gateway: Gateway | None = None
+_gateway_config: tuple | None = None
+
+
+def get_gateway() -> Gateway:
+    """The process-wide gateway, built from settings: Meteroid itself when METEROID_API_KEY
+    is set, else the built-in sandbox. Rebuilt when those settings change (tests)."""
+    global _gateway, _gateway_config
+    is_sandbox = not settings.METEROID_API_KEY
+    if is_sandbox:
+        # Imported here: the sandbox (and its server) exists only in processes that use it.
+        from dashboard.sandbox.server import sandbox_base_url
+
+        base_url, api_key = sandbox_base_url(), settings.SANDBOX_API_KEY
+    else:
+        base_url, api_key = settings.METEROID_BASE_URL, settings.METEROID_API_KEY
+    config = (
+        base_url,
+        api_key,
+        settings.METEROID_CONNECT_TIMEOUT,
+        settings.METEROID_READ_TIMEOUT,
+        settings.METEROID_MAX_RETRIES,
+        settings.METEROID_MAX_RETRY_WAIT,
+    )
+    with _lock:
+        if _gateway is None or _gateway_config != config:
+            # The replaced gateway is not closed: another thread may still be using it.
+            client = MeteroidClient(
+                base_url,
+                api_key,
+                connect_timeout=settings.METEROID_CONNECT_TIMEOUT,
+                read_timeout=settings.METEROID_READ_TIMEOUT,
+                max_retries=settings.METEROID_MAX_RETRIES,
+                max_retry_wait=settings.METEROID_MAX_RETRY_WAIT,
+            )
+            _gateway, _gateway_config = Gateway(client, is_sandbox=is_sandbox), config
+        return _gateway
+
+
+def reset_gateway() -> None:
+    """Forget the process-wide gateway (tests), closing its connections."""
+    global _gateway, _gateway_config
+    with _lock:
+        if _gateway is not None and isinstance(_gateway.client, MeteroidClient):
+            _gateway.client.close()
+        _gateway, _gateway_config = None, None

@@ -1,0 +1,273 @@
+"""The gateway: caching over a client, and the process-wide instance built from settings."""
+
+from __future__ import annotations
+
+import sys
+import types
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.test import override_settings
+
+from dashboard.meteroid import cache
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
+from dashboard.meteroid.gateway import Gateway, get_gateway, reset_gateway
+from dashboard.meteroid.records import FailurePage, JobDetail, JobList
+
+JOB_ID = "bjob_7n42DGM5Tflk9n8mt7Fhc7"
+
+
+def detail(status: str = "COMPLETED_WITH_ERRORS", job_id: str = JOB_ID) -> JobDetail:
+    return JobDetail.parse(
+        {
+            "id": job_id,
+            "job_type": "CUSTOMER_CSV_IMPORT",
+            "status": status,
+            "processed_items": 10,
+            "failed_items": 2,
+            "created_by": "u",
+            "created_at": "2026-03-25T10:00:00.000Z",
+            "failure_count": 2,
+            "has_error_csv": True,
+        }
+    )
+
+
+class FakeClient:
+    """Stands in for MeteroidClient: canned answers, counted calls, scripted errors."""
+
+    def __init__(self, *, base_url: str = "http://meteroid.test", fingerprint: str = "f" * 16):
+        self.base_url = base_url
+        self.key_fingerprint = fingerprint
+        self.status = "COMPLETED_WITH_ERRORS"
+        self.calls: list[tuple] = []
+        self.errors: list[MeteroidError] = []
+
+    def _answer(self, call: tuple):
+        self.calls.append(call)
+        if self.errors:
+            raise self.errors.pop(0)
+
+    def list_jobs(self, *, job_type=None, statuses=(), page=0, per_page=10) -> JobList:
+        self._answer(("jobs", job_type, tuple(statuses), page, per_page))
+        return JobList.parse(
+            {
+                "data": [],
+                "pagination_meta": {"page": page, "per_page": per_page, "total_items": 0, "total_pages": 0},
+            }
+        )
+
+    def get_job(self, job_id: str) -> JobDetail:
+        self._answer(("job", job_id))
+        return detail(self.status, job_id)
+
+    def list_failures(self, job_id, *, limit=25, offset=0, chunk_id=None) -> FailurePage:
+        self._answer(("failures", job_id, limit, offset, chunk_id))
+        return FailurePage.parse({"data": [], "total_count": 0})
+
+    def open_file(self, url, *, default_filename="download"):
+        self._answer(("file", url))
+        return url
+
+
+class RecordingCache:
+    """A dict standing in for Django's cache, remembering each entry's timeout."""
+
+    def __init__(self):
+        self.data = {}
+        self.timeouts = {}
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def set(self, key, value, timeout):
+        self.data[key] = value
+        self.timeouts[key] = timeout
+
+
+@pytest.fixture
+def recording(monkeypatch) -> RecordingCache:
+    recording = RecordingCache()
+    monkeypatch.setattr(cache, "cache", recording)
+    return recording
+
+
+@pytest.fixture
+def client() -> FakeClient:
+    return FakeClient()
+
+
+@pytest.fixture
+def gateway(client) -> Gateway:
+    return Gateway(client)
+
+
+def test_a_second_call_is_a_hit(gateway, client):
+    first = gateway.jobs(statuses=["FAILED"], page=2)
+    second = gateway.jobs(statuses=["FAILED"], page=2)
+    assert first == second
+    assert len(client.calls) == 1
+    assert (gateway.calls, gateway.hits) == (1, 1)
+    assert gateway.stats() == {"calls": 1, "hits": 1}
+
+
+def test_other_arguments_are_other_entries(gateway, client):
+    gateway.jobs(page=0)
+    gateway.jobs(page=1)
+    gateway.jobs(page=1, statuses=["FAILED"])
+    gateway.jobs(page=1, statuses=["FAILED"], job_type="EVENT_CSV_IMPORT")
+    gateway.jobs(page=1, statuses=["FAILED"], job_type="EVENT_CSV_IMPORT", per_page=50)
+    assert len(client.calls) == 5
+    assert gateway.hits == 0
+
+
+def test_the_order_of_statuses_does_not_matter(gateway, client):
+    gateway.jobs(statuses=["FAILED", "CANCELLED"])
+    gateway.jobs(statuses=["CANCELLED", "FAILED"])
+    assert len(client.calls) == 1
+
+
+def test_it_passes_the_arguments_through(gateway, client):
+    gateway.jobs(job_type="EVENT_CSV_IMPORT", statuses=["FAILED"], page=3, per_page=50)
+    gateway.failures(detail(), limit=100, offset=200, chunk_id="bjch_1")
+    assert client.calls == [
+        ("jobs", "EVENT_CSV_IMPORT", ("FAILED",), 3, 50),
+        ("failures", JOB_ID, 100, 200, "bjch_1"),
+    ]
+
+
+def test_errors_are_not_cached(gateway, client):
+    client.errors.append(MeteroidError(ErrorKind.UNAVAILABLE, "down"))
+    with pytest.raises(MeteroidError):
+        gateway.job(JOB_ID)
+    assert gateway.job(JOB_ID).id == JOB_ID
+    assert len(client.calls) == 2
+    assert (gateway.calls, gateway.hits) == (2, 0)
+
+
+def test_keys_of_different_api_keys_do_not_meet():
+    one, other = FakeClient(fingerprint="1" * 16), FakeClient(fingerprint="2" * 16)
+    Gateway(one).job(JOB_ID)
+    Gateway(other).job(JOB_ID)
+    assert len(one.calls) == len(other.calls) == 1
+
+
+def test_keys_of_different_base_urls_do_not_meet():
+    one, other = FakeClient(base_url="http://a.test"), FakeClient(base_url="http://b.test")
+    Gateway(one).jobs()
+    Gateway(other).jobs()
+    assert len(one.calls) == len(other.calls) == 1
+
+
+@override_settings(METEROID_CACHE_SECONDS=600)
+@pytest.mark.parametrize(("status", "seconds"), [("COMPLETED", 600), ("FAILED", 600), ("PROCESSING", 5)])
+def test_a_jobs_lifetime_follows_its_status(gateway, client, recording, status, seconds):
+    client.status = status
+    gateway.job(JOB_ID)
+    assert list(recording.timeouts.values()) == [seconds]
+
+
+@override_settings(METEROID_CACHE_SECONDS=600)
+@pytest.mark.parametrize(("status", "seconds"), [("COMPLETED_WITH_ERRORS", 600), ("PENDING", 5), ("NEW", 5)])
+def test_failures_live_as_long_as_their_jobs_status_allows(gateway, recording, status, seconds):
+    gateway.failures(detail(status), limit=25, offset=0)
+    assert list(recording.timeouts.values()) == [seconds]
+
+
+def test_the_job_list_lives_briefly(gateway, recording):
+    gateway.jobs()
+    assert list(recording.timeouts.values()) == [10]
+
+
+def test_failure_pages_are_cached_per_page_and_chunk(gateway, client):
+    job = detail()
+    gateway.failures(job, limit=25, offset=0)
+    gateway.failures(job, limit=25, offset=0)
+    gateway.failures(job, limit=25, offset=25)
+    gateway.failures(job, limit=25, offset=0, chunk_id="bjch_1")
+    assert len(client.calls) == 3
+    assert gateway.hits == 1
+
+
+def test_files_are_never_cached(gateway, client):
+    assert gateway.open_file("/files/x", default_filename="x.csv") == "/files/x"
+    gateway.open_file("/files/x")
+    assert len(client.calls) == 2
+    assert gateway.calls == 2
+
+
+def test_the_counters_are_thread_safe(gateway):
+    gateway.jobs()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: gateway.jobs(), range(400)))
+    assert gateway.stats() == {"calls": 1, "hits": 400}
+
+
+# --- the process-wide instance -------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_singleton():
+    reset_gateway()
+    yield
+    reset_gateway()
+
+
+@pytest.fixture
+def fake_sandbox(monkeypatch):
+    """Replaces the sandbox server module: these tests need its address, not its server."""
+    module = types.ModuleType("dashboard.sandbox.server")
+    module.sandbox_base_url = lambda: "http://127.0.0.1:9/sandbox"
+    monkeypatch.setitem(sys.modules, "dashboard.sandbox.server", module)
+    return module
+
+
+@override_settings(METEROID_API_KEY="pv_live_real", METEROID_BASE_URL="https://api.meteroid.example")
+def test_with_a_key_it_talks_to_meteroid():
+    gateway = get_gateway()
+    assert gateway.base_url == "https://api.meteroid.example"
+    assert not gateway.is_sandbox
+    assert gateway.client.key_fingerprint == cache.key_fingerprint("pv_live_real")
+    assert get_gateway() is gateway
+
+
+@override_settings(METEROID_API_KEY="", SANDBOX_API_KEY="pv_sand_test")
+def test_without_a_key_it_talks_to_the_sandbox(fake_sandbox):
+    gateway = get_gateway()
+    assert gateway.is_sandbox
+    assert gateway.base_url == "http://127.0.0.1:9/sandbox"
+    assert gateway.client.key_fingerprint == cache.key_fingerprint("pv_sand_test")
+
+
+def test_it_is_rebuilt_when_the_settings_change():
+    with override_settings(METEROID_API_KEY="pv_live_a", METEROID_BASE_URL="https://a.example"):
+        first = get_gateway()
+    with override_settings(METEROID_API_KEY="pv_live_a", METEROID_BASE_URL="https://a.example"):
+        assert get_gateway() is first
+    with override_settings(METEROID_API_KEY="pv_live_b", METEROID_BASE_URL="https://a.example"):
+        assert get_gateway() is not first
+    with override_settings(
+        METEROID_API_KEY="pv_live_a", METEROID_BASE_URL="https://a.example", METEROID_MAX_RETRIES=0
+    ):
+        rebuilt = get_gateway()
+        assert rebuilt is not first
+        assert rebuilt.client.max_retries == 0
+
+
+@override_settings(METEROID_API_KEY="pv_live_a", METEROID_BASE_URL="https://a.example")
+def test_reset_forgets_the_instance():
+    first = get_gateway()
+    reset_gateway()
+    assert get_gateway() is not first
+
+
+@override_settings(
+    METEROID_API_KEY="pv_live_a",
+    METEROID_BASE_URL="https://a.example",
+    METEROID_CONNECT_TIMEOUT=1.5,
+    METEROID_READ_TIMEOUT=4.0,
+    METEROID_MAX_RETRY_WAIT=2.0,
+)
+def test_the_client_takes_its_limits_from_settings():
+    client = get_gateway().client
+    assert (client.connect_timeout, client.read_timeout, client.max_retry_wait) == (1.5, 4.0, 2.0)
