@@ -1,0 +1,62 @@
+"""Chunks of a job, as far as its failures reveal them (the REST API never lists chunks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSummary:
+    """One chunk that has failures: where it sits in the file and how many rows failed."""
+
+    chunk_id: str
+    first_index: int  # smallest failing item_index in the chunk
+    last_index: int  # largest failing item_index in the chunk
+    failures: int
+    row_start: int  # 1-based first row the chunk covers (or its first failure, size unknown)
+    row_end: int  # 1-based last row the chunk covers (or its last failure)
+
+    @property
+    def label(self) -> str:
+        return f"rows {self.row_start:,}–{self.row_end:,} · {self.failures:,} failed"
+
+
+def summarize_chunks(
+    failures: Iterable[tuple[str, int]],
+    *,
+    chunk_size: int | None,
+    total_items: int | None,
+) -> list[ChunkSummary]:
+    """Summarise `(chunk_id, item_index)` pairs into chunks, in file order.
+
+    With the job type's chunk size known, a chunk's row range is the whole slice of the file
+    it covers (chunk k is rows `[k*size, (k+1)*size)`, cut at the file's end); without it, the
+    range is that of its failing rows.
+    """
+    seen: dict[str, list[int]] = {}
+    for chunk_id, index in failures:
+        entry = seen.get(chunk_id)
+        if entry is None:
+            seen[chunk_id] = [index, index, 1]
+        else:
+            if index < entry[0]:
+                entry[0] = index
+            if index > entry[1]:
+                entry[1] = index
+            entry[2] += 1
+    summaries = []
+    for chunk_id, (first, last, count) in seen.items():
+        start, end = first, last
+        if chunk_size:
+            start = (first // chunk_size) * chunk_size
+            end = max(last, start + chunk_size - 1)
+            if total_items:
+                end = max(last, min(end, total_items - 1))
+        summaries.append(ChunkSummary(chunk_id, first, last, count, start + 1, end + 1))
+    summaries.sort(key=lambda chunk: (chunk.first_index, chunk.chunk_id))
+    return summaries
+
+
+def find_chunk(chunks: Iterable[ChunkSummary], chunk_id: str) -> ChunkSummary | None:
+    return next((chunk for chunk in chunks if chunk.chunk_id == chunk_id), None)

@@ -1,0 +1,391 @@
+"""Whole-job scans: every failure of a job, fetched once and shared by every view and process.
+
+The REST API gives a job's failures 100 at a time and has no call that lists chunks, so
+anything computed over the whole job (the chunk list, and what builds on it) needs a scan.
+This module owns that scan:
+
+- it pages through the job with `SCAN_CONCURRENCY` requests in flight;
+- it runs once per job however many people ask, across processes too: a lock in the shared
+  cache decides who scans, and progress is written to the cache for everyone to read;
+- it stores the result in the cache, for long once the job is terminal (its failures never
+  change again), briefly while the job is active (then the last result keeps being shown,
+  marked provisional, while a new scan refreshes it);
+- a scan that fails says so and is retried only when someone asks: a half result is never
+  stored as a whole one.
+
+Views ask `scan_status(job)`: either the result (`state == "done"`) or progress to show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Literal
+
+from django.conf import settings
+from django.core.cache import cache
+
+from dashboard.chunks import ChunkSummary, summarize_chunks
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
+from dashboard.meteroid.gateway import Gateway, get_gateway
+from dashboard.meteroid.records import FailurePage, JobDetail
+
+logger = logging.getLogger(__name__)
+
+SCAN_VERSION = 1
+PAGE_SIZE = 100  # the most the API gives in one call
+LOCK_SECONDS = 30  # a scanner that stops refreshing its lock for this long is presumed dead
+PROGRESS_EVERY = 0.25  # seconds between progress writes
+ACTIVE_FRESH_SECONDS = 15  # how long an active job's result is shown before it is refreshed
+FAILED_SECONDS = 300  # how long a failed scan is remembered (and not retried by itself)
+KEEP_SECONDS = 60 * 60 * 24 * 7  # how long any result is kept at all
+
+State = Literal["running", "failed", "done"]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureSet:
+    """Every failure of a job (up to the cap), held column-wise to stay small.
+
+    Failure ids are not kept: nothing shown over a whole job needs them.
+    """
+
+    job_id: str
+    item_indices: array  # array("q"), ascending
+    chunk_ids: tuple[str, ...]  # distinct chunk ids, in order of first appearance
+    chunk_refs: array  # array("I"): per failure, its position in chunk_ids
+    identifiers: tuple[str | None, ...]
+    reasons: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.item_indices)
+
+    def chunk_pairs(self) -> Iterator[tuple[str, int]]:
+        ids = self.chunk_ids
+        return ((ids[ref], index) for ref, index in zip(self.chunk_refs, self.item_indices, strict=True))
+
+    def rows(self) -> Iterator[tuple[int, str | None, str, str]]:
+        """(item_index, identifier, reason, chunk_id) per failure, in file order."""
+        ids = self.chunk_ids
+        return (
+            (index, ident, reason, ids[ref])
+            for index, ident, reason, ref in zip(
+                self.item_indices, self.identifiers, self.reasons, self.chunk_refs, strict=True
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What a finished scan knows, small enough to read on every page view."""
+
+    job_id: str
+    chunks: tuple[ChunkSummary, ...]
+    scanned: int  # failures held in the FailureSet
+    total_count: int  # failure_count that Meteroid reported when the scan began
+    capped: bool  # the job has more failures than SCAN_MAX_FAILURES
+    provisional: bool  # the job was still active: the result will change
+    finished_at: float
+    fresh_until: float
+
+    @property
+    def fresh(self) -> bool:
+        return time.time() < self.fresh_until
+
+    def has_chunk(self, chunk_id: str) -> bool:
+        return any(chunk.chunk_id == chunk_id for chunk in self.chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStatus:
+    state: State
+    fetched: int = 0
+    total: int | None = None
+    message: str = ""
+    result: ScanResult | None = None
+    refreshing: bool = False
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0
+        return min(100, int(100 * self.fetched / self.total))
+
+
+@dataclass
+class _Keys:
+    lock: str
+    progress: str
+    result: str
+    failures: str
+
+
+def _keys(gateway: Gateway, job_id: str) -> _Keys:
+    digest = hashlib.sha256(
+        f"{gateway.base_url}|{gateway.client.key_fingerprint}|{job_id}|{SCAN_VERSION}".encode()
+    ).hexdigest()[:40]
+    base = f"scan:{digest}"
+    return _Keys(f"{base}:lock", f"{base}:progress", f"{base}:result", f"{base}:failures")
+
+
+def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
+    """The scan of `job`: its result if there is one, else its progress (starting it if needed)."""
+    gateway = gateway or get_gateway()
+    keys = _keys(gateway, job.id)
+    if job.failure_count == 0 and job.is_terminal:
+        # Nothing to page through: answer at once, without a call.
+        now = time.time()
+        empty = ScanResult(job.id, (), 0, 0, False, False, now, now + KEEP_SECONDS)
+        return ScanStatus("done", result=empty)
+    result = _safe_get(keys.result)
+    if isinstance(result, ScanResult) and _matches(result, job):
+        refreshing = False
+        if not result.fresh:
+            refreshing = _start(gateway, job, keys)
+        return ScanStatus(
+            "done", fetched=result.scanned, total=result.scanned, result=result, refreshing=refreshing
+        )
+    progress = _safe_get(keys.progress) or {}
+    if progress.get("state") == "failed":
+        return ScanStatus(
+            "failed", progress.get("fetched", 0), progress.get("total"), progress.get("message", "")
+        )
+    _start(gateway, job, keys)
+    progress = _safe_get(keys.progress) or {}
+    return ScanStatus("running", progress.get("fetched", 0), progress.get("total"))
+
+
+def retry_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
+    """Forget a failed scan of `job` and start again."""
+    gateway = gateway or get_gateway()
+    keys = _keys(gateway, job.id)
+    progress = _safe_get(keys.progress) or {}
+    if progress.get("state") == "failed":
+        cache.delete(keys.progress)
+    return scan_status(job, gateway=gateway)
+
+
+def failure_set(job: JobDetail, *, gateway: Gateway | None = None) -> FailureSet | None:
+    """The failures of the finished scan of `job`, or None while there is none."""
+    gateway = gateway or get_gateway()
+    keys = _keys(gateway, job.id)
+    result = _safe_get(keys.result)
+    if not isinstance(result, ScanResult):
+        return None
+    memo_key = (keys.failures, result.finished_at)
+    with _memo_lock:
+        if memo_key in _memo:
+            _memo.move_to_end(memo_key)
+            return _memo[memo_key]
+    failures = _safe_get(keys.failures)
+    if not isinstance(failures, FailureSet):
+        return None
+    with _memo_lock:
+        _memo[memo_key] = failures
+        while len(_memo) > 3:
+            _memo.popitem(last=False)
+    return failures
+
+
+# Unpickling a 200,000-row set costs tens of milliseconds: keep the last few in memory.
+_memo: OrderedDict[tuple[str, float], FailureSet] = OrderedDict()
+_memo_lock = threading.Lock()
+_running: set[str] = set()
+_running_lock = threading.Lock()
+
+
+def _matches(result: ScanResult, job: JobDetail) -> bool:
+    # A terminal job's result is final; one scanned while the job ran is replaced once the
+    # job has ended, however fresh it was.
+    return not (job.is_terminal and result.provisional)
+
+
+def _safe_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception:  # a broken cache costs a rescan, never the page
+        logger.exception("scan cache read failed")
+        return None
+
+
+def _start(gateway: Gateway, job: JobDetail, keys: _Keys) -> bool:
+    """Start a scan in a background thread unless one runs somewhere already."""
+    with _running_lock:
+        if keys.lock in _running:
+            return True
+        token = uuid.uuid4().hex
+        try:
+            if not cache.add(keys.lock, token, LOCK_SECONDS):
+                return True
+        except Exception:
+            logger.exception("scan lock failed")
+            return False
+        _running.add(keys.lock)
+    try:
+        cache.set(keys.progress, {"state": "running", "fetched": 0, "total": job.failure_count}, KEEP_SECONDS)
+    except Exception:
+        logger.exception("scan progress write failed")
+    thread = threading.Thread(
+        target=_run, args=(gateway, job, keys, token), daemon=True, name=f"scan-{job.id}"
+    )
+    thread.start()
+    return True
+
+
+def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
+    try:
+        failures, result = run_scan(gateway, job, progress=_progress_writer(keys, token))
+        cache.set(keys.failures, failures, KEEP_SECONDS)
+        cache.set(keys.result, result, KEEP_SECONDS)
+        cache.set(
+            keys.progress, {"state": "done", "fetched": result.scanned, "total": result.scanned}, KEEP_SECONDS
+        )
+    except MeteroidError as exc:
+        logger.warning("scan of %s failed: %s", job.id, exc.message)
+        _write_failed(keys, exc.message)
+    except Exception:
+        logger.exception("scan of %s failed", job.id)
+        _write_failed(keys, "The scan stopped on an unexpected error.")
+    finally:
+        with _running_lock:
+            _running.discard(keys.lock)
+        try:
+            if cache.get(keys.lock) == token:
+                cache.delete(keys.lock)
+        except Exception:
+            logger.exception("scan unlock failed")
+
+
+def _write_failed(keys: _Keys, message: str) -> None:
+    progress = _safe_get(keys.progress) or {}
+    try:
+        cache.set(keys.progress, {**progress, "state": "failed", "message": message}, FAILED_SECONDS)
+    except Exception:
+        logger.exception("scan progress write failed")
+
+
+@dataclass
+class _ProgressWriter:
+    keys: _Keys
+    token: str
+    last: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, fetched: int, total: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if not force and now - self.last < PROGRESS_EVERY:
+                return
+            self.last = now
+        try:
+            cache.set(
+                self.keys.progress, {"state": "running", "fetched": fetched, "total": total}, KEEP_SECONDS
+            )
+            cache.set(self.keys.lock, self.token, LOCK_SECONDS)  # still alive
+        except Exception:
+            logger.exception("scan progress write failed")
+
+
+def _progress_writer(keys: _Keys, token: str) -> _ProgressWriter:
+    return _ProgressWriter(keys, token)
+
+
+def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[FailureSet, ScanResult]:
+    """Page through every failure of `job` (up to the cap) and summarise it. Blocking.
+
+    The first page tells the total; the rest are fetched `SCAN_CONCURRENCY` at a time.
+    Raises `MeteroidError` if any page cannot be had after the gateway's own retries.
+    """
+    started = time.time()
+    cap = settings.SCAN_MAX_FAILURES
+    client = gateway.client
+    first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0)
+    total = first.total_count
+    wanted = min(total, cap)
+    pages: dict[int, FailurePage] = {0: first}
+    offsets = range(PAGE_SIZE, wanted, PAGE_SIZE)
+    fetched = len(first.failures)
+    if progress:
+        progress(fetched, wanted, force=True)
+    if offsets:
+        with ThreadPoolExecutor(
+            max_workers=settings.SCAN_CONCURRENCY, thread_name_prefix="scan-page"
+        ) as pool:
+            futures = {
+                pool.submit(
+                    client.list_failures, job.id, limit=min(PAGE_SIZE, wanted - offset), offset=offset
+                ): offset
+                for offset in offsets
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        for other in pending:
+                            other.cancel()
+                        raise error
+                    page = future.result()
+                    pages[futures[future]] = page
+                    fetched += len(page.failures)
+                if progress:
+                    progress(fetched, wanted)
+    failures = _collect(job.id, (pages[offset] for offset in sorted(pages)), wanted)
+    if job.is_terminal and len(failures) < wanted:
+        raise MeteroidError(
+            ErrorKind.UPSTREAM,
+            f"Meteroid listed {len(failures):,} failures of the {wanted:,} it announced; "
+            "the scan cannot be trusted. Try again.",
+        )
+    chunks = summarize_chunks(failures.chunk_pairs(), chunk_size=job.chunk_size, total_items=job.total_items)
+    finished = time.time()
+    fresh_for = KEEP_SECONDS if job.is_terminal else ACTIVE_FRESH_SECONDS
+    result = ScanResult(
+        job_id=job.id,
+        chunks=tuple(chunks),
+        scanned=len(failures),
+        total_count=total,
+        capped=total > cap,
+        provisional=not job.is_terminal,
+        finished_at=finished,
+        fresh_until=finished + fresh_for,
+    )
+    logger.info(
+        "scanned %s: %d failures, %d chunks in %.2fs", job.id, len(failures), len(chunks), finished - started
+    )
+    return failures, result
+
+
+def _collect(job_id: str, pages: Iterator[FailurePage], wanted: int) -> FailureSet:
+    """Flatten pages into columns, dropping repeats (an active job's pages can shift)."""
+    indices = array("q")
+    refs = array("I")
+    identifiers: list[str | None] = []
+    reasons: list[str] = []
+    chunk_pos: dict[str, int] = {}
+    seen: set[int] = set()
+    for page in pages:
+        for failure in page.failures:
+            if failure.item_index in seen or len(indices) >= wanted:
+                continue
+            seen.add(failure.item_index)
+            indices.append(failure.item_index)
+            refs.append(chunk_pos.setdefault(failure.chunk_id, len(chunk_pos)))
+            identifiers.append(failure.item_identifier)
+            reasons.append(failure.reason)
+    order = sorted(range(len(indices)), key=indices.__getitem__)
+    if any(order[i] != i for i in range(len(order))):
+        indices = array("q", (indices[i] for i in order))
+        refs = array("I", (refs[i] for i in order))
+        identifiers = [identifiers[i] for i in order]
+        reasons = [reasons[i] for i in order]
+    return FailureSet(job_id, indices, tuple(chunk_pos), refs, tuple(identifiers), tuple(reasons))

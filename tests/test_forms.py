@@ -1,0 +1,70 @@
+import pytest
+from django.http import QueryDict
+
+from dashboard.forms import JobListQuery, JobPageQuery, is_job_id
+
+
+def _form(cls, query: str):
+    form = cls(QueryDict(query))
+    return form, form.is_valid()
+
+
+def test_job_list_defaults():
+    form, ok = _form(JobListQuery, "")
+    assert ok
+    assert form.cleaned_data == {"type": "", "status": [], "page": 1, "per_page": 25}
+    assert form.query() == ""
+
+
+def test_job_list_keeps_repeated_statuses_and_drops_defaults_from_its_links():
+    form, ok = _form(
+        JobListQuery, "status=FAILED&status=COMPLETED_WITH_ERRORS&type=CUSTOMER_CSV_IMPORT&page=1"
+    )
+    assert ok
+    assert form.query(page=2) == "type=CUSTOMER_CSV_IMPORT&status=FAILED&status=COMPLETED_WITH_ERRORS&page=2"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "page=1e9",
+        "per_page=7",
+        "type=NOPE",
+        "status=DONE",
+        "page=99999999999",
+    ],
+)
+def test_job_list_refuses_bad_values_and_names_them(query):
+    form, ok = _form(JobListQuery, query)
+    assert not ok
+    assert form.problems()[0].split(":")[0] == query.split("=")[0]
+
+
+@pytest.mark.parametrize(
+    "query", ["chunk=x", "chunk=bjob_abc", "chunk=bjch_a-b", "per_page=10", "page=-1", "page="]
+)
+def test_job_page_refuses_bad_values(query):
+    _, ok = _form(JobPageQuery, query)
+    assert ok is (query == "page=")
+
+
+def test_job_page_links_keep_the_chunk():
+    form, ok = _form(JobPageQuery, "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&per_page=50&page=3")
+    assert ok
+    assert form.query(page=4) == "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&per_page=50&page=4"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("bjob_7n42DGM5Tflk9n8mt7Fhc7", True),
+        ("bjob_", False),
+        ("bjch_7n42", False),
+        ("bjob_../../etc", False),
+    ],
+)
+def test_job_ids(value, ok):
+    assert is_job_id(value) is ok

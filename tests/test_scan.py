@@ -1,0 +1,170 @@
+"""Whole-job scans, with a stand-in client (no HTTP): paging, sharing, failure and retry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
+from dashboard.meteroid.gateway import Gateway
+from dashboard.meteroid.records import Failure, FailurePage, JobDetail
+from dashboard.scan import failure_set, retry_scan, run_scan, scan_status
+
+
+def _job(
+    failures: int, status: str = "COMPLETED_WITH_ERRORS", job_type: str = "CUSTOMER_CSV_IMPORT"
+) -> JobDetail:
+    return JobDetail(
+        id="bjob_test1",
+        job_type=job_type,
+        status=status,
+        processed_items=10_000,
+        failed_items=failures,
+        total_items=10_000,
+        created_by="00000000-0000-0000-0000-000000000000",
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+        completed_at=None,
+        input_file_name="x.csv",
+        failure_count=failures,
+        has_error_csv=True,
+        error_csv_url=None,
+        input_file_url=None,
+        has_output=False,
+        output_url=None,
+    )
+
+
+class FakeClient:
+    """Serves `count` failures, every third row failing, 50 rows per chunk."""
+
+    base_url = "http://meteroid.test"
+    key_fingerprint = "f" * 16
+
+    def __init__(self, count: int, *, fail_at: int | None = None, gate: threading.Event | None = None):
+        self.rows = [
+            Failure(
+                f"id-{i}", f"bjch_{(i * 3) // 50}", i * 3, f"alias-{i}" if i % 5 else None, f"Reason {i % 4}"
+            )
+            for i in range(count)
+        ]
+        self.fail_at = fail_at
+        self.gate = gate
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def list_failures(self, job_id, *, limit=25, offset=0, chunk_id=None):
+        with self.lock:
+            self.calls += 1
+        if self.gate is not None:
+            self.gate.wait(5)
+        if self.fail_at is not None and offset >= self.fail_at:
+            raise MeteroidError(ErrorKind.UNAVAILABLE, "Meteroid could not be reached.")
+        return FailurePage(tuple(self.rows[offset : offset + limit]), len(self.rows))
+
+
+def _wait(job, gateway, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while (status := scan_status(job, gateway=gateway)).state == "running":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.01)
+    return status
+
+
+def test_a_scan_reads_every_page_and_lists_chunks_in_file_order():
+    client = FakeClient(1234)
+    failures, result = run_scan(Gateway(client), _job(1234))
+    assert len(failures) == 1234 == result.scanned
+    assert client.calls == 13
+    assert list(failures.item_indices) == [i * 3 for i in range(1234)]
+    assert [c.chunk_id for c in result.chunks] == [f"bjch_{k}" for k in range(len(result.chunks))]
+    assert sum(c.failures for c in result.chunks) == 1234
+    assert result.chunks[1].row_start == 51
+    assert not result.capped and not result.provisional
+    rows = list(failures.rows())
+    assert rows[0] == (0, None, "Reason 0", "bjch_0")
+    assert rows[1] == (3, "alias-1", "Reason 1", "bjch_0")
+
+
+def test_a_scan_stops_at_the_cap_and_says_so(settings):
+    settings.SCAN_MAX_FAILURES = 250
+    failures, result = run_scan(Gateway(FakeClient(1000)), _job(1000))
+    assert len(failures) == 250
+    assert result.capped and result.total_count == 1000
+
+
+def test_a_scan_that_gets_fewer_rows_than_announced_fails():
+    client = FakeClient(300)
+    client.rows = client.rows[:250]  # total_count shrinks under our feet
+    original = client.list_failures
+
+    def lying(job_id, **kwargs):
+        page = original(job_id, **kwargs)
+        return FailurePage(page.failures, 300)
+
+    client.list_failures = lying
+    with pytest.raises(MeteroidError, match="announced"):
+        run_scan(Gateway(client), _job(300))
+
+
+def test_an_active_jobs_scan_is_provisional():
+    _, result = run_scan(Gateway(FakeClient(10)), _job(10, status="PROCESSING"))
+    assert result.provisional
+    assert result.fresh_until - result.finished_at < 60
+
+
+def test_scan_status_runs_in_the_background_and_then_serves_the_result():
+    gate = threading.Event()
+    client = FakeClient(500, gate=gate)
+    gateway, job = Gateway(client), _job(500)
+    first = scan_status(job, gateway=gateway)
+    assert first.state == "running"
+    gate.set()
+    status = _wait(job, gateway)
+    assert status.state == "done" and status.result.scanned == 500
+    calls = client.calls
+    assert scan_status(job, gateway=gateway).state == "done"
+    assert client.calls == calls
+    assert len(failure_set(job, gateway=gateway)) == 500
+
+
+def test_many_people_asking_at_once_start_one_scan():
+    gate = threading.Event()
+    client = FakeClient(300, gate=gate)
+    gateway, job = Gateway(client), _job(300)
+    threads = [
+        threading.Thread(target=scan_status, args=(job,), kwargs={"gateway": gateway}) for _ in range(20)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gate.set()
+    _wait(job, gateway)
+    assert client.calls == 3
+
+
+def test_a_failed_scan_says_so_stores_nothing_and_can_be_retried():
+    client = FakeClient(1000, fail_at=500)
+    gateway, job = Gateway(client), _job(1000)
+    status = _wait(job, gateway)
+    assert status.state == "failed"
+    assert "could not be reached" in status.message
+    assert failure_set(job, gateway=gateway) is None
+    # It is not retried by itself...
+    calls = client.calls
+    assert scan_status(job, gateway=gateway).state == "failed"
+    assert client.calls == calls
+    # ...but on request.
+    client.fail_at = None
+    retry_scan(job, gateway=gateway)
+    assert _wait(job, gateway).state == "done"
+
+
+def test_a_job_without_failures_needs_no_scan():
+    client = FakeClient(0)
+    status = scan_status(_job(0), gateway=Gateway(client))
+    assert status.state == "done" and status.result.chunks == ()
+    assert client.calls == 0
