@@ -1,0 +1,20 @@
+"""The sandbox's URLs, under /sandbox/: `http://host/sandbox` is a Meteroid base URL."""
+
+from django.urls import path, re_path
+
+from dashboard.sandbox import views
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("api/v1/batch-jobs", views.list_jobs, name="jobs"),
+    path("api/v1/batch-jobs/<str:job_id>", views.job_detail, name="job"),
+    path("api/v1/batch-jobs/<str:job_id>/failures", views.job_failures, name="failures"),
+    re_path(
+        r"^files/v1/batch-job/(?P<kind>errors|input|output)/(?P<job_id>[^/]+)$",
+        views.job_file,
+        name="file",
+    ),
+    path("_stats", views.request_stats, name="stats"),
+    path("_stats/reset", views.reset_stats, name="stats_reset"),
+]

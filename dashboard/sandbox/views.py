@@ -1,0 +1,301 @@
+"""The sandbox's HTTP endpoints: Meteroid's batch-jobs REST API, as the contract describes it
+(tests/contract/), served from the demo data.
+
+Status codes, validation and error bodies follow the real server, the plain-text 400 of a
+query string that does not parse included, so that the gateway's real code path runs
+against it. Every view is open to anonymous requests (the API has its own bearer key) and
+touches neither the database nor the session.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.sandbox import data, files, stats
+from dashboard.sandbox.data import Job
+
+_U32_MAX = 2**32 - 1
+_faults = random.SystemRandom()  # faults are chance, not part of the seeded demo
+
+
+class _BadQuery(Exception):
+    """A query string that does not deserialize: the real server answers in plain text."""
+
+
+def _now() -> float:
+    """The instant live jobs are shown at (tests stop the clock here)."""
+    return time.time()
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=status)
+
+
+def _bad_query(exc: _BadQuery) -> HttpResponse:
+    return HttpResponse(
+        f"Failed to deserialize query string: {exc}", status=400, content_type="text/plain; charset=utf-8"
+    )
+
+
+def _authorized(request: HttpRequest) -> bool:
+    key = settings.SANDBOX_API_KEY
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return (
+        bool(key) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), key.encode())
+    )
+
+
+def _unauthorized() -> JsonResponse:
+    return _error(401, "UNAUTHORIZED", "Missing or invalid API key")
+
+
+def _sleep() -> None:
+    if settings.SANDBOX_LATENCY_MS > 0:
+        time.sleep(settings.SANDBOX_LATENCY_MS / 1000)
+
+
+def _fault() -> HttpResponse | None:
+    """A 429 or a 500 as often as the SANDBOX_RATE_* settings ask, else None."""
+    if _faults.random() < settings.SANDBOX_RATE_429:
+        response = _error(429, "TOO_MANY_REQUESTS", "Rate limit exceeded, retry later")
+        response["Retry-After"] = "1"
+        return response
+    if _faults.random() < settings.SANDBOX_RATE_500:
+        return _error(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+    return None
+
+
+def _api(kind: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Count, delay, authenticate and maybe fail a request before the view answers it."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            stats.record(kind)
+            _sleep()
+            if not _authorized(request):
+                return _unauthorized()
+            fault = _fault()
+            if fault is not None:
+                return fault
+            try:
+                return view(request, *args, **kwargs)
+            except _BadQuery as exc:
+                return _bad_query(exc)
+
+        return wrapped
+
+    return decorate
+
+
+# --- Query strings, parsed like serde does ---------------------------------------------------
+
+
+def _single(request: HttpRequest, name: str) -> str | None:
+    values = request.GET.getlist(name)
+    if len(values) > 1:
+        raise _BadQuery(f"duplicate field `{name}`")
+    return values[0] if values else None
+
+
+def _u32(request: HttpRequest, name: str, default: int) -> int:
+    raw = _single(request, name)
+    if raw is None:
+        return default
+    digits = raw.removeprefix("+")
+    if not raw:
+        raise _BadQuery(f"{name}: cannot parse integer from empty string")
+    if not (digits.isascii() and digits.isdigit()):
+        raise _BadQuery(f"{name}: invalid digit found in string")
+    value = int(digits)
+    if value > _U32_MAX:
+        raise _BadQuery(f"{name}: number too large to fit in target type")
+    return value
+
+
+def _variant(name: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        expected = ", ".join(f"`{option}`" for option in allowed)
+        raise _BadQuery(f"{name}: unknown variant `{value}`, expected one of {expected}")
+    return value
+
+
+def _in_range(name: str, value: int) -> JsonResponse | None:
+    # The real server checks 1..100 although the spec says minimum 0 (API-NOTES.md).
+    if not 1 <= value <= 100:
+        return _error(400, "BAD_REQUEST", f"{name} must be between 1 and 100")
+    return None
+
+
+# --- JSON shapes ------------------------------------------------------------------------------
+
+
+def _time(ms: int | None) -> str | None:
+    return None if ms is None else data.format_time(ms)
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "job_type": job.job_type,
+        "status": job.status,
+        "input_file_name": job.plan.input_file_name,
+        "total_items": job.total_items,
+        "processed_items": job.processed_items,
+        "failed_items": job.failed_items,
+        "created_by": job.plan.created_by,
+        "created_at": data.format_time(job.created_ms),
+        "completed_at": _time(job.completed_ms),
+    }
+
+
+def _file_link(job: Job, kind: str) -> str | None:
+    if not files.has_file(job, kind):
+        return None
+    return files.file_path(kind, job.id, api_key=settings.SANDBOX_API_KEY, seed=settings.SANDBOX_SEED)
+
+
+def _detail_json(job: Job) -> dict[str, Any]:
+    return {
+        **_job_json(job),
+        "failure_count": job.failure_count,
+        "has_error_csv": job.has_error_csv,
+        "error_csv_url": _file_link(job, "errors"),
+        "input_file_url": _file_link(job, "input"),
+        # Newer servers only (API-NOTES.md, "The API moves").
+        "has_output": job.has_output,
+        "output_url": _file_link(job, "output"),
+    }
+
+
+def _failure_json(failure: data.Failure) -> dict[str, Any]:
+    return {
+        "id": failure.id,
+        "chunk_id": failure.chunk_id,
+        "item_index": failure.item_index,
+        "item_identifier": failure.item_identifier,
+        "reason": failure.reason,
+    }
+
+
+def _not_found(job_id: str) -> JsonResponse:
+    return _error(404, "NOT_FOUND", f"Batch job {job_id} not found")
+
+
+# --- The API --------------------------------------------------------------------------------
+
+
+@login_not_required
+@require_GET
+@_api("jobs")
+def list_jobs(request: HttpRequest) -> HttpResponse:
+    """GET /api/v1/batch-jobs: jobs newest first, filtered by type and statuses, paginated."""
+    job_type = _single(request, "job_type")
+    if job_type is not None:
+        _variant("job_type", job_type, data.JOB_TYPES)
+    statuses = {_variant("status", value, data.STATUSES) for value in request.GET.getlist("status")}
+    page = _u32(request, "page", 0)
+    per_page = _u32(request, "per_page", 10)
+    if (invalid := _in_range("per_page", per_page)) is not None:
+        return invalid
+    jobs = data.list_jobs(settings.SANDBOX_SEED, _now(), job_type=job_type, statuses=statuses)
+    shown = jobs[page * per_page : (page + 1) * per_page]
+    return JsonResponse(
+        {
+            "data": [_job_json(job) for job in shown],
+            "pagination_meta": {
+                "page": page,
+                "per_page": per_page,
+                "total_items": len(jobs),
+                "total_pages": math.ceil(len(jobs) / per_page),
+            },
+        }
+    )
+
+
+@login_not_required
+@require_GET
+@_api("job")
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    """GET /api/v1/batch-jobs/{id}: the job with its failure count and file links."""
+    job = data.find_job(settings.SANDBOX_SEED, job_id, _now())
+    if job is None:
+        return _not_found(job_id)
+    return JsonResponse(_detail_json(job))
+
+
+@login_not_required
+@require_GET
+@_api("failures")
+def job_failures(request: HttpRequest, job_id: str) -> HttpResponse:
+    """GET /api/v1/batch-jobs/{id}/failures: a page of failures by item_index, maybe of one chunk."""
+    chunk = _single(request, "chunk_id")
+    if chunk is not None and not data.is_meteroid_id(chunk, data.CHUNK_PREFIX):
+        raise _BadQuery(f"chunk_id: invalid id `{chunk}`")
+    limit = _u32(request, "limit", 25)
+    offset = _u32(request, "offset", 0)
+    if (invalid := _in_range("limit", limit)) is not None:
+        return invalid
+    job = data.find_job(settings.SANDBOX_SEED, job_id, _now())
+    if job is None:
+        return _not_found(job_id)
+    page, total = data.failures_page(job, offset=offset, limit=limit, chunk=chunk)
+    return JsonResponse({"data": [_failure_json(failure) for failure in page], "total_count": total})
+
+
+# --- Files ----------------------------------------------------------------------------------
+
+
+@login_not_required
+@require_GET
+def job_file(request: HttpRequest, kind: str, job_id: str) -> HttpResponse:
+    """GET /files/v1/batch-job/{kind}/{id}?token=…: a job's file, streamed as CSV."""
+    stats.record("files")
+    _sleep()
+    token = request.GET.get("token", "")
+    key, seed = settings.SANDBOX_API_KEY, settings.SANDBOX_SEED
+    if not files.token_is_valid(token, kind, job_id, api_key=key, seed=seed):
+        return _error(403, "FORBIDDEN", "Invalid or expired file token")
+    job = data.find_job(seed, job_id, _now())
+    if job is None or not files.has_file(job, kind):
+        return _error(404, "NOT_FOUND", f"No {kind} file for batch job {job_id}")
+    header, rows = files.rows(job, kind)
+    response = StreamingHttpResponse(files.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, files.filename(job, kind))
+    return response
+
+
+# --- Request counts ---------------------------------------------------------------------------
+
+
+@login_not_required
+@require_GET
+def request_stats(request: HttpRequest) -> HttpResponse:
+    """GET /_stats: requests served by kind since start or reset (this process)."""
+    if not _authorized(request):
+        return _unauthorized()
+    return JsonResponse(stats.snapshot())
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def reset_stats(request: HttpRequest) -> HttpResponse:
+    """POST /_stats/reset: count from zero again."""
+    if not _authorized(request):
+        return _unauthorized()
+    stats.reset()
+    return JsonResponse(stats.snapshot())

@@ -1,0 +1,465 @@
+"""The sandbox's HTTP endpoints against the contract: the OpenAPI spec's schemas and the
+behaviours of tests/contract/API-NOTES.md. No database: the sandbox never touches it."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import re
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from dashboard.sandbox import data, files, rows, stats, views
+from dashboard.sandbox.data import SHOWCASE
+
+API = "/sandbox/api/v1/batch-jobs"
+SPEC = json.loads((Path(__file__).parent / "contract" / "batch-jobs-openapi.json").read_text())
+
+
+def _current_spec() -> dict[str, Any]:
+    """The published spec plus what newer servers add (API-NOTES.md, "The API moves"),
+    with every object closed, so that a misspelt or stray field fails too."""
+    spec = copy.deepcopy(SPEC)
+    schemas = spec["components"]["schemas"]
+    schemas["BatchJobType"]["enum"].append("TAX_REPORT_EXPORT")
+    detail = schemas["BatchJobDetailResponse"]
+    detail["properties"]["has_output"] = {"type": "boolean"}
+    detail["properties"]["output_url"] = {"type": ["string", "null"]}
+    detail["required"] += ["has_output", "output_url"]
+    for schema in schemas.values():
+        if schema.get("type") == "object":
+            schema["additionalProperties"] = False
+    return spec
+
+
+_formats = FormatChecker(formats=())
+
+
+@_formats.checks("date-time", raises=ValueError)
+def _is_meteroid_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value):
+        raise ValueError(f"not RFC 3339 UTC with milliseconds: {value!r}")
+    datetime.fromisoformat(value)
+    return True
+
+
+@_formats.checks("uuid", raises=ValueError)
+def _is_uuid(value: object) -> bool:
+    return not isinstance(value, str) or str(uuid.UUID(value)) == value
+
+
+@_formats.checks("MeteroidId")
+def _is_meteroid_id(value: object) -> bool:
+    return not isinstance(value, str) or bool(re.fullmatch(r"(bjob|bjch)_[0-9A-Za-z]{22}", value))
+
+
+_registry = Registry().with_resource("urn:spec", Resource.from_contents(_current_spec(), DRAFT202012))
+
+
+def assert_valid(body: Any, schema: str) -> None:
+    validator = Draft202012Validator(
+        {"$ref": f"urn:spec#/components/schemas/{schema}"}, registry=_registry, format_checker=_formats
+    )
+    errors = [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)]
+    assert not errors, errors
+
+
+@pytest.fixture
+def api(settings) -> Client:
+    """A client that carries the sandbox key."""
+    return Client(headers={"Authorization": f"Bearer {settings.SANDBOX_API_KEY}"})
+
+
+@pytest.fixture
+def stopped_clock(monkeypatch) -> float:
+    """Live jobs hold still: the sandbox shows them at one instant."""
+    now = time.time()
+    monkeypatch.setattr(views, "_now", lambda: now)
+    return now
+
+
+def get_json(api: Client, path: str, params: dict | None = None, status: int = 200) -> Any:
+    response = api.get(path, params or {})
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    return response.json()
+
+
+def detail(api: Client, role: str) -> dict[str, Any]:
+    return get_json(api, f"{API}/{SHOWCASE[role]}")
+
+
+def all_failures(api: Client, job_id: str, page: int, **params: str) -> list[dict]:
+    failures: list[dict] = []
+    while True:
+        body = get_json(api, f"{API}/{job_id}/failures", {"limit": page, "offset": len(failures), **params})
+        failures += body["data"]
+        if not body["data"]:
+            assert len(failures) == body["total_count"]
+            return failures
+
+
+# --- Shapes -----------------------------------------------------------------------------------
+
+
+def test_the_job_list_matches_the_spec(api):
+    for page in range(3):
+        assert_valid(get_json(api, API, {"per_page": 100, "page": page}), "BatchJobListResponse")
+
+
+def test_every_job_detail_matches_the_spec_with_the_newer_fields(api, stopped_clock):
+    jobs = get_json(api, API, {"per_page": 100})["data"]
+    for job in jobs:
+        body = get_json(api, f"{API}/{job['id']}")
+        assert_valid(body, "BatchJobDetailResponse")
+        assert isinstance(body["has_output"], bool)
+        assert {key: body[key] for key in job} == job
+
+
+def test_failure_pages_match_the_spec(api):
+    for role in ("customers", "events", "subscriptions", "migration", "hostile", "big"):
+        body = get_json(api, f"{API}/{SHOWCASE[role]}/failures", {"limit": 100})
+        assert body["data"]
+        assert_valid(body, "BatchJobFailuresResponse")
+
+
+def test_error_bodies_match_the_spec(api):
+    assert_valid(get_json(Client(), API, status=401), "RestErrorResponse")
+    assert_valid(get_json(api, f"{API}/bjob_0000000000000000000000", status=404), "RestErrorResponse")
+    assert_valid(get_json(api, API, {"per_page": 0}, status=400), "RestErrorResponse")
+
+
+# --- Auth, not found, validation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", [None, "Bearer pv_sand_wrong", "Basic cHY6cHY=", "Bearer"])
+def test_it_needs_the_key(header, settings):
+    client = Client(headers={"Authorization": header} if header else {})
+    for path in (API, f"{API}/{SHOWCASE['big']}", f"{API}/{SHOWCASE['big']}/failures", "/sandbox/_stats"):
+        body = get_json(client, path, status=401)
+        assert body["code"] == "UNAUTHORIZED"
+
+
+def test_it_reads_the_key_at_request_time(api, settings):
+    settings.SANDBOX_API_KEY = "pv_sand_rotated"
+    assert get_json(api, API, status=401)["code"] == "UNAUTHORIZED"
+    rotated = Client(headers={"Authorization": "Bearer pv_sand_rotated"})
+    assert get_json(rotated, API)["data"]
+
+
+@pytest.mark.parametrize(
+    "job_id", ["bjob_0000000000000000000000", "bjob_nope!", "not-a-job", "bjch_7n42DGM5Tflk9n8mt7Fhc7"]
+)
+def test_unknown_or_malformed_jobs_are_not_found(api, job_id):
+    for path in (f"{API}/{job_id}", f"{API}/{job_id}/failures"):
+        assert get_json(api, path, status=404)["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("failures", {"limit": 0}),
+        ("failures", {"limit": 101}),
+        ("list", {"per_page": 0}),
+        ("list", {"per_page": 101}),
+    ],
+)
+def test_sizes_must_be_1_to_100(api, path, params):
+    url = API if path == "list" else f"{API}/{SHOWCASE['customers']}/failures"
+    assert get_json(api, url, params, status=400)["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("failures", "limit=abc"),
+        ("failures", "limit="),
+        ("failures", "offset=-1"),
+        ("failures", "limit=99999999999"),
+        ("failures", "chunk_id=nope"),
+        ("failures", "chunk_id=bjob_7n42DGM5Tflk9n8mt7Fhc7"),
+        ("list", "page=-1"),
+        ("list", "per_page=ten"),
+        ("list", "status=NOPE"),
+        ("list", "status=FAILED&status=failed"),
+        ("list", "job_type=CSV_IMPORT"),
+        ("list", "job_type=EVENT_CSV_IMPORT&job_type=CUSTOMER_CSV_IMPORT"),
+    ],
+)
+def test_a_query_that_does_not_parse_gets_a_plain_text_400(api, path, query):
+    url = API if path == "list" else f"{API}/{SHOWCASE['customers']}/failures"
+    response = api.get(f"{url}?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode().startswith("Failed to deserialize query string: ")
+
+
+# --- The job list -----------------------------------------------------------------------------
+
+
+def test_the_list_pages_newest_first(api, stopped_clock):
+    first = get_json(api, API)
+    meta = first["pagination_meta"]
+    assert (meta["page"], meta["per_page"]) == (0, 10)
+    assert meta["total_items"] >= 60
+    assert meta["total_pages"] == -(-meta["total_items"] // 10)
+    pages = get_json(api, API, {"per_page": 7})["pagination_meta"]["total_pages"]
+    assert pages == -(-meta["total_items"] // 7)
+    walked = []
+    for page in range(pages):
+        walked += get_json(api, API, {"page": page, "per_page": 7})["data"]
+    assert len(walked) == meta["total_items"]
+    everything = get_json(api, API, {"per_page": 100})["data"]
+    assert walked == everything
+    created = [job["created_at"] for job in everything]
+    assert created == sorted(created, reverse=True)
+    assert get_json(api, API, {"page": 1000})["data"] == []
+
+
+def test_the_list_filters_by_type_and_ors_statuses(api):
+    body = get_json(api, f"{API}?job_type=CUSTOMER_CSV_IMPORT&status=FAILED&status=CANCELLED&per_page=100")
+    assert body["data"]
+    assert {job["job_type"] for job in body["data"]} == {"CUSTOMER_CSV_IMPORT"}
+    assert {job["status"] for job in body["data"]} == {"FAILED", "CANCELLED"}
+    assert body["pagination_meta"]["total_items"] == len(body["data"])
+    exports = get_json(api, API, {"job_type": "TAX_REPORT_EXPORT"})["data"]
+    assert exports and {job["input_file_name"] for job in exports} == {None}
+
+
+def test_the_list_holds_every_type_and_status(api):
+    jobs = get_json(api, API, {"per_page": 100})["data"]
+    assert {job["job_type"] for job in jobs} == set(data.JOB_TYPES)
+    assert {job["status"] for job in jobs} == set(data.STATUSES)
+
+
+# --- Job detail -------------------------------------------------------------------------------
+
+
+def test_a_detail_links_its_files_relative_to_the_base_url(api, settings):
+    body = detail(api, "customers")
+    job_id = body["id"]
+    assert body["has_error_csv"] is True
+    token = files.file_token("errors", job_id, api_key=settings.SANDBOX_API_KEY, seed=settings.SANDBOX_SEED)
+    assert body["error_csv_url"] == f"/files/v1/batch-job/errors/{job_id}?token={token}"
+    assert body["input_file_url"].startswith(f"/files/v1/batch-job/input/{job_id}?token=")
+    assert (body["has_output"], body["output_url"]) == (False, None)
+    clean = detail(api, "no_failures")
+    assert (clean["failure_count"], clean["has_error_csv"], clean["error_csv_url"]) == (0, False, None)
+    export = detail(api, "export")
+    assert export["has_output"] is True
+    assert export["output_url"].startswith(f"/files/v1/batch-job/output/{export['id']}?token=")
+    assert export["input_file_url"] is None
+
+
+def test_whole_failed_chunks_show_as_failed_items_beyond_the_failure_count(api):
+    body = detail(api, "whole_chunks")
+    assert body["failed_items"] > body["failure_count"] > 0
+
+
+def test_the_big_job_has_200000_failures(api):
+    body = detail(api, "big")
+    assert body["job_type"] == "EVENT_CSV_IMPORT"
+    assert body["failure_count"] >= 200_000
+    tail = get_json(api, f"{API}/{body['id']}/failures", {"offset": body["failure_count"] - 5, "limit": 100})
+    assert len(tail["data"]) == 5
+    assert tail["total_count"] == body["failure_count"]
+
+
+# --- Failures ---------------------------------------------------------------------------------
+
+
+def test_failures_come_by_item_index_and_offset_pages_add_up(api):
+    job_id = SHOWCASE["customers"]
+    small = all_failures(api, job_id, page=9)
+    assert [f["item_index"] for f in small] == sorted({f["item_index"] for f in small})
+    assert small == all_failures(api, job_id, page=100)
+    assert len(small) == detail(api, "customers")["failure_count"]
+    assert get_json(api, f"{API}/{job_id}/failures")["data"] == small[:25]  # default limit
+
+
+def test_the_chunk_filter_keeps_that_chunks_rows_and_counts_them(api):
+    job_id = SHOWCASE["subscriptions"]
+    everything = all_failures(api, job_id, page=100)
+    chunks = sorted({f["chunk_id"] for f in everything})
+    assert len(chunks) >= 4
+    for chunk in chunks[:5]:
+        kept = all_failures(api, job_id, page=6, chunk_id=chunk)
+        assert kept == [f for f in everything if f["chunk_id"] == chunk]
+        k = kept[0]["item_index"] // 50
+        assert all(k * 50 <= f["item_index"] < (k + 1) * 50 for f in kept)
+
+
+def test_a_chunk_of_another_job_or_an_offset_past_the_end_gives_an_empty_page(api):
+    other = get_json(api, f"{API}/{SHOWCASE['events']}/failures", {"limit": 1})["data"][0]["chunk_id"]
+    body = get_json(api, f"{API}/{SHOWCASE['customers']}/failures", {"chunk_id": other})
+    assert body == {"data": [], "total_count": 0}
+    total = detail(api, "customers")["failure_count"]
+    past = get_json(api, f"{API}/{SHOWCASE['customers']}/failures", {"offset": total + 10})
+    assert past == {"data": [], "total_count": total}
+
+
+def test_hostile_text_comes_through_as_it_is(api):
+    failures = all_failures(api, SHOWCASE["hostile"], page=100)
+    reasons = "\n".join(f["reason"] for f in failures)
+    for value in rows.HOSTILE_VALUES:
+        assert value in reasons
+    assert "<script>alert(1)</script>" in {f["item_identifier"] for f in failures}
+    assert "\u202e" in detail(api, "hostile")["input_file_name"]
+
+
+def test_a_live_job_answers_like_any_other(api):
+    live_id = data.live_job_ids(seed=data.DEFAULT_SEED)[0]
+    body = get_json(api, f"{API}/{live_id}")
+    assert_valid(body, "BatchJobDetailResponse")
+    assert body["status"] in data.ACTIVE_STATUSES + data.TERMINAL_STATUSES
+    assert get_json(api, API)["data"][0]["created_at"] >= body["created_at"]
+
+
+# --- Files ------------------------------------------------------------------------------------
+
+
+def download(api: Client, url: str) -> tuple[Any, list[list[str]]]:
+    response = api.get(f"/sandbox{url}")
+    assert response.status_code == 200
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode()
+    return response, list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_the_error_csv_holds_the_failed_rows_and_their_reasons(api):
+    body = detail(api, "customers")
+    response, table = download(api, body["error_csv_url"])
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="{body["id"]}-errors.csv"'
+    assert table[0] == ["name", "alias", "billing_email", "currency", "country", "net_terms", "_error"]
+    failures = all_failures(api, body["id"], page=100)
+    assert [row[-1] for row in table[1:]] == [f["reason"] for f in failures]
+
+
+def test_the_input_csv_holds_every_row(api):
+    body = detail(api, "subscriptions")
+    response, table = download(api, body["input_file_url"])
+    assert response["Content-Disposition"] == 'attachment; filename="subscriptions-2026-11.csv"'
+    assert table[0] == list(rows.columns(body["job_type"]))
+    assert len(table) - 1 == body["total_items"]
+
+
+def test_the_hostile_files_download_under_a_safe_name(api):
+    body = detail(api, "hostile")
+    response, _ = download(api, body["input_file_url"])
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="') and disposition.endswith('.csv"')
+    assert not re.search(r"[<>\u202e]", disposition.removeprefix('attachment; filename="')[:-1])
+    _, errors = download(api, body["error_csv_url"])
+    assert any("line one\r\nline two" in cell for row in errors for cell in row)
+
+
+def test_the_export_output_is_a_tax_report(api):
+    body = detail(api, "export")
+    response, table = download(api, body["output_url"])
+    assert response["Content-Disposition"] == f'attachment; filename="tax-report-{body["id"]}.csv"'
+    assert table[0][:2] == ["invoice_number", "invoice_date"]
+    assert len(table) - 1 == body["total_items"]
+
+
+def test_files_need_their_own_token(api, settings):
+    body = detail(api, "customers")
+    errors_url = body["error_csv_url"]
+    path, _, token = errors_url.partition("?token=")
+    client = Client()  # no bearer key: the token alone opens the file
+    assert client.get(f"/sandbox{errors_url}").status_code == 200
+    for url in (
+        path,
+        f"{path}?token=",
+        f"{path}?token={token}x",
+        f"{path.replace('errors', 'input')}?token={token}",
+    ):
+        response = client.get(f"/sandbox{url}")
+        assert response.status_code == 403
+        assert response.json()["code"] == "FORBIDDEN"
+    settings.SANDBOX_API_KEY = "pv_sand_rotated"
+    assert client.get(f"/sandbox{errors_url}").status_code == 403
+
+
+def test_a_file_the_job_does_not_have_is_not_found(api, settings):
+    job_id = SHOWCASE["no_failures"]
+    token = files.file_token("errors", job_id, api_key=settings.SANDBOX_API_KEY, seed=settings.SANDBOX_SEED)
+    response = api.get(f"/sandbox/files/v1/batch-job/errors/{job_id}?token={token}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
+
+
+# --- Knobs ------------------------------------------------------------------------------------
+
+
+def test_latency_delays_every_request(api, settings):
+    settings.SANDBOX_LATENCY_MS = 120
+    started = time.perf_counter()
+    get_json(api, f"{API}/{SHOWCASE['customers']}")
+    assert time.perf_counter() - started >= 0.12
+
+
+def test_it_rate_limits_with_retry_after(api, settings):
+    settings.SANDBOX_RATE_429 = 1.0
+    response = api.get(API)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+    assert response.json()["code"] == "TOO_MANY_REQUESTS"
+    assert_valid(response.json(), "RestErrorResponse")
+
+
+def test_it_fails_with_500(api, settings):
+    settings.SANDBOX_RATE_500 = 1.0
+    response = api.get(f"{API}/{SHOWCASE['customers']}/failures")
+    assert response.status_code == 500
+    assert response.json()["code"] == "INTERNAL_SERVER_ERROR"
+
+
+def test_faults_come_after_the_key_check(settings):
+    settings.SANDBOX_RATE_429 = 1.0
+    settings.SANDBOX_RATE_500 = 1.0
+    assert Client().get(API).status_code == 401
+
+
+def test_faults_come_at_the_rate_asked(api, settings):
+    settings.SANDBOX_RATE_500 = 0.5
+    codes = [api.get(f"{API}/{SHOWCASE['no_failures']}").status_code for _ in range(60)]
+    assert set(codes) == {200, 500}
+
+
+# --- Request counts, session and database -----------------------------------------------------
+
+
+def test_it_counts_requests_by_kind(api):
+    assert api.post("/sandbox/_stats/reset").json() == {"jobs": 0, "job": 0, "failures": 0, "files": 0}
+    api.get(API)
+    api.get(f"{API}/{SHOWCASE['customers']}")
+    api.get(f"{API}/{SHOWCASE['customers']}/failures")
+    api.get(f"{API}/{SHOWCASE['customers']}/failures", {"offset": 25})
+    download(api, detail(api, "customers")["error_csv_url"])
+    assert get_json(api, "/sandbox/_stats") == {"jobs": 1, "job": 2, "failures": 2, "files": 1}
+    assert stats.snapshot() == {"jobs": 1, "job": 2, "failures": 2, "files": 1}
+    assert Client().post("/sandbox/_stats/reset").status_code == 401
+    assert stats.snapshot()["job"] == 2
+
+
+def test_it_leaves_sessions_alone(api):
+    # No database access either: pytest-django would fail this test on the first query.
+    for path in (API, f"{API}/{SHOWCASE['customers']}", "/sandbox/_stats"):
+        response = api.get(path)
+        assert response.status_code == 200
+        assert not response.cookies
+        assert "Cookie" not in response.get("Vary", "")

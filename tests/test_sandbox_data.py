@@ -1,0 +1,339 @@
+"""The sandbox's demo data, as pure functions: no Django, no HTTP."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from itertools import islice
+
+import pytest
+
+from dashboard.sandbox import data, rows
+from dashboard.sandbox.data import SHOWCASE
+
+SEED = data.DEFAULT_SEED
+# An instant after the anchor, a few seconds into a live slot.
+NOW = data.ANCHOR_MS / 1000 + 3 * 86_400 + 7
+
+
+def job(role: str, now: float = NOW) -> data.Job:
+    found = data.find_job(SEED, SHOWCASE[role], now)
+    assert found is not None
+    return found
+
+
+def shape(reason: str) -> str:
+    """A reason with its values and numbers blanked out: `Customer '…' not found`."""
+    return re.sub(r"\d+", "…", re.sub(r"'[^']*'", "'…'", reason))
+
+
+def all_failures(j: data.Job, page: int = 100) -> list[data.Failure]:
+    failures: list[data.Failure] = []
+    while True:
+        batch, total = data.failures_page(j, offset=len(failures), limit=page)
+        failures += batch
+        if not batch:
+            assert len(failures) == total
+            return failures
+
+
+def test_it_has_at_least_60_jobs_of_every_type_and_status():
+    jobs = data.list_jobs(SEED, NOW)
+    assert len(jobs) >= 60
+    assert {j.job_type for j in jobs} == set(data.JOB_TYPES)
+    assert {j.status for j in jobs} == set(data.STATUSES)
+
+
+def test_it_lists_newest_first():
+    created = [j.created_ms for j in data.list_jobs(SEED, NOW)]
+    assert created == sorted(created, reverse=True)
+
+
+def test_it_filters_by_type_and_statuses():
+    jobs = data.list_jobs(SEED, NOW, job_type=data.CUSTOMERS, statuses={"FAILED", "CANCELLED"})
+    assert jobs
+    assert all(j.job_type == data.CUSTOMERS and j.status in {"FAILED", "CANCELLED"} for j in jobs)
+
+
+def test_it_is_deterministic_for_a_seed():
+    def snapshot(seed: int) -> list:
+        jobs = data.list_jobs(seed, NOW)
+        page, _ = data.failures_page(job("customers"), offset=40, limit=20)
+        return [(j.id, j.status, j.failed_items, j.created_ms) for j in jobs] + page
+
+    assert snapshot(SEED) == snapshot(SEED)
+    other = {j.id for j in data.list_jobs(SEED + 1, NOW)}
+    # Showcase ids stay, the other jobs change with the seed.
+    assert set(SHOWCASE.values()) <= other
+    assert len(other - {j.id for j in data.list_jobs(SEED, NOW)}) >= 50
+
+
+def test_ids_look_like_meteroid_ids():
+    for j in data.list_jobs(SEED, NOW):
+        assert re.fullmatch(r"bjob_[0-9A-Za-z]{22}", j.id)
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", j.plan.created_by
+        )
+    failure = data.failures_page(job("events"), limit=1)[0][0]
+    assert re.fullmatch(r"bjch_[0-9A-Za-z]{22}", failure.chunk_id)
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", failure.id)
+
+
+def test_base62_reads_back():
+    for value in (0, 1, 61, 62, 2**64, 2**128 - 1):
+        assert rows.parse_base62(rows.base62(value)) == value
+    assert rows.parse_base62("zzzzzzzzzzzzzzzzzzzzzz") is None  # beyond 128 bits
+    assert not data.is_meteroid_id("bjob_not-base62!", "bjob_")
+    assert not data.is_meteroid_id(SHOWCASE["big"], "bjch_")
+
+
+def test_times_are_rfc3339_with_milliseconds():
+    assert data.format_time(data.ANCHOR_MS + 1_234) == "2026-11-28T00:00:01.234Z"
+
+
+def test_every_showcase_role_is_there():
+    assert {"big", "whole_chunks", "no_failures", "hostile", "export", "customers", "subscriptions"} <= set(
+        SHOWCASE
+    )
+    assert len(set(SHOWCASE.values())) == len(SHOWCASE)
+    assert all(data.find_job(SEED, job_id, NOW) for job_id in SHOWCASE.values())
+
+
+def test_terminal_catalogue_jobs_end_before_the_anchor():
+    for j in data.list_jobs(SEED, data.ANCHOR_MS / 1000):
+        if j.is_terminal:
+            assert j.created_ms < j.completed_ms <= data.ANCHOR_MS
+            assert data.ANCHOR_MS - j.created_ms < 30 * 86_400_000
+
+
+def test_total_items_is_null_until_chunked():
+    jobs = data.list_jobs(SEED, NOW)
+    for j in jobs:
+        if j.status in ("PENDING", "CHUNKING"):
+            assert j.total_items is None
+            assert (j.processed_items, j.failed_items, j.failure_count) == (0, 0, 0)
+    assert job("failed_unreadable").total_items is None
+
+
+def test_the_big_job_has_200000_failures_over_300_chunks():
+    big = job("big")
+    assert big.job_type == data.EVENTS
+    assert big.failure_count >= 200_000
+    assert sum(1 for count in data._layout(big.plan).counts if count) >= 300
+    last, total = data.failures_page(big, offset=big.failure_count - 3, limit=100)
+    assert total == big.failure_count
+    assert len(last) == 3
+    assert last[-1].item_index < big.total_items
+
+
+def test_a_page_of_the_big_job_is_cheap():
+    big = job("big")
+    data.failures_page(big, offset=150_000, limit=100)
+    started = time.perf_counter()
+    for offset in range(150_000, 170_000, 1_000):
+        data.failures_page(big, offset=offset, limit=100)
+    # A few milliseconds a page on a slow machine; generous so that it never flakes.
+    assert (time.perf_counter() - started) / 20 < 0.05
+
+
+def test_failures_come_by_item_index_each_in_its_chunk():
+    j = job("customers")
+    failures = all_failures(j, page=37)
+    indexes = [f.item_index for f in failures]
+    assert indexes == sorted(set(indexes))
+    assert len(failures) == j.failure_count
+    size = data.CHUNK_SIZES[j.job_type]
+    for f in failures:
+        k = data.chunk_number(j, f.chunk_id)
+        assert k is not None
+        assert k * size <= f.item_index < (k + 1) * size
+        assert data.chunk_id(j, k) == f.chunk_id
+
+
+def test_offset_paging_walks_the_same_failures_as_one_big_walk():
+    j = job("subscriptions")
+    assert all_failures(j, page=7) == all_failures(j, page=100)
+
+
+def test_the_chunk_filter_keeps_that_chunk_and_counts_it():
+    j = job("customers")
+    by_chunk = Counter(f.chunk_id for f in all_failures(j))
+    assert len(by_chunk) >= 3
+    for chunk, count in by_chunk.items():
+        page, total = data.failures_page(j, chunk=chunk, limit=100)
+        assert total == count
+        assert {f.chunk_id for f in page} == {chunk}
+        assert [f.item_index for f in page] == sorted(f.item_index for f in page)
+        tail, total = data.failures_page(j, chunk=chunk, offset=count, limit=10)
+        assert (tail, total) == ([], count)
+
+
+def test_a_chunk_of_another_job_has_no_failures():
+    other = data.failures_page(job("events"), limit=1)[0][0].chunk_id
+    assert data.failures_page(job("customers"), chunk=other) == ([], 0)
+
+
+def test_offset_beyond_the_end_is_empty_with_the_total():
+    j = job("customers")
+    assert data.failures_page(j, offset=10_000, limit=10) == ([], j.failure_count)
+
+
+def test_showcase_customers_and_subscriptions_have_a_few_hundred_failures_over_several_chunks():
+    for role, job_type in (("customers", data.CUSTOMERS), ("subscriptions", data.SUBSCRIPTIONS)):
+        j = job(role)
+        assert (j.job_type, j.status) == (job_type, "COMPLETED_WITH_ERRORS")
+        assert 100 <= j.failure_count <= 1_000
+        assert len({f.chunk_id for f in all_failures(j)}) >= 4
+    assert job("subscriptions").total_items <= data.MAX_SUBSCRIPTION_ROWS
+
+
+def test_whole_failed_chunks_count_as_failed_items_without_records():
+    assert job("whole_chunks").failed_items > job("whole_chunks").failure_count > 0
+    assert job("whole_only").failed_items > job("whole_only").failure_count == 0
+    several = [j for j in data.list_jobs(SEED, NOW) if j.failed_items > j.failure_count]
+    assert len(several) >= 4
+
+
+def test_completed_jobs_have_no_failures_and_some_ended_jobs_have_no_records():
+    jobs = data.list_jobs(SEED, data.ANCHOR_MS / 1000)
+    assert all(j.failed_items == j.failure_count == 0 for j in jobs if j.status == "COMPLETED")
+    assert job("no_failures").status == "COMPLETED"
+    for status in ("COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"):
+        counts = [j.failure_count for j in jobs if j.status == status]
+        assert 0 in counts, status
+        assert max(counts) > 0, status
+
+
+def test_exports_have_an_output_and_no_input():
+    export = job("export")
+    assert (export.job_type, export.status, export.has_output) == (data.EXPORT, "COMPLETED", True)
+    assert export.plan.input_file_name is None and not export.has_input_file
+    rows_ = list(data.output_rows(export))
+    assert len(rows_) == export.total_items
+    assert all(len(row) == len(data.output_header(export)) for row in rows_)
+    assert not job("customers").has_output
+
+
+def test_input_file_names_are_realistic_and_one_is_hostile():
+    names = {j.plan.input_file_name for j in data.list_jobs(SEED, NOW)}
+    assert "customers-2026-11.csv" in names
+    assert job("migration").plan.input_file_name is None
+    hostile = job("hostile").plan.input_file_name
+    assert "<img" in hostile and '"' in hostile and "\u202e" in hostile
+
+
+def test_reasons_follow_the_real_shapes_with_the_row_inside():
+    seen = Counter()
+    for role in ("customers", "events", "subscriptions", "migration", "whole_chunks"):
+        for f in all_failures(job(role)):
+            parse = re.match(
+                r"Failed to parse row: CSV (?:deserialize )?error: record (\d+) \(line: (\d+), byte: (\d+)\)",
+                f.reason,
+            )
+            if parse:
+                assert int(parse[1]) == f.item_index + 1
+                assert int(parse[2]) == f.item_index + 2
+                assert f.item_identifier is None
+                seen["parse"] += 1
+            elif f.item_identifier and f"'{f.item_identifier}'" in f.reason:
+                seen["own value"] += 1
+            seen[shape(f.reason)] += 1
+    assert seen["parse"] and seen["own value"]
+    assert seen["Customer '…' not found"]
+    assert seen["Customer with alias '…' not found"]
+    assert seen["No published version … found for plan '…'"]
+    assert seen["No published version found for plan '…'"]
+    assert seen["Duplicate alias '…' within the same batch (first seen at row …)"]
+    assert seen["Event code is required and cannot be empty"]
+    assert seen["Failed to convert to domain: billing_email is not a valid email"]
+    assert len(seen) >= 25  # a long tail of causes
+
+
+def test_one_cause_dominates_with_a_long_tail():
+    big = job("big")
+    shapes = Counter(
+        shape(f.reason)[:40]
+        for offset in range(0, 20_000, 100)
+        for f in data.failures_page(big, offset=offset, limit=100)[0]
+    )
+    (top, top_count), *rest = shapes.most_common()
+    assert top.startswith("Customer '…' not found")
+    assert 0.5 < top_count / shapes.total() < 0.7
+    assert len(rest) >= 8
+
+
+def test_the_hostile_job_carries_every_hostile_value_in_reasons_and_identifiers():
+    failures = all_failures(job("hostile"))
+    for value in rows.HOSTILE_VALUES:
+        assert any(value in f.reason for f in failures), value
+        assert any(f.item_identifier == value for f in failures), value
+    assert any(len(f.reason) > 2_000 for f in failures)
+
+
+def test_hostile_values_are_sprinkled_rarely_elsewhere():
+    failures = all_failures(job("events"))
+    hostile = [f for f in failures if f.item_identifier in rows.HOSTILE_VALUES]
+    assert all(f"'{f.item_identifier}'" in f.reason for f in hostile)
+    assert 0 < len(hostile) < len(failures) / 100
+
+
+def test_the_error_csv_rows_are_the_failed_rows_with_their_reason():
+    j = job("customers")
+    header = data.error_header(j)
+    assert header == (*data.input_header(j), "_error")
+    errors = list(data.error_rows(j))
+    assert [row[-1] for row in errors] == [f.reason for f in all_failures(j)]
+    assert all(len(row) == len(header) for row in errors)
+    inputs = list(data.input_rows(j))
+    assert len(inputs) == j.total_items
+    failures = all_failures(j)
+    for f, row in islice(zip(failures, errors, strict=True), 50):
+        cells = inputs[f.item_index]
+        assert row[: len(cells)] == cells
+
+
+def test_a_live_job_advances_with_the_clock_and_ends():
+    live_ids = data.live_job_ids(NOW, SEED)
+    assert live_ids
+    seen = []
+    for later in range(0, 400, 10):
+        j = data.find_job(SEED, live_ids[-1], NOW + later)
+        seen.append(j)
+        if j.total_items is not None:
+            failures, total = data.failures_page(j, limit=100, offset=max(0, j.failure_count - 100))
+            assert total == j.failure_count
+            assert all(f.item_index < j.processed_items for f in failures)
+    processed = [j.processed_items for j in seen]
+    assert processed == sorted(processed)
+    assert [j.failed_items for j in seen] == sorted(j.failed_items for j in seen)
+    assert "PROCESSING" in {j.status for j in seen}
+    final = seen[-1]
+    assert final.status in ("COMPLETED", "COMPLETED_WITH_ERRORS")
+    assert final.completed_ms is not None and final.processed_items == final.total_items
+    assert (final.status == "COMPLETED") == (final.failed_items == 0)
+
+
+def test_a_live_job_starts_pending_then_chunking():
+    slot_start = (int(NOW * 1000) // data.LIVE_SLOT_MS + 1) * data.LIVE_SLOT_MS / 1000
+    statuses = []
+    for later in (5.0, 8.0, 12.0, 20.0):
+        newest = data.list_jobs(SEED, slot_start + later)[0]
+        statuses.append(newest.status)
+    assert statuses[0] in ("PENDING", "CHUNKING")
+    assert statuses[-1] == "PROCESSING"
+
+
+@pytest.mark.parametrize("offset", range(0, 600, 37))
+def test_some_live_job_is_always_active(offset):
+    assert data.live_job_ids(NOW + offset, SEED)
+
+
+def test_live_jobs_top_the_list_and_stay_reachable_for_a_day():
+    listed = data.list_jobs(SEED, NOW)
+    assert listed[0].id in data.live_job_ids(NOW, SEED)
+    live_id = listed[0].id
+    assert data.find_job(SEED, live_id, NOW + 20 * 3600) is not None
+    assert live_id not in {j.id for j in data.list_jobs(SEED, NOW + 3600)}
+    assert data.find_job(SEED, live_id, NOW + 2 * 86_400) is None
+    assert data.find_job(SEED, live_id, NOW - 600) is None  # not started yet

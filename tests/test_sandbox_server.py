@@ -1,0 +1,121 @@
+"""The sandbox's loopback HTTP server: real HTTP, one per process."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from dashboard.sandbox import server, stats
+from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.server import sandbox_base_url
+
+
+@pytest.fixture
+def key(settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.SANDBOX_API_KEY}"}
+
+
+def test_it_answers_over_real_http(key):
+    base = sandbox_base_url()
+    assert base.startswith("http://127.0.0.1:") and base.endswith("/sandbox")
+    response = requests.get(f"{base}/api/v1/batch-jobs", headers=key, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["pagination_meta"]["total_items"] >= 60
+    assert requests.get(f"{base}/api/v1/batch-jobs", timeout=10).status_code == 401
+
+
+def test_it_starts_once_per_process(key):
+    with ThreadPoolExecutor(8) as pool:
+        urls = set(pool.map(lambda _: sandbox_base_url(), range(16)))
+    assert urls == {sandbox_base_url()}
+
+
+def test_it_serves_requests_side_by_side(key, settings):
+    settings.SANDBOX_LATENCY_MS = 200
+    base, job_id = sandbox_base_url(), SHOWCASE["customers"]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(
+            pool.map(
+                lambda offset: (
+                    requests.get(
+                        f"{base}/api/v1/batch-jobs/{job_id}/failures",
+                        params={"offset": offset},
+                        headers=key,
+                        timeout=10,
+                    ).status_code
+                ),
+                range(0, 200, 25),
+            )
+        )
+    assert codes == [200] * 8
+    assert time.perf_counter() - started < 8 * 0.2
+
+
+def test_a_kept_alive_connection_answers_fast(key):
+    # Nagle's algorithm against delayed ACKs would cost ~40 ms a request here.
+    base = sandbox_base_url()
+    with requests.Session() as session:
+        session.headers.update(key)
+        session.get(f"{base}/_stats", timeout=10)
+        started = time.perf_counter()
+        for _ in range(10):
+            assert session.get(f"{base}/_stats", timeout=10).status_code == 200
+    assert (time.perf_counter() - started) / 10 < 0.03
+
+
+def test_it_streams_files(key):
+    base = sandbox_base_url()
+    job = requests.get(f"{base}/api/v1/batch-jobs/{SHOWCASE['big']}", headers=key, timeout=10).json()
+    with requests.get(f"{base}{job['input_file_url']}", stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        first = next(response.iter_lines())
+    assert first.decode() == "event_id,event_code,customer_id,customer_alias,timestamp,properties"
+
+
+def test_its_counts_are_the_processs(key):
+    base = sandbox_base_url()
+    requests.post(f"{base}/_stats/reset", headers=key, timeout=10).raise_for_status()
+    requests.get(f"{base}/api/v1/batch-jobs/{SHOWCASE['export']}", headers=key, timeout=10)
+    assert stats.snapshot()["job"] == 1
+    assert requests.get(f"{base}/_stats", headers=key, timeout=10).json()["job"] == 1
+
+
+@pytest.fixture
+def own_server(monkeypatch):
+    """Pretend to be a freshly forked process: the next call starts a server of its own
+    (whose Django reads the settings of the moment); put things back afterwards."""
+    before = server._started
+    monkeypatch.setattr(server.os, "getpid", lambda: -1)
+    yield
+    server.stop_sandbox_server()
+    server._started = before
+
+
+def test_a_forked_process_starts_its_own(key):
+    parent = sandbox_base_url()
+    with pytest.MonkeyPatch.context() as patch:
+        before = server._started
+        patch.setattr(server.os, "getpid", lambda: -1)
+        child = sandbox_base_url()
+        assert child != parent
+        assert sandbox_base_url() == child
+        assert requests.get(f"{child}/api/v1/batch-jobs", headers=key, timeout=10).status_code == 200
+        server.stop_sandbox_server()
+        server._started = before
+    assert sandbox_base_url() == parent
+
+
+def test_it_answers_whatever_hosts_and_https_the_settings_ask_for(key, settings, own_server):
+    # Settings as behind a TLS proxy, for a public host name only: the loopback request
+    # neither is secure nor carries that host.
+    settings.ALLOWED_HOSTS = ["dashboard.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    base = sandbox_base_url()
+    response = requests.get(f"{base}/api/v1/batch-jobs", headers=key, timeout=10, allow_redirects=False)
+    assert response.status_code == 200
+    assert response.json()["data"]
