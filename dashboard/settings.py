@@ -26,6 +26,29 @@ def _read(name: str, cast, default):
         raise ImproperlyConfigured(f"Environment variable {name} is malformed: {exc}") from exc
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, default: bool) -> bool:
+    """A strict boolean: django-environ reads any unknown word as False, which hides typos."""
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(f"Environment variable {name} must be true or false, got {raw!r}.")
+    return raw in _TRUE
+
+
+def _database(name: str, default: str) -> dict:
+    url = env.str(name, default=default)
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in environ.Env.DB_SCHEMES:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} has an unknown scheme {scheme!r} "
+            f"(use sqlite:///path or postgres://user:password@host:5432/name)."
+        )
+    return _read(name, env.db_url, default)
+
+
 def _positive(name: str, value: float) -> float:
     if value <= 0:
         raise ImproperlyConfigured(f"Environment variable {name} must be positive, got {value!r}.")
@@ -54,7 +77,7 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = _read("DEBUG", env.bool, False)
+DEBUG = _bool("DEBUG", False)
 ALLOWED_HOSTS = _read("ALLOWED_HOSTS", env.list, ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", env.list, [])
 
@@ -77,10 +100,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.LoginRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -96,12 +119,13 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.context_processors.dashboard",
             ],
         },
     },
 ]
 
-DATABASES = {"default": _read("DATABASE_URL", env.db_url, f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 CACHES = {"default": _read("CACHE_URL", env.cache_url, "locmemcache://dashboard")}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,18 +148,25 @@ USE_THOUSAND_SEPARATOR = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Collected (`collectstatic`, as the Procfile's release step and `manage.py demo` do): hashed
+# names, compressed copies, cached forever by browsers. Not collected (a fresh checkout, tests):
+# plain names served straight from the source folders.
+_COLLECTED = (STATIC_ROOT / "staticfiles.json").exists()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if _COLLECTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
-# Serve straight from the source folders when nothing has been collected yet (tests, demo).
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not _COLLECTED
 WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # HTTPS-only settings, all switched on together by one variable.
-SECURE_HTTPS = _read("SECURE_HTTPS", env.bool, False)
+SECURE_HTTPS = _bool("SECURE_HTTPS", False)
 SECURE_SSL_REDIRECT = SECURE_HTTPS
 SESSION_COOKIE_SECURE = SECURE_HTTPS
 CSRF_COOKIE_SECURE = SECURE_HTTPS
@@ -154,7 +185,9 @@ X_FRAME_OPTIONS = "DENY"
 # loopback port of each process); with one it talks to METEROID_BASE_URL.
 METEROID_API_KEY = _read("METEROID_API_KEY", env.str, "")
 METEROID_BASE_URL = _read("METEROID_BASE_URL", env.url, "https://api.meteroid.com").geturl().rstrip("/")
-METEROID_CONNECT_TIMEOUT = _positive("METEROID_CONNECT_TIMEOUT", _read("METEROID_CONNECT_TIMEOUT", env.float, 3.05))
+METEROID_CONNECT_TIMEOUT = _positive(
+    "METEROID_CONNECT_TIMEOUT", _read("METEROID_CONNECT_TIMEOUT", env.float, 3.05)
+)
 METEROID_READ_TIMEOUT = _positive("METEROID_READ_TIMEOUT", _read("METEROID_READ_TIMEOUT", env.float, 10.0))
 METEROID_MAX_RETRIES = _read("METEROID_MAX_RETRIES", env.int, 3)
 # Longest Retry-After the gateway will sleep through inside one request; beyond it the

@@ -1,5 +1,21 @@
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
+
+from dashboard.views import downloads, job, jobs
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="jobs", permanent=False)),
+    path("jobs/", jobs.jobs, name="jobs"),
+    path("jobs/<str:job_id>/", job.job, name="job"),
+    path("jobs/<str:job_id>/chunks/", job.job_chunks, name="job-chunks"),
+    path("jobs/<str:job_id>/chunks/rescan/", job.job_rescan, name="job-rescan"),
+    path("jobs/<str:job_id>/files/<str:kind>/", downloads.job_file, name="job-file"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("sandbox/", include("dashboard.sandbox.urls")),
 ]

@@ -7,6 +7,12 @@ from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The real hasher is slow on purpose; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     yield

@@ -1,0 +1,196 @@
+"""Figures for the job page and the chunk listing. Prints them; asserts nothing.
+
+    .venv/bin/python bench/pages.py [--latency-ms 50] [--rounds 5]
+
+The sandbox runs as its own gunicorn process with added latency, standing in for a remote
+Meteroid; the dashboard runs in this process (Django's test client), talking to it over HTTP.
+Timings on a shared machine are noisy, so each figure compares two things measured in the
+same run (warm vs cold, measured vs ideal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_sandbox(latency_ms: float, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "dashboard.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "16",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**env, "SANDBOX_LATENCY_MS": str(latency_ms)},
+    )
+    base = f"http://127.0.0.1:{port}/sandbox"
+    import requests
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/api/v1/batch-jobs", timeout=1)
+            return proc, base
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the sandbox did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="bench-")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+        "CACHE_URL": "locmemcache://bench",
+        "LOG_LEVEL": "WARNING",
+    }
+    sandbox, base = _start_sandbox(args.latency_ms, env)
+    try:
+        os.environ.update(env)
+        os.environ["METEROID_BASE_URL"] = base
+        os.environ["METEROID_API_KEY"] = os.environ.get("SANDBOX_API_KEY", "pv_sand_demo0000000000000000")
+        _run(args)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+
+
+def _run(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from dashboard.meteroid.gateway import get_gateway
+    from dashboard.sandbox.data import SHOWCASE
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_user("bench")
+    client = Client()
+    client.force_login(user)
+    gateway = get_gateway()
+
+    def timed_get(url: str, **headers) -> tuple[float, int, int]:
+        before = gateway.stats()["calls"]
+        start = time.perf_counter()
+        response = client.get(url, **headers)
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 200, (url, response.status_code)
+        return elapsed, gateway.stats()["calls"] - before, len(response.content)
+
+    for role in ("customers", "big"):
+        _job_page(args, client, timed_get, SHOWCASE[role], role)
+    _chunk_listing(args, gateway)
+
+
+def _job_page(args, client, timed_get, job: str, role: str) -> None:
+    from django.core.cache import cache
+
+    from dashboard.meteroid.gateway import get_gateway
+    from dashboard.scan import scan_status
+
+    print(
+        f"Job page ({role} job {job}), 25-row table, sandbox latency {args.latency_ms:.0f} ms, {args.rounds} rounds"
+    )
+    cold_times, warm_times, cold_calls, warm_calls = [], [], [], []
+    for n in range(1, args.rounds + 1):
+        cache.clear()
+        url = f"/jobs/{job}/?page={n}"
+        elapsed, calls, _ = timed_get(url)
+        cold_times.append(elapsed)
+        cold_calls.append(calls)
+        elapsed, calls, _ = timed_get(url)
+        warm_times.append(elapsed)
+        warm_calls.append(calls)
+    cold, warm = statistics.median(cold_times), statistics.median(warm_times)
+    print(
+        f"  upstream calls per view   cold {max(cold_calls)}   warm {max(warm_calls)}   (target: <= 2 cold, 0 warm)"
+    )
+    print(
+        f"  server time (median)      cold {cold * 1000:7.1f} ms   warm {warm * 1000:6.1f} ms   "
+        f"warm/cold {warm / cold:.1%}   (target: <= 20%)"
+    )
+    # Bytes once the chunk list is there, as every view after the first sees the page.
+    detail = get_gateway().job(job)
+    while scan_status(detail).state == "running":
+        time.sleep(0.2)
+    full_sizes, frag_sizes = [], []
+    for n in range(1, args.rounds + 1):
+        full_sizes.append(timed_get(f"/jobs/{job}/?page={n}")[2])
+        frag_sizes.append(
+            timed_get(f"/jobs/{job}/?page={n}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="failures")[2]
+        )
+    full, frag = statistics.median(full_sizes), statistics.median(frag_sizes)
+    print(
+        f"  bytes                     page {full:,.0f}   htmx fragment {frag:,.0f}   "
+        f"fragment/page {frag / full:.1%}   (target: <= 30%)"
+    )
+
+
+def _chunk_listing(args, gateway) -> None:
+    from django.conf import settings
+
+    from dashboard.sandbox.data import SHOWCASE
+    from dashboard.scan import PAGE_SIZE, run_scan
+
+    latency = args.latency_ms / 1000
+    big = gateway.job(SHOWCASE["big"])
+    wanted = min(big.failure_count, settings.SCAN_MAX_FAILURES)
+    pages = -(-wanted // PAGE_SIZE)
+    concurrency = settings.SCAN_CONCURRENCY
+    ideal = pages * latency / concurrency
+    start = time.perf_counter()
+    failures, result = run_scan(gateway, big)
+    took = time.perf_counter() - start
+    print(
+        f"Chunk listing of {big.id}: {len(failures):,} failures, {len(result.chunks):,} chunks, "
+        f"{pages:,} pages, {concurrency} in flight"
+    )
+    print(
+        f"  measured {took:6.2f} s   ideal pages*latency/concurrency {ideal:6.2f} s   "
+        f"ratio {took / ideal:.2f}x   (target: <= 1.5x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

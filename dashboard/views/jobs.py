@@ -1,0 +1,61 @@
+"""The list of batch jobs."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from dashboard.forms import JobListQuery
+from dashboard.meteroid.errors import MeteroidError
+from dashboard.meteroid.gateway import get_gateway
+from dashboard.meteroid.records import JOB_TYPES, STATUSES
+from dashboard.paging import Paging
+from dashboard.views.responses import bad_query, not_found, upstream_problem
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def jobs(request: HttpRequest) -> HttpResponse:
+    form = JobListQuery(request.GET)
+    if not form.is_valid():
+        return bad_query(request, form.problems())
+    query = form.cleaned_data
+    gateway = get_gateway()
+    try:
+        listing = gateway.jobs(
+            job_type=query["type"] or None,
+            statuses=query["status"],
+            page=query["page"] - 1,
+            per_page=query["per_page"],
+        )
+    except MeteroidError as error:
+        return upstream_problem(request, error)
+    paging = Paging(query["page"], query["per_page"], listing.pagination.total_items)
+    if not paging.exists:
+        return not_found(
+            request,
+            f"There is no page {query['page']:,} of this list.",
+            [f"It has {paging.pages:,} page{'s' if paging.pages != 1 else ''}."],
+        )
+    context = {
+        "form": form,
+        "query": query,
+        "jobs": listing.jobs,
+        "paging": paging,
+        "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
+        "previous_query": form.query(page=paging.page - 1),
+        "next_query": form.query(page=paging.page + 1),
+        "current_query": form.query(),
+        "job_types": JOB_TYPES,
+        "statuses": STATUSES,
+        "any_active": any(job.is_active for job in listing.jobs),
+        "now": timezone.now(),
+        "filtered": bool(query["type"] or query["status"]),
+    }
+    template = "jobs/list.html"
+    if request.htmx and request.htmx.target == "jobs-table":
+        template += "#jobs-table"
+    return render(request, template, context)

@@ -1,0 +1,22 @@
+// Keep filter forms in step with the address bar. htmx swaps only the table and restores
+// history from snapshots, so a select or checkbox outside the table could otherwise show
+// another filter than the one the table and the URL hold.
+(function () {
+  function sync() {
+    const params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-follows-url]").forEach(function (form) {
+      form.querySelectorAll("select[name]").forEach(function (select) {
+        const wanted = params.get(select.name) || select.dataset.default || "";
+        if (Array.from(select.options).some(function (o) { return o.value === wanted; })) {
+          select.value = wanted;
+        }
+      });
+      form.querySelectorAll("input[type=checkbox][name]").forEach(function (box) {
+        box.checked = params.getAll(box.name).indexOf(box.value) !== -1;
+      });
+    });
+  }
+  document.addEventListener("htmx:pushedIntoHistory", sync);
+  document.addEventListener("htmx:historyRestore", sync);
+  window.addEventListener("pageshow", sync);
+})();

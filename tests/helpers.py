@@ -1,0 +1,33 @@
+"""Helpers shared by view tests."""
+
+from __future__ import annotations
+
+import time
+
+from dashboard.meteroid.gateway import get_gateway
+from dashboard.scan import ScanStatus, scan_status
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def htmx(target: str) -> dict[str, str]:
+    """Headers of an htmx request that will swap the element with id `target`."""
+    return {**HTMX, "HTTP_HX_TARGET": target}
+
+
+def wait_for_scan(job_id: str, timeout: float = 60.0) -> ScanStatus:
+    """Block until the background scan of a job has finished (or failed)."""
+    gateway = get_gateway()
+    job = gateway.job(job_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        status = scan_status(job, gateway=gateway)
+        if status.state != "running":
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"scan of {job_id} still running after {timeout}s: {status}")
+        time.sleep(0.05)
+
+
+def upstream_calls() -> int:
+    return get_gateway().stats()["calls"]

@@ -1,0 +1,143 @@
+"""The jobs list, through the gateway over HTTP to the sandbox."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import override_settings
+
+from tests.helpers import HTMX, htmx, upstream_calls
+
+pytestmark = pytest.mark.django_db
+
+
+def _job_ids(html: str) -> list[str]:
+    return re.findall(r'href="/jobs/(bjob_[0-9A-Za-z]+)/"', html)
+
+
+def test_it_needs_a_login(client):
+    response = client.get("/jobs/?status=FAILED")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/jobs/%3Fstatus%3DFAILED"
+
+
+def test_the_root_sends_people_to_the_jobs(logged_in):
+    response = logged_in.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/jobs/"
+
+
+def test_it_lists_jobs_newest_first_on_a_whole_page(logged_in):
+    response = logged_in.get("/jobs/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html and 'id="jobs-table"' in html
+    assert "/static/vendor/htmx.min.js" in html
+    assert len(_job_ids(html)) == 25
+    times = re.findall(r'<time datetime="([^"]+)"', html)
+    assert times == sorted(times, reverse=True)
+
+
+def test_htmx_gets_only_the_table(logged_in):
+    response = logged_in.get("/jobs/?page=2", **htmx("jobs-table"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert html.lstrip().startswith('<section id="jobs-table"')
+    assert "Accept-Encoding" in response["Vary"] or "HX-Request" in response["Vary"]
+    assert "HX-Request" in response["Vary"]
+
+
+def test_it_filters_by_type_and_several_statuses(logged_in):
+    response = logged_in.get(
+        "/jobs/?type=CUSTOMER_CSV_IMPORT&status=FAILED&status=COMPLETED_WITH_ERRORS&per_page=100"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+    assert rows
+    for row in rows:
+        assert "Customers import" in row
+        assert ("Failed" in row) or ("Completed with errors" in row)
+    # The filter is kept in the pager's links and the form.
+    assert 'value="FAILED" checked' in html and 'value="COMPLETED_WITH_ERRORS" checked' in html
+
+
+def test_pages_follow_one_another(logged_in):
+    first = _job_ids(logged_in.get("/jobs/?per_page=10").content.decode())
+    second = _job_ids(logged_in.get("/jobs/?per_page=10&page=2").content.decode())
+    assert len(first) == len(second) == 10
+    assert not set(first) & set(second)
+
+
+def test_the_pager_links_work_with_and_without_htmx(logged_in):
+    html = logged_in.get("/jobs/?per_page=10&type=EVENT_CSV_IMPORT").content.decode()
+    nav = re.search(r'<nav class="pager".*?</nav>', html, re.S)
+    assert nav, "the events imports fill more than one page of 10"
+    assert 'href="?type=EVENT_CSV_IMPORT&amp;per_page=10&amp;page=2"' in nav.group(0)
+    assert 'hx-boost="true"' in nav.group(0)
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        ("per_page=7", "per_page"),
+        ("type=NOPE", "type"),
+        ("status=DONE", "status"),
+    ],
+)
+def test_bad_parameters_get_a_400_page_that_names_them(logged_in, query, name):
+    response = logged_in.get(f"/jobs/?{query}")
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f"{name}:" in html
+    assert "Traceback" not in html
+
+
+def test_a_page_past_the_end_is_not_found(logged_in):
+    response = logged_in.get("/jobs/?page=999")
+    assert response.status_code == 404
+    assert "There is no page 999 of this list." in response.content.decode()
+
+
+def test_a_second_view_costs_no_upstream_call(logged_in):
+    logged_in.get("/jobs/?page=2")
+    before = upstream_calls()
+    logged_in.get("/jobs/?page=2")
+    logged_in.get("/jobs/?page=2", **HTMX)
+    assert upstream_calls() == before
+
+
+@override_settings(SANDBOX_RATE_500=1.0)
+def test_a_meteroid_error_is_a_message_with_a_retry(logged_in):
+    response = logged_in.get("/jobs/")
+    html = response.content.decode()
+    assert response.status_code == 502
+    assert "internal error" in html.lower()
+    assert "Try again" in html
+    assert "Traceback" not in html
+
+
+@override_settings(SANDBOX_RATE_500=1.0)
+def test_a_meteroid_error_in_a_fragment_is_a_fragment(logged_in):
+    response = logged_in.get("/jobs/?page=2", **htmx("jobs-table"))
+    html = response.content.decode()
+    assert response.status_code == 502
+    assert "<html" not in html and 'class="problem"' in html
+
+
+def test_a_rejected_key_says_so_without_showing_it(logged_in, settings):
+    from dashboard.sandbox.server import sandbox_base_url
+
+    settings.METEROID_BASE_URL = sandbox_base_url()
+    settings.METEROID_API_KEY = "pv_live_wrongwrongwrong"
+    response = logged_in.get("/jobs/")
+    html = response.content.decode()
+    assert response.status_code == 502
+    assert "rejected the API key" in html
+    assert "pv_live_wrongwrongwrong" not in html
+    assert "Sandbox data" not in html
