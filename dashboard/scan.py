@@ -18,6 +18,7 @@ Views ask `scan_status(job)`: either the result (`state == "done"`) or progress 
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import threading
@@ -233,8 +234,10 @@ def _start(gateway: Gateway, job: JobDetail, keys: _Keys) -> bool:
         cache.set(keys.progress, {"state": "running", "fetched": 0, "total": job.failure_count}, KEEP_SECONDS)
     except Exception:
         logger.exception("scan progress write failed")
+    # The scan's log lines carry the id of the request that started it.
+    context = contextvars.copy_context()
     thread = threading.Thread(
-        target=_run, args=(gateway, job, keys, token), daemon=True, name=f"scan-{job.id}"
+        target=context.run, args=(_run, gateway, job, keys, token), daemon=True, name=f"scan-{job.id}"
     )
     thread.start()
     return True
@@ -302,7 +305,10 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
     """Page through every failure of `job` (up to the cap) and summarise it. Blocking.
 
     The first page tells the total; the rest are fetched `SCAN_CONCURRENCY` at a time.
-    Raises `MeteroidError` if any page cannot be had after the gateway's own retries.
+    Raises `MeteroidError` if any page cannot be had after the gateway's own retries, and,
+    for a terminal job (whose failures never change), as soon as a page contradicts the
+    first: a count that moved, or a page short of rows before the end. A half result is
+    never returned as a whole one.
     """
     started = time.time()
     cap = settings.SCAN_MAX_FAILURES
@@ -312,6 +318,8 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
     wanted = min(total, cap)
     pages: dict[int, FailurePage] = {0: first}
     offsets = range(PAGE_SIZE, wanted, PAGE_SIZE)
+    if job.is_terminal and (problem := _inconsistency(first, 0, total, wanted)):
+        raise MeteroidError(ErrorKind.UPSTREAM, problem)
     fetched = len(first.failures)
     if progress:
         progress(fetched, wanted, force=True)
@@ -321,7 +329,11 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         ) as pool:
             futures = {
                 pool.submit(
-                    client.list_failures, job.id, limit=min(PAGE_SIZE, wanted - offset), offset=offset
+                    contextvars.copy_context().run,
+                    client.list_failures,
+                    job.id,
+                    limit=min(PAGE_SIZE, wanted - offset),
+                    offset=offset,
                 ): offset
                 for offset in offsets
             }
@@ -335,6 +347,12 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
                             other.cancel()
                         raise error
                     page = future.result()
+                    if job.is_terminal:
+                        problem = _inconsistency(page, futures[future], total, wanted)
+                        if problem:
+                            for other in pending:
+                                other.cancel()
+                            raise MeteroidError(ErrorKind.UPSTREAM, problem)
                     pages[futures[future]] = page
                     fetched += len(page.failures)
                 if progress:
@@ -363,6 +381,22 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         "scanned %s: %d failures, %d chunks in %.2fs", job.id, len(failures), len(chunks), finished - started
     )
     return failures, result
+
+
+def _inconsistency(page: FailurePage, offset: int, total: int, wanted: int) -> str | None:
+    """Why a page of a terminal job cannot belong with the first one, or None."""
+    if page.total_count != total:
+        return (
+            f"Meteroid's count of this job's failures changed during the scan "
+            f"(from {total:,} to {page.total_count:,}), so the list cannot be trusted. Try again."
+        )
+    expected = min(PAGE_SIZE, wanted - offset)
+    if len(page.failures) < expected:
+        return (
+            f"Meteroid sent {len(page.failures)} of the {expected} failures expected from row "
+            f"{offset + 1:,} on, of the {total:,} it announced; the scan stopped there. Try again."
+        )
+    return None
 
 
 def _collect(job_id: str, pages: Iterator[FailurePage], wanted: int) -> FailureSet:

@@ -168,9 +168,18 @@ def test_it_reads_a_job_detail_of_the_newer_shape():
 
 @responses.activate
 def test_it_quotes_the_job_id_into_one_path_segment():
-    responses.get(f"{BASE}/api/v1/batch-jobs/a%2Fb%3Fc", json=DETAIL)
+    responses.get(f"{BASE}/api/v1/batch-jobs/a%2Fb%3Fc", json={**DETAIL, "id": "a/b?c"})
     make_client().get_job("a/b?c")
     assert urlsplit(responses.calls[0].request.url).path == "/sandbox/api/v1/batch-jobs/a%2Fb%3Fc"
+
+
+@responses.activate
+def test_an_answer_about_another_job_is_refused():
+    responses.get(f"{BASE}/api/v1/batch-jobs/bjob_other", json=DETAIL)
+    with pytest.raises(MeteroidError) as caught:
+        make_client().get_job("bjob_other")
+    assert caught.value.kind is ErrorKind.UPSTREAM
+    assert "another job" in caught.value.message
 
 
 @pytest.mark.parametrize("job_id", ["", ".", ".."])

@@ -17,6 +17,7 @@ Meteroid's answers are small pages, so that case is left to the server's own lim
 
 from __future__ import annotations
 
+import contextvars
 import email.message
 import email.utils
 import json
@@ -50,6 +51,9 @@ from .errors import ErrorKind, MeteroidError
 from .records import FailurePage, JobDetail, JobList
 
 logger = logging.getLogger("dashboard.meteroid")
+# How the call being made relates to the cache, for its log line: "miss" when the gateway
+# fetches what it did not have; "none" for uncached calls (scans, files).
+cache_use: contextvars.ContextVar[str] = contextvars.ContextVar("meteroid_cache", default="none")
 
 
 DEFAULT_USER_AGENT = "meteroid-failures-dashboard/0.1"
@@ -261,6 +265,18 @@ class MeteroidClient:
         waits = self.max_retries * max(BACKOFF_MAX, self.max_retry_wait)
         return attempts * (self.connect_timeout + self.read_timeout) + waits
 
+    def probe_client(self, timeout: float) -> MeteroidClient:
+        """A client of the same Meteroid and key that never retries and waits at most
+        `timeout` seconds per phase: for health probes, which must answer fast."""
+        return MeteroidClient(
+            self.base_url,
+            self._api_key,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            max_retries=0,
+            max_retry_wait=0,
+        )
+
     def close(self) -> None:
         """Close the pooled connections."""
         self._session.close()
@@ -291,7 +307,15 @@ class MeteroidClient:
 
     def get_job(self, job_id: str) -> JobDetail:
         """One job with its failure count and file links (`GET /api/v1/batch-jobs/{id}`)."""
-        return self._get_json(job_path(job_id), [], JobDetail.parse)
+        detail = self._get_json(job_path(job_id), [], JobDetail.parse)
+        if detail.id != job_id:
+            # Kept under this id's cache key, another job's data would pose as this one.
+            raise MeteroidError(
+                ErrorKind.UPSTREAM,
+                "Meteroid answered with another job than the one asked for; try again later, "
+                "and tell the Meteroid team if it persists.",
+            )
+        return detail
 
     def list_failures(
         self, job_id: str, *, limit: int = 25, offset: int = 0, chunk_id: str | None = None
@@ -409,6 +433,7 @@ class MeteroidClient:
                 "meteroid_duration_ms": duration_ms,
                 "meteroid_retries": retries,
                 "meteroid_error": error,
+                "meteroid_cache": cache_use.get(),
             },
         )
 

@@ -13,7 +13,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from dashboard.meteroid.client import FileDownload
-from dashboard.meteroid.errors import MeteroidError
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.views.job import _load_job
 from dashboard.views.responses import not_found, upstream_problem
@@ -79,6 +79,8 @@ def job_file(request: HttpRequest, job_id: str, kind: str) -> HttpResponse:
     try:
         download = get_gateway().open_file(url, default_filename=filename)
     except MeteroidError as error:
+        if error.kind is ErrorKind.NOT_FOUND:  # the file, not the job: say so
+            return not_found(request, error.message)
         return upstream_problem(request, error)
     response = StreamingHttpResponse(_stream(download), content_type=safe_content_type(download.content_type))
     response["Content-Disposition"] = content_disposition_header(True, filename)

@@ -97,8 +97,11 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     template = "jobs/job.html"
     if target == FAILURES:
         template += "#failures"
-    status = context["failures_error"].http_status if "failures_error" in context else 200
-    return render(request, template, context, status=status)
+    error = context.get("failures_error")
+    response = render(request, template, context, status=error.http_status if error else 200)
+    if error and error.retry_after_seconds:
+        response["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 def _no_such_chunk(request: HttpRequest, job: JobDetail, chunk_id: str) -> HttpResponse:
