@@ -7,6 +7,7 @@ the cache when it can and otherwise from its `MeteroidClient`. Whole-job scans u
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
@@ -14,8 +15,10 @@ from typing import Protocol
 from django.conf import settings
 
 from . import cache
-from .client import JOBS_PATH, FileDownload, MeteroidClient, failures_path, job_path
+from .client import JOBS_PATH, FileDownload, MeteroidClient, cache_use, failures_path, job_path
 from .records import FailurePage, JobDetail, JobList
+
+logger = logging.getLogger("dashboard.meteroid")
 
 
 class Client(Protocol):
@@ -114,11 +117,20 @@ class Gateway:
 
         def counted_fetch() -> T:
             self._count(hit=False)
-            return fetch()
+            token = cache_use.set("miss")
+            try:
+                return fetch()
+            finally:
+                cache_use.reset(token)
 
         value, hit = cache.get_or_fetch(key, lifetime, counted_fetch)
         if hit:
             self._count(hit=True)
+            logger.info(
+                "Meteroid GET %s served from the cache",
+                path,
+                extra={"meteroid_method": "GET", "meteroid_path": path, "meteroid_cache": "hit"},
+            )
         return value
 
     def _count(self, *, hit: bool) -> None:

@@ -1,0 +1,154 @@
+"""Request ids on responses and log records, structured lines of Meteroid calls, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard.logs import JsonFormatter, new_request_id
+from tests.helpers import wait_for_scan
+from tests.upstream import FAKE_KEY, FILE_TOKEN, JOB, JOBS_PATH, failures_path, job_path
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _meteroid_records(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "dashboard.meteroid"]
+
+
+def test_every_response_carries_a_request_id(logged_in):
+    first = logged_in.get("/jobs/")
+    second = logged_in.get("/jobs/")
+    assert len(first["X-Request-ID"]) == 32
+    assert first["X-Request-ID"] != second["X-Request-ID"]
+
+
+def test_a_callers_plain_request_id_is_kept(logged_in):
+    response = logged_in.get("/jobs/", HTTP_X_REQUEST_ID="lb-7f3a9c21.0042")
+    assert response["X-Request-ID"] == "lb-7f3a9c21.0042"
+
+
+@pytest.mark.parametrize("offered", ["x", "a" * 65, "id\r\nSet-Cookie: a=b", "<script>", "id with spaces"])
+def test_a_callers_odd_request_id_is_replaced(offered):
+    assert new_request_id(offered) != offered
+    assert len(new_request_id(offered)) == 32
+
+
+def test_each_meteroid_call_is_logged_with_the_request_id_and_cache_use(logged_in, meteroid, caplog):
+    caplog.set_level(logging.INFO)
+    first = logged_in.get("/jobs/")
+    second = logged_in.get("/jobs/")
+    records = _meteroid_records(caplog)
+    miss = [r for r in records if r.request_id == first["X-Request-ID"]]
+    hit = [r for r in records if r.request_id == second["X-Request-ID"]]
+    assert [(r.meteroid_path, r.meteroid_cache, r.meteroid_status) for r in miss] == [
+        (JOBS_PATH, "miss", 200)
+    ]
+    assert miss[0].meteroid_method == "GET"
+    assert miss[0].meteroid_retries == 0
+    assert isinstance(miss[0].meteroid_duration_ms, int)
+    assert [(r.meteroid_path, r.meteroid_cache) for r in hit] == [(JOBS_PATH, "hit")]
+
+
+def test_retries_and_failures_are_in_the_line(logged_in, meteroid, caplog):
+    from tests.upstream import Reply
+
+    meteroid.script(job_path(), Reply(503, "<html>down</html>"))
+    caplog.set_level(logging.INFO)
+    response = logged_in.get(f"/jobs/{JOB}/")
+    (record,) = [r for r in _meteroid_records(caplog) if r.meteroid_path == job_path()]
+    assert record.meteroid_status == 503
+    assert record.meteroid_retries == 2
+    assert record.request_id == response["X-Request-ID"]
+
+
+def test_a_background_scan_logs_under_the_request_that_started_it(logged_in, meteroid, caplog):
+    caplog.set_level(logging.INFO)
+    response = logged_in.get(f"/jobs/{JOB}/")
+    wait_for_scan(JOB, timeout=10)
+    scan_calls = [
+        r
+        for r in _meteroid_records(caplog)
+        if r.meteroid_path == failures_path() and r.meteroid_cache == "none"
+    ]
+    assert scan_calls
+    assert {r.request_id for r in scan_calls} == {response["X-Request-ID"]}
+    scanned = [r for r in caplog.records if r.name == "dashboard.scan" and "scanned" in r.getMessage()]
+    assert scanned and scanned[0].request_id == response["X-Request-ID"]
+
+
+def test_log_lines_hold_no_key_and_no_file_token(logged_in, meteroid, caplog):
+    caplog.set_level(logging.DEBUG)
+    logged_in.get("/jobs/")
+    logged_in.get(f"/jobs/{JOB}/")
+    b"".join(logged_in.get(f"/jobs/{JOB}/files/errors/").streaming_content)
+    wait_for_scan(JOB, timeout=10)
+    formatter = JsonFormatter()
+    for record in caplog.records:
+        line = formatter.format(record)
+        assert FAKE_KEY not in line
+        assert FILE_TOKEN not in line
+
+
+def test_the_json_formatter_writes_one_object_per_line_with_the_extra_fields():
+    record = logging.LogRecord("dashboard.meteroid", logging.INFO, __file__, 1, "GET %s", ("/x",), None)
+    record.request_id = "abc12345"
+    record.meteroid_status = 200
+    record.meteroid_cache = "miss"
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["message"] == "GET /x"
+    assert entry["level"] == "INFO"
+    assert entry["request_id"] == "abc12345"
+    assert entry["meteroid_status"] == 200 and entry["meteroid_cache"] == "miss"
+    assert entry["time"].endswith("+00:00")
+
+
+def test_the_json_formatter_keeps_an_exception_on_one_line():
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    entry = json.loads(JsonFormatter().format(record))
+    assert "ValueError: boom" in entry["exception"]
+
+
+def _run_logging(log_format: str) -> subprocess.CompletedProcess:
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('dashboard.meteroid').warning('hello %s', 'there', extra={'meteroid_status': 503})"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "LOG_FORMAT": log_format},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_log_format_json_switches_the_console_to_json():
+    result = _run_logging("json")
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stderr.strip().splitlines()[-1])
+    assert entry["message"] == "hello there"
+    assert entry["meteroid_status"] == 503
+    assert entry["request_id"] == "-"
+
+
+def test_the_plain_format_names_the_request_id_and_a_wrong_format_stops_start_up():
+    plain = _run_logging("plain")
+    assert plain.returncode == 0, plain.stderr
+    assert "WARNING dashboard.meteroid [-] hello there" in plain.stderr
+    wrong = _run_logging("xml")
+    assert wrong.returncode != 0
+    assert "LOG_FORMAT" in wrong.stderr
