@@ -1,0 +1,219 @@
+"""Every URL and query parameter fuzzed: a 400 or 404 page (or the page itself), never a 500.
+
+The URLs come from the URLconf and the parameter names from each page's own forms and links
+(plus the ones every page might be sent), so new pages and parameters are fuzzed as they
+appear. The dashboard runs on its sandbox here, through the real gateway.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import pytest
+from django.conf import settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from dashboard.sandbox.data import SHOWCASE
+from tests.markup import attribute_values, links
+from tests.urlconf import Route, all_routes
+
+pytestmark = pytest.mark.django_db
+
+JOB = SHOWCASE["customers"]
+ANSWERS = {200, 400, 404, 405}
+SANDBOX_ANSWERS = {200, 400, 401, 403, 404, 405}
+
+# Values of the wrong type, out of range, of the wrong kind of id, traversals, markup, very
+# long, unusual Unicode and control characters.
+HOSTILE_VALUES = [
+    "",
+    " ",
+    "0",
+    "-1",
+    "1.5",
+    "1e9",
+    "0x10",
+    "+3",
+    "٣",  # an Arabic-Indic digit: int() reads it, a URL should not
+    "99999999999999999999999999",
+    str(2**63),
+    "abc",
+    "true",
+    "null",
+    "[]",
+    "{}",
+    "NOPE",
+    "COMPLETED",
+    "CUSTOMER_CSV_IMPORT",
+    "bjob_7n42DGM5Tflk9n8mt7Fhc7",
+    "bjch_7n42DGM5Tflk9n8mt7Fhc7",
+    "bjch_" + "A" * 40,
+    "../../etc/passwd",
+    "..%2F..%2Fetc%2Fpasswd",
+    "/jobs/",
+    "<script>alert(1)</script>",
+    "\"'><img src=x onerror=alert(1)>",
+    "{{ 7*7 }}{% now 'Y' %}",
+    "javascript:alert(1)",
+    "a\x00b",
+    "\x1b[31m\r\nX-Injected: 1",
+    "\u202egpj.exe",
+    "Z\u0335a\u0334l\u0337g\u0336o 🧾",
+    "\ufffd\ufeff\u200b",  # replacement, byte-order mark, zero-width space
+    "a" * 5000,
+]
+PATH_VALUES = [
+    "",
+    "0",
+    "-1",
+    "x",
+    "bjob_",
+    "bjob_" + "A" * 33,
+    "bjob_NoSuchJob000000000000",
+    "bjch_7n42DGM5Tflk9n8mt7Fhc7",
+    "BJOB_ABC",
+    "..",
+    ".",
+    "%2e%2e",
+    "../../etc/passwd",
+    "a/b",
+    "a\x00b",
+    "<script>",
+    "𝕏🧾",
+    "bjob_a;b",
+    "a" * 3000,
+]
+COMMON_PARAMS = ["page", "per_page", "chunk", "type", "status", "q", "reason", "format", "next", "token"]
+
+
+def _dashboard_routes() -> list[Route]:
+    return [r for r in all_routes() if r.namespace != "sandbox"]
+
+
+def _url(route: Route, **values: str) -> str:
+    wanted = {p: quote(values.get(p, _sample(p)), safe="") for p in route.params}
+    path = route.route
+    for name, value in wanted.items():
+        path = path.replace(f"<str:{name}>", value).replace(f"<{name}>", value)
+    for converter in ("int", "slug", "uuid", "path"):
+        for name, value in wanted.items():
+            path = path.replace(f"<{converter}:{name}>", value)
+    return "/" + path
+
+
+def _sample(param: str) -> str:
+    return {"job_id": JOB, "kind": "errors"}.get(param, "x")
+
+
+def _check(response, allowed: set[int]) -> None:
+    # A download's first chunk shows it started well; the rest is the same file again.
+    body = next(iter(response.streaming_content), b"") if response.streaming else response.content
+    assert response.status_code in allowed, (response.status_code, body[:300])
+    assert b"Traceback" not in body
+    if hasattr(response, "close"):
+        response.close()
+
+
+def _param_names(client, url: str) -> list[str]:
+    """The parameters a page itself uses: its form fields and its links' queries."""
+    response = client.get(url)
+    names = set(COMMON_PARAMS)
+    if response.get("Content-Type", "").startswith("text/html"):
+        html = response.content.decode()
+        names |= set(attribute_values(html, "name")) - {"csrfmiddlewaretoken"}
+        for link in links(html, url):
+            names |= {name for name, _ in parse_qsl(urlsplit(link).query)}
+    return sorted(names)
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=r.name) for r in _dashboard_routes() if r.params])
+def test_every_path_parameter_survives_hostile_values(logged_in, route):
+    cases = 0
+    for param in route.params:
+        for value in PATH_VALUES:
+            _check(logged_in.get(_url(route, **{param: value})), ANSWERS | {301, 302})
+            cases += 1
+    assert cases >= len(PATH_VALUES)
+
+
+@pytest.mark.parametrize(
+    "route", [pytest.param(r, id=r.name) for r in all_routes() if r.namespace == "sandbox"]
+)
+def test_every_sandbox_parameter_survives_hostile_values(client, route):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {settings.SANDBOX_API_KEY}"}
+    for param in route.params:
+        for value in PATH_VALUES:
+            _check(client.get(_url(route, **{param: value}), **auth), SANDBOX_ANSWERS | {301})
+    for name in ("limit", "offset", "page", "per_page", "chunk_id", "job_type", "status", "token"):
+        for value in HOSTILE_VALUES[:24]:
+            _check(client.get(_url(route), {name: value}, **auth), SANDBOX_ANSWERS)
+
+
+@pytest.mark.parametrize("route", [pytest.param(r, id=r.name) for r in _dashboard_routes()])
+def test_every_query_parameter_survives_hostile_values(logged_in, route):
+    url = _url(route)
+    names = _param_names(logged_in, url)
+    # A download reads no query: every third value is enough to show that it ignores them.
+    values = HOSTILE_VALUES[::3] if logged_in.get(url).streaming else HOSTILE_VALUES
+    for name in names:
+        for value in values:
+            _check(logged_in.get(url, {name: value}), ANSWERS | {302})
+        # The same parameter twice, with a good and a bad value, in both orders.
+        _check(logged_in.get(f"{url}?{name}=1&{name}=x"), ANSWERS | {302})
+        _check(logged_in.get(f"{url}?{name}=x&{name}=1"), ANSWERS | {302})
+
+
+def test_an_htmx_fragment_with_a_bad_query_is_a_400_fragment(logged_in):
+    response = logged_in.get(
+        f"/jobs/{JOB}/", {"page": "-1"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="failures"
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<html" not in html
+    assert "page:" in html
+
+
+def test_a_huge_query_string_is_refused_not_a_crash(logged_in):
+    query = "&".join(f"p{i}=v" for i in range(2000))
+    _check(logged_in.get(f"/jobs/?{query}"), {200, 400})
+
+
+def test_the_count_of_fuzzed_cases_is_what_the_report_says(logged_in):
+    routes = _dashboard_routes()
+    path_cases = sum(len(r.params) for r in routes) * len(PATH_VALUES)
+    query_cases = 0
+    for route in routes:
+        url = _url(route)
+        values = HOSTILE_VALUES[::3] if logged_in.get(url).streaming else HOSTILE_VALUES
+        query_cases += len(_param_names(logged_in, url)) * (len(values) + 2)
+    print(f"fuzz: {path_cases} path cases, {query_cases} query cases over {len(routes)} routes")  # noqa: T201
+    assert path_cases > 50 and query_cases > 500
+
+
+# --- property-based: any query at all ---------------------------------------------------------
+
+_names = st.sampled_from(COMMON_PARAMS) | st.text(min_size=1, max_size=12)
+_values = (
+    st.sampled_from(HOSTILE_VALUES)
+    | st.integers(min_value=-(2**70), max_value=2**70).map(str)
+    | st.text(max_size=60)
+)
+_queries = st.lists(st.tuples(_names, _values), max_size=6)
+
+
+@pytest.mark.parametrize(
+    "route",
+    [pytest.param(r, id=r.name) for r in _dashboard_routes() if r.name not in ("logout", "job-rescan")],
+)
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(query=_queries, htmx=st.booleans())
+def test_any_query_on_any_page_is_answered_without_a_crash(logged_in, route, query, htmx):
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "failures"} if htmx else {}
+    data: dict[str, list[str]] = {}
+    for name, value in query:
+        data.setdefault(name, []).append(value)
+    _check(logged_in.get(_url(route), data, **headers), ANSWERS | {302})
