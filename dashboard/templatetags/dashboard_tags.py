@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django import template
+from django.urls import reverse
+
+from dashboard.forms import is_job_id
 
 register = template.Library()
 
@@ -52,3 +55,26 @@ def status_tone(status: str) -> str:
         "CHUNKING": "active",
         "PROCESSING": "active",
     }.get(status, "unknown")
+
+
+# C0 controls and DEL drawn as their Unicode control pictures (U+2400…): a NUL or an escape
+# from a CSV cell stays visible, where a browser would drop it or show a box. Tab, line feed
+# and carriage return are left as they are: HTML shows them as spaces.
+_CONTROL_PICTURES = {code: 0x2400 + code for code in range(0x20) if chr(code) not in "\t\n\r"} | {
+    0x7F: 0x2421
+}
+
+
+@register.filter
+def visible(value: str | None) -> str:
+    """Text from a user's file with its control characters made visible; escaped as usual."""
+    if value is None:
+        return ""
+    return str(value).translate(_CONTROL_PICTURES)
+
+
+@register.filter
+def job_url(job_id: str) -> str:
+    """The dashboard's page of a job, or "" for an id that no job can have (one in a
+    listing from Meteroid that is not of the `bjob_` form): shown, but not linked."""
+    return reverse("job", args=[job_id]) if is_job_id(job_id) else ""

@@ -45,8 +45,10 @@ def safe_content_type(value: str | None) -> str:
 
 def safe_filename(name: str, fallback: str) -> str:
     """A file name that is harmless in any browser and file system: ASCII letters, digits,
-    dot, dash and underscore, no leading dot, at most 120 characters."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:120]
+    dot, dash and underscore, no leading dot, no run of dots, at most 120 characters."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    cleaned = re.sub(r"[._]*\.[._]*", ".", cleaned)  # "_.._" or "..": one dot
+    cleaned = re.sub(r"_{2,}", "_", cleaned).strip("._-")[:120].rstrip("._-")
     return cleaned or fallback
 
 
