@@ -273,3 +273,20 @@ def test_check_deploy_passes_with_secure_https_and_debug_off():
     )
     assert insecure.returncode != 0
     assert "SECURE_SSL_REDIRECT" in insecure.stderr + insecure.stdout
+
+
+def test_an_unexpected_error_is_a_plain_500_page_without_details(user, monkeypatch):
+    def broken():
+        raise RuntimeError(f"unexpected state with {FAKE_KEY}")
+
+    monkeypatch.setattr("dashboard.views.jobs.get_gateway", broken)
+    browser = Client(raise_request_exception=False)
+    browser.force_login(user)
+    response = browser.get("/jobs/")
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong in the dashboard." in html
+    assert "Traceback" not in html and "RuntimeError" not in html and FAKE_KEY not in html
+    assert audit(html) == []
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+    assert response["X-Request-ID"]
