@@ -124,7 +124,7 @@ STATUS_FAULTS = [
         "403",
         Reply(403, {"code": "FORBIDDEN", "message": "nope"}),
         502,
-        ("refused access", "not be allowed"),
+        ("refused access", "not be allowed", "ask for a key"),
         1,
     ),
     Fault(
@@ -277,7 +277,7 @@ def test_a_connect_timeout_is_unavailable(logged_in, meteroid, page):
     meteroid.blackhole()
     response, body, elapsed = fetch(logged_in, page)
     assert response.status_code == 503
-    assert "no connection to" in body and "within 0.3 s" in body
+    assert "no connection to" in body and "within 0.3 s" in body and "try again" in body
     assert_safe(body)
     # 3 attempts of 0.3 s and 0.5 s of backoff, give or take scheduling.
     assert 0.8 < elapsed < PAGE_SECONDS

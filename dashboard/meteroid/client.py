@@ -457,7 +457,10 @@ class MeteroidClient:
         elif isinstance(reason, NewConnectionError):
             message = f"{unreachable}: {host} refused the connection; try again in a moment."
         elif isinstance(exc, requests.ConnectTimeout) or isinstance(reason, ConnectTimeoutError):
-            message = f"{unreachable}: no connection to {host} within {self.connect_timeout:g} s."
+            message = (
+                f"{unreachable}: no connection to {host} within {self.connect_timeout:g} s; "
+                "try again in a moment, and check METEROID_BASE_URL if it persists."
+            )
         elif isinstance(exc, requests.exceptions.SSLError) or isinstance(reason, Urllib3SSLError):
             message = f"{unreachable}: the secure connection to {host} failed."
         elif isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError) or (
@@ -498,7 +501,7 @@ class MeteroidClient:
             return MeteroidError(
                 ErrorKind.FORBIDDEN,
                 "Meteroid refused access with this API key (HTTP 403): "
-                "the key may not be allowed to read batch jobs.",
+                "the key may not be allowed to read batch jobs; ask for a key that is.",
                 status=status,
             )
         if status == 404:
