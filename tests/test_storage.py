@@ -1,0 +1,44 @@
+"""Static files: hashed names and gzip copies once collected, plain names before."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from django.templatetags.static import static
+
+ROOT = Path(__file__).resolve().parent.parent
+LINK = "from django.templatetags.static import static; print(static('css/dashboard.css'))"
+
+
+def _django(code: str, static_root: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "STATIC_ROOT": str(static_root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_a_file_the_manifest_does_not_know_keeps_its_plain_name():
+    assert static("js/filters.js") == "/static/js/filters.js"
+
+
+def test_collectstatic_writes_hashed_compressed_files_that_pages_then_link(tmp_path):
+    assert _django(LINK, tmp_path) == "/static/css/dashboard.css"
+    _django(
+        "from django.core.management import call_command; call_command('collectstatic', verbosity=0)",
+        tmp_path,
+    )
+    assert (tmp_path / "staticfiles.json").exists()
+    hashed = _django(LINK, tmp_path)
+    assert re.fullmatch(r"/static/css/dashboard\.[0-9a-f]{12}\.css", hashed)
+    assert (tmp_path / hashed.removeprefix("/static/")).with_suffix(".css.gz").exists()
+    assert (tmp_path / "vendor" / "htmx.min.js.gz").exists()
