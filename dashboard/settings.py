@@ -242,6 +242,9 @@ SANDBOX_LATENCY_MS = _read("SANDBOX_LATENCY_MS", env.float, 0.0)
 SANDBOX_RATE_429 = _rate("SANDBOX_RATE_429", _read("SANDBOX_RATE_429", env.float, 0.0))
 SANDBOX_RATE_500 = _rate("SANDBOX_RATE_500", _read("SANDBOX_RATE_500", env.float, 0.0))
 SANDBOX_SEED = _read("SANDBOX_SEED", env.int, 20260325)
+# Shifts the sandbox's clock (live jobs start, advance and end by it), to show a job at
+# a chosen moment of its run.
+SANDBOX_TIME_OFFSET_SECONDS = _read("SANDBOX_TIME_OFFSET_SECONDS", env.float, 0.0)
 
 if METEROID_MAX_RETRIES < 0:
     raise ImproperlyConfigured("Environment variable METEROID_MAX_RETRIES must be 0 or more.")

@@ -328,6 +328,19 @@ def test_a_live_job_answers_like_any_other(api):
     assert get_json(api, API)["data"][0]["created_at"] >= body["created_at"]
 
 
+def test_the_clock_offset_shows_live_jobs_at_another_instant(api, settings):
+    # A live job that is running now has ended ten minutes from now, and had not started
+    # an hour ago (the list of an hour ago has other live jobs at its top).
+    live_id = data.live_job_ids(seed=data.DEFAULT_SEED)[-1]
+    assert get_json(api, f"{API}/{live_id}")["status"] in data.ACTIVE_STATUSES
+    settings.SANDBOX_TIME_OFFSET_SECONDS = 600
+    later = get_json(api, f"{API}/{live_id}")
+    assert later["status"] in ("COMPLETED", "COMPLETED_WITH_ERRORS")
+    assert later["completed_at"] is not None
+    settings.SANDBOX_TIME_OFFSET_SECONDS = -3600
+    assert live_id not in {job["id"] for job in get_json(api, API, {"per_page": 100})["data"]}
+
+
 # --- Files ------------------------------------------------------------------------------------
 
 
