@@ -199,3 +199,17 @@ def test_an_upstream_error_on_the_table_keeps_the_summary(logged_in, settings):
     assert response.status_code == 502
     assert 'id="job-summary"' in html
     assert "The failures could not be loaded." in html
+
+
+def test_long_text_shows_its_start_with_the_whole_of_it_one_click_away(logged_in):
+    html = logged_in.get(f"/jobs/{SHOWCASE['hostile']}/").content.decode()
+    assert re.search(r'<details><summary><span class="when-closed">Show all 2,143 characters</span>', html)
+    whole = max(re.findall(r'<div class="whole">(.*?)</div>', html, re.S), key=len)
+    assert len(htmllib.unescape(whole)) == 2143
+
+
+def test_characters_that_reorder_text_are_written_out(logged_in):
+    job = SHOWCASE["hostile"]
+    html = "".join(logged_in.get(f"/jobs/{job}/?per_page=100&page={n}").content.decode() for n in (1, 2))
+    assert "\u202e" not in html
+    assert "invoice-⟨U+202E⟩gpj.exe" in html
