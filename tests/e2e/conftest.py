@@ -4,8 +4,12 @@ Every test of this folder is marked `browser`. Without /usr/bin/chromium they ar
 a developer's machine, and fail where CI_REQUIRE_SERVICES is set (CI installs Chromium).
 
 A flow test asks for `page` (logged in) or `anonymous_page`; `new_context(**options)` makes
-more (another viewport, colour scheme, no JavaScript). Every context of a test fails it if a
-request leaves the dashboard's origin.
+more (another viewport, colour scheme, no JavaScript, another dashboard's origin). Every
+context of a test fails it if a request leaves the dashboard's origin. A new page's flows go
+in a `test_<page>.py` of their own that drives `page`, checks each state it reaches with
+`support.assert_accessible(page, "where")` and saves the views worth showing with
+`support.screenshot(page, "name")`; `start_dashboard(**settings)` serves the same set-up
+with other settings when a flow needs them (another clock, another Meteroid).
 """
 
 from __future__ import annotations

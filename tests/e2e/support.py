@@ -81,10 +81,11 @@ def assert_accessible(page: Page, where: str) -> None:
     assert not violations, f"{where} (dark): {json.dumps(violations, indent=1)}"
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
-    """Save what the page shows under test-artifacts/screenshots/NAME.png."""
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
+    """Save what the window shows (or the whole page) under test-artifacts/screenshots/NAME.png."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.mouse.move(0, 0)  # no row left highlighted by the last click
     page.screenshot(path=str(path), full_page=full_page)
     return path
 

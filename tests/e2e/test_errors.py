@@ -59,13 +59,13 @@ def test_an_upstream_error_shows_its_message_and_try_again_works(start_dashboard
     expect(problem).to_contain_text(UNREACHABLE)
     expect(job_page.locator("#job-summary")).to_be_visible()
     assert_same_document(job_page)
-    screenshot(job_page, "job-page-upstream-error", full_page=False)
+    screenshot(job_page, "job-page-upstream-error")
     assert_accessible(job_page, "job page, table failed")
     # A page the dashboard has never fetched fails whole.
     list_page.goto("/jobs/?type=TAX_REPORT_EXPORT&status=FAILED")
     expect(list_page.get_by_role("alert")).to_contain_text(UNREACHABLE)
     assert_accessible(list_page, "jobs list, Meteroid failed")
-    screenshot(list_page, "jobs-list-upstream-error", full_page=False)
+    screenshot(list_page, "jobs-list-upstream-error")
 
     meteroid.start()
     problem.get_by_role("link", name="Try again").click()
@@ -97,4 +97,4 @@ def test_not_found_and_bad_addresses_get_a_page_that_says_so(page: Page, path, m
     expect(alert.get_by_role("link", name="Back to batch jobs")).to_be_visible()
     assert_accessible(page, path)
     if path == "/jobs/bjob_0000000000000000000000/":
-        screenshot(page, "not-found", full_page=False)
+        screenshot(page, "not-found")

@@ -147,7 +147,7 @@ def test_the_layout_holds_at_360_px_with_wide_tables_scrolling_in_their_own_box(
         if box.count():
             assert box.evaluate("e => e.scrollWidth > e.clientWidth"), path
         if shot:
-            screenshot(page, shot, full_page=False)
+            screenshot(page, shot)
     login = new_context(viewport=NARROW, logged_in=False).new_page()
     login.goto("/accounts/login/")
     assert page_overflow(login) == 0
@@ -166,7 +166,7 @@ def test_the_colour_scheme_follows_the_system(new_context, scheme):
     text = page.evaluate("getComputedStyle(document.body).color")
     if scheme == "dark":
         assert _luminance(background) < 0.2 < 0.8 < _luminance(text)
-        screenshot(page, "job-page-dark", full_page=False)
+        screenshot(page, "job-page-dark")
     else:
         assert _luminance(text) < 0.2 < 0.8 < _luminance(background)
 

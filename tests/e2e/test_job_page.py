@@ -70,11 +70,9 @@ def open_job(page: Page, job_id: str) -> None:
 
 
 def test_a_job_opens_from_the_list(page: Page):
-    page.goto("/jobs/?type=CUSTOMER_CSV_IMPORT&status=COMPLETED_WITH_ERRORS")
-    link = page.locator("table.jobs tbody tr").first.get_by_role("link")
-    job_id = link.inner_text()
-    link.click()
-    page.wait_for_url(f"**/jobs/{job_id}/")
+    page.goto("/jobs/?type=CUSTOMER_CSV_IMPORT&status=COMPLETED_WITH_ERRORS&per_page=100")
+    page.get_by_role("link", name=CUSTOMERS).click()
+    page.wait_for_url(f"**/jobs/{CUSTOMERS}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Customers import")
     expect(page.locator("#job-summary .badge")).to_have_text("Completed with errors")
     expect(page.locator("table.failures tbody tr").first).to_be_visible()
@@ -98,6 +96,8 @@ def test_chunk_and_page_swap_only_the_table_and_the_address_follows(page: Page):
     assert chunks_shown(page) == {chunk}
     assert not set(table_rows(page, "table.failures")) & set(first_page)
     assert parse_qs(query_of(page)) == {"chunk": [chunk], "page": ["2"]}
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "job-page")
 
     page.get_by_label("Rows per page").select_option("50")
     page.wait_for_url("**per_page=50**")
@@ -106,7 +106,6 @@ def test_chunk_and_page_swap_only_the_table_and_the_address_follows(page: Page):
 
     assert_same_document(page)
     expect(page.locator("#job-summary")).to_have_attribute("data-mark", "kept")
-    screenshot(page, "job-page")
     assert_accessible(page, "job page, one chunk")
 
 
@@ -185,7 +184,7 @@ def test_times_are_relative_with_the_exact_local_time_on_hover(new_context, time
     page = new_context(timezone_id=timezone_id).new_page()
     open_job(page, CUSTOMERS)
     created = page.locator("#job-summary time").first
-    expect(created).to_have_text(re.compile(r"^\d+ days ago$"))
+    expect(created).to_have_text(re.compile(r"^(\d+ \S+ ago|yesterday|last \S+)$"))
     zone = {"America/New_York": "EST", "Asia/Kolkata": "GMT+5:30"}[timezone_id]
     expect(created).to_have_attribute(
         "title", re.compile(rf"^\w{{3}} \d+, \d{{4}}, \d\d:\d\d:\d\d {re.escape(zone)}$")

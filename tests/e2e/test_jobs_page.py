@@ -44,7 +44,7 @@ def row_cells(page: Page, column: int) -> set[str]:
 def test_filtering_by_status_and_type_swaps_only_the_table_and_the_address_follows(page: Page):
     page.goto("/jobs/")
     expect(page.locator("table.jobs")).to_be_visible()
-    screenshot(page, "jobs-list", full_page=False)
+    screenshot(page, "jobs-list")
     mark_page(page)
     page.get_by_label("Failed").check()
     page.wait_for_url("**/jobs/?*status=FAILED*")
@@ -115,7 +115,7 @@ def test_a_filter_that_matches_nothing_says_so_and_offers_the_whole_list(page: P
     empty = page.locator("#jobs-table .empty")
     expect(empty).to_contain_text("No batch job matches these filters.")
     assert_accessible(page, "jobs list, no match")
-    screenshot(page, "jobs-list-empty", full_page=False)
+    screenshot(page, "jobs-list-empty")
     empty.get_by_role("link", name="Show all jobs").click()
     page.wait_for_url("**/jobs/")
     expect(page.locator("table.jobs tbody tr")).to_have_count(25)

@@ -12,7 +12,7 @@ def test_logging_in_leads_to_the_page_asked_for_and_logging_out_ends_the_session
     page.goto("/jobs/?status=FAILED")
     page.wait_for_url("**/accounts/login/?next=**")
     expect(page.get_by_label("User name")).to_be_focused()
-    screenshot(page, "login", full_page=False)
+    screenshot(page, "login")
     assert_accessible(page, "login page")
 
     log_in(page, setup.username, "not the password")
@@ -28,3 +28,11 @@ def test_logging_in_leads_to_the_page_asked_for_and_logging_out_ends_the_session
     page.wait_for_url("**/accounts/login/")
     page.goto("/jobs/")
     page.wait_for_url("**/accounts/login/?next=/jobs/")
+
+
+def test_logging_in_works_without_javascript(new_context, setup):
+    page = new_context(logged_in=False, java_script_enabled=False).new_page()
+    page.goto("/jobs/?type=TAX_REPORT_EXPORT")
+    log_in(page, setup.username, setup.password)
+    page.wait_for_url("**/jobs/?type=TAX_REPORT_EXPORT")
+    expect(page.locator("table.jobs tbody tr").first).to_be_visible()
