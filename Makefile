@@ -39,3 +39,4 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/browser.py
