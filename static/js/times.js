@@ -40,6 +40,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { render(document); });
+  // afterSwap comes in the same task as the new content, before it is painted (htmx:load
+  // only after the settle delay, which would show the UTC text for a frame).
+  document.addEventListener("htmx:afterSwap", function (event) { render(event.target); });
   document.addEventListener("htmx:load", function (event) { render(event.target); });
   document.addEventListener("htmx:historyRestore", function () { render(document); });
   window.addEventListener("pageshow", function () { render(document); });
