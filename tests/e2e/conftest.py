@@ -5,7 +5,8 @@ a developer's machine, and fail where CI_REQUIRE_SERVICES is set (CI installs Ch
 
 A flow test asks for `page` (logged in) or `anonymous_page`; `new_context(**options)` makes
 more (another viewport, colour scheme, no JavaScript, another dashboard's origin). Every
-context of a test fails it if a request leaves the dashboard's origin. A new page's flows go
+context of a test fails it if a request leaves the dashboard's origin, a script throws, or the
+Content-Security-Policy refuses something. A new page's flows go
 in a `test_<page>.py` of their own that drives `page`, checks each state it reaches with
 `support.assert_accessible(page, "where")` and saves the views worth showing with
 `support.screenshot(page, "name")`; `start_dashboard(**settings)` serves the same set-up
@@ -102,6 +103,7 @@ def new_context(
     that leave the dashboard; closed after the test."""
     contexts: list[BrowserContext] = []
     foreign: list[str] = []
+    broken: list[str] = []  # script errors, and what the Content-Security-Policy refused
 
     def make(*, logged_in: bool = True, origin: str | None = None, **options) -> BrowserContext:
         origin = origin or dashboard.url
@@ -115,6 +117,15 @@ def new_context(
             "request",
             lambda request: None if same_origin(request.url, origin) else foreign.append(request.url),
         )
+        context.on(
+            "weberror", lambda error: broken.append(f"{error.page.url if error.page else ''}: {error.error}")
+        )
+        context.on(
+            "console",
+            lambda message: (
+                broken.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context
@@ -123,6 +134,7 @@ def new_context(
     for context in contexts:
         context.close()
     assert not foreign, f"requests left the dashboard: {foreign}"
+    assert not broken, f"script errors or CSP violations: {broken}"
 
 
 @pytest.fixture
