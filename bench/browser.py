@@ -107,7 +107,7 @@ def table_time(page: Page, url: str, table: str) -> tuple[float, float]:
     first byte of the answer (the server's share, mostly)."""
     page.add_init_script(f"window.__benchTable = {table!r};")
     page.goto(url, wait_until="commit")
-    page.wait_for_function("window.__tableFrame !== undefined", timeout=30_000)
+    page.wait_for_function("() => window.__tableFrame !== undefined", timeout=30_000)
     return page.evaluate("[window.__tableFrame, performance.getEntriesByType('navigation')[0].responseStart]")
 
 
@@ -123,7 +123,7 @@ def swap_time(page: Page, chunk: str) -> float:
         }"""
     )
     page.locator("#chunk").select_option(chunk)
-    page.wait_for_function("window.__tableFrame !== undefined", timeout=30_000)
+    page.wait_for_function("() => window.__tableFrame !== undefined", timeout=30_000)
     return page.evaluate("window.__tableFrame - window.__changeAt")
 
 
