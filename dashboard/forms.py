@@ -9,10 +9,13 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from dashboard.meteroid.records import JOB_TYPES, STATUSES
+from dashboard.reasons import KEY_RE
+from dashboard.search import MAX_QUERY_CHARS
 
 JOB_ID_RE = re.compile(r"^bjob_[0-9A-Za-z]{1,32}$")
 CHUNK_ID_RE = re.compile(r"^bjch_[0-9A-Za-z]{1,32}$")
 MAX_PAGE = 1_000_000
+MAX_ROW = 1_000_000_000
 JOBS_PER_PAGE = (10, 25, 50, 100)
 FAILURES_PER_PAGE = (25, 50, 100)
 
@@ -64,26 +67,93 @@ class JobListQuery(_QueryForm):
         return urlencode(params)
 
 
-class JobPageQuery(_QueryForm):
-    chunk = forms.CharField(
+def _chunk_field() -> forms.CharField:
+    return forms.CharField(
         required=False,
         max_length=40,
         validators=[
             RegexValidator(CHUNK_ID_RE, "Not a chunk id (they look like bjch_7n42DGM5Tflk9n8mt7Fhc7).")
         ],
     )
+
+
+def _reason_field() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=12,
+        validators=[RegexValidator(KEY_RE, "Not a reason group key (they look like 3f9a2c0b17de).")],
+    )
+
+
+def _search_field() -> forms.CharField:
+    return forms.CharField(required=False, max_length=MAX_QUERY_CHARS, strip=True)
+
+
+class JobPageQuery(_QueryForm):
+    """The job page: chunk, reason group and search filters, a page of the table, and
+    optionally a row to open the page of (which then decides the page)."""
+
+    chunk = _chunk_field()
+    reason = _reason_field()
+    q = _search_field()
     page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, initial=1)
     per_page = forms.TypedChoiceField(
         choices=[(str(n), str(n)) for n in FAILURES_PER_PAGE], coerce=int, required=False, initial=25
     )
+    row = forms.IntegerField(min_value=1, max_value=MAX_ROW, required=False)
+
+    def query(self, **changes) -> str:
+        """The query string of this view, with `changes` applied and defaults left out.
+        A row decides the page, so a link to another page drops the row."""
+        values = {**self.cleaned_data, **changes}
+        if "page" in changes:
+            values["row"] = None
+        params: list[tuple[str, str | int]] = []
+        for name in ("chunk", "reason", "q"):
+            if values.get(name):
+                params.append((name, values[name]))
+        if values.get("per_page") not in (None, 25):
+            params.append(("per_page", values["per_page"]))
+        if values.get("row"):
+            params.append(("row", values["row"]))
+        elif values.get("page") not in (None, 1):
+            params.append(("page", values["page"]))
+        return urlencode(params)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the table needs the whole job's failures (a reason group or a search)."""
+        return bool(self.cleaned_data.get("reason") or self.cleaned_data.get("q"))
+
+
+class ExportQuery(_QueryForm):
+    """The failures CSV: the job page's filters, without paging."""
+
+    chunk = _chunk_field()
+    reason = _reason_field()
+    q = _search_field()
+
+    def query(self) -> str:
+        return urlencode(
+            [
+                (name, self.cleaned_data[name])
+                for name in ("chunk", "reason", "q")
+                if self.cleaned_data.get(name)
+            ]
+        )
+
+
+class ReasonsQuery(_QueryForm):
+    """The reasons page (and its CSV): optionally one chunk's failures."""
+
+    chunk = _chunk_field()
+    page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, initial=1)
 
     def query(self, **changes) -> str:
         values = {**self.cleaned_data, **changes}
         params: list[tuple[str, str | int]] = []
         if values.get("chunk"):
             params.append(("chunk", values["chunk"]))
-        if values.get("per_page") not in (None, 25):
-            params.append(("per_page", values["per_page"]))
         if values.get("page") not in (None, 1):
             params.append(("page", values["page"]))
         return urlencode(params)

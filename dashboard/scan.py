@@ -25,29 +25,33 @@ import threading
 import time
 import uuid
 from array import array
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Literal
 
 from django.conf import settings
 from django.core.cache import cache
 
+from dashboard.analysis import analysis_of
 from dashboard.chunks import ChunkSummary, summarize_chunks
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
-from dashboard.meteroid.records import FailurePage, JobDetail
+from dashboard.meteroid.records import Failure, FailurePage, JobDetail
+from dashboard.reasons import GroupSummary, summarize_groups
 
 logger = logging.getLogger(__name__)
 
-SCAN_VERSION = 1
+SCAN_VERSION = 2
 PAGE_SIZE = 100  # the most the API gives in one call
 LOCK_SECONDS = 30  # a scanner that stops refreshing its lock for this long is presumed dead
 PROGRESS_EVERY = 0.25  # seconds between progress writes
 ACTIVE_FRESH_SECONDS = 15  # how long an active job's result is shown before it is refreshed
 FAILED_SECONDS = 300  # how long a failed scan is remembered (and not retried by itself)
 KEEP_SECONDS = 60 * 60 * 24 * 7  # how long any result is kept at all
+SUMMARY_GROUPS = 100  # reason groups a result names (the job page's summary and filter)
 
 State = Literal["running", "failed", "done"]
 
@@ -96,6 +100,8 @@ class ScanResult:
     provisional: bool  # the job was still active: the result will change
     finished_at: float
     fresh_until: float
+    groups: tuple[GroupSummary, ...] = ()  # the largest reason groups, largest first
+    group_count: int = 0  # reason groups in all
 
     @property
     def fresh(self) -> bool:
@@ -187,16 +193,25 @@ def failure_set(job: JobDetail, *, gateway: Gateway | None = None) -> FailureSet
             _memo.move_to_end(memo_key)
             return _memo[memo_key]
     failures = _safe_get(keys.failures)
-    if not isinstance(failures, FailureSet):
+    if not isinstance(failures, FailureSet) or len(failures) != result.scanned:
+        # The cache let the failures go (or they belong to another scan) while the summary
+        # stayed: forget the summary too, so that the next look starts a fresh scan.
+        _safe_delete(keys.result)
         return None
-    with _memo_lock:
-        _memo[memo_key] = failures
-        while len(_memo) > 3:
-            _memo.popitem(last=False)
+    _remember(memo_key, failures)
     return failures
 
 
+def _remember(memo_key: tuple[str, float], failures: FailureSet) -> None:
+    with _memo_lock:
+        _memo[memo_key] = failures
+        _memo.move_to_end(memo_key)
+        while len(_memo) > MEMO_SETS:
+            _memo.popitem(last=False)
+
+
 # Unpickling a 200,000-row set costs tens of milliseconds: keep the last few in memory.
+MEMO_SETS = 3
 _memo: OrderedDict[tuple[str, float], FailureSet] = OrderedDict()
 _memo_lock = threading.Lock()
 _running: set[str] = set()
@@ -215,6 +230,13 @@ def _safe_get(key: str):
     except Exception:  # a broken cache costs a rescan, never the page
         logger.exception("scan cache read failed")
         return None
+
+
+def _safe_delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:
+        logger.exception("scan cache delete failed")
 
 
 def _start(gateway: Gateway, job: JobDetail, keys: _Keys) -> bool:
@@ -248,6 +270,8 @@ def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
         failures, result = run_scan(gateway, job, progress=_progress_writer(keys, token))
         cache.set(keys.failures, failures, KEEP_SECONDS)
         cache.set(keys.result, result, KEEP_SECONDS)
+        # This process serves the set it holds, rather than unpickling a copy of it.
+        _remember((keys.failures, result.finished_at), failures)
         cache.set(
             keys.progress, {"state": "done", "fetched": result.scanned, "total": result.scanned}, KEEP_SECONDS
         )
@@ -365,6 +389,9 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
             "the scan cannot be trusted. Try again.",
         )
     chunks = summarize_chunks(failures.chunk_pairs(), chunk_size=job.chunk_size, total_items=job.total_items)
+    # Grouped here, once per scan: the result names the largest groups for every page that
+    # shows them, and this process keeps the whole grouping for the reasons page.
+    grouping = analysis_of(failures).grouping
     finished = time.time()
     fresh_for = KEEP_SECONDS if job.is_terminal else ACTIVE_FRESH_SECONDS
     result = ScanResult(
@@ -376,9 +403,16 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         provisional=not job.is_terminal,
         finished_at=finished,
         fresh_until=finished + fresh_for,
+        groups=summarize_groups(grouping, SUMMARY_GROUPS),
+        group_count=len(grouping.groups),
     )
     logger.info(
-        "scanned %s: %d failures, %d chunks in %.2fs", job.id, len(failures), len(chunks), finished - started
+        "scanned %s: %d failures, %d chunks, %d reason groups in %.2fs",
+        job.id,
+        len(failures),
+        len(chunks),
+        len(grouping.groups),
+        finished - started,
     )
     return failures, result
 
@@ -405,6 +439,8 @@ def _collect(job_id: str, pages: Iterator[FailurePage], wanted: int) -> FailureS
     refs = array("I")
     identifiers: list[str | None] = []
     reasons: list[str] = []
+    # Reasons repeat: one string per distinct reason keeps a big set small (pickled too).
+    distinct: dict[str, str] = {}
     chunk_pos: dict[str, int] = {}
     seen: set[int] = set()
     for page in pages:
@@ -415,7 +451,7 @@ def _collect(job_id: str, pages: Iterator[FailurePage], wanted: int) -> FailureS
             indices.append(failure.item_index)
             refs.append(chunk_pos.setdefault(failure.chunk_id, len(chunk_pos)))
             identifiers.append(failure.item_identifier)
-            reasons.append(failure.reason)
+            reasons.append(distinct.setdefault(failure.reason, failure.reason))
     order = sorted(range(len(indices)), key=indices.__getitem__)
     if any(order[i] != i for i in range(len(order))):
         indices = array("q", (indices[i] for i in order))
@@ -423,3 +459,64 @@ def _collect(job_id: str, pages: Iterator[FailurePage], wanted: int) -> FailureS
         identifiers = [identifiers[i] for i in order]
         reasons = [reasons[i] for i in order]
     return FailureSet(job_id, indices, tuple(chunk_pos), refs, tuple(identifiers), tuple(reasons))
+
+
+def stream_failures(
+    gateway: Gateway, job: JobDetail, *, chunk_id: str | None = None
+) -> tuple[int, Iterator[Failure]]:
+    """Every failure of `job` (or of one chunk) straight from Meteroid, in file order, for an
+    export that cannot wait for (or go beyond) the scan. Holds a few pages at a time.
+
+    The first page is read at once, so that Meteroid being down is an error before any byte
+    is sent; it also tells the total, returned first. The rest come `SCAN_CONCURRENCY` pages
+    ahead. Raises `MeteroidError` while iterating if a page cannot be had, or if a terminal
+    job gives fewer failures than announced: a cut file must not pass for a whole one.
+    """
+    client = gateway.client
+    first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0, chunk_id=chunk_id)
+    total = first.total_count
+
+    def pages() -> Iterator[FailurePage]:
+        yield first
+        concurrency = settings.SCAN_CONCURRENCY
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export-page")
+        try:
+            offsets = iter(range(PAGE_SIZE, total, PAGE_SIZE))
+            ahead: deque = deque()
+            for offset in islice(offsets, concurrency):
+                ahead.append(
+                    pool.submit(
+                        client.list_failures, job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id
+                    )
+                )
+            while ahead:
+                page = ahead.popleft().result()
+                for offset in islice(offsets, 1):
+                    ahead.append(
+                        pool.submit(
+                            client.list_failures, job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id
+                        )
+                    )
+                yield page
+        finally:
+            # A download stopped halfway (the browser went away) stops the reading too.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def failures() -> Iterator[Failure]:
+        last = -1
+        seen = 0
+        for page in pages():
+            for failure in page.failures:
+                # An active job's pages can shift while they are read: never repeat a row.
+                if failure.item_index <= last:
+                    continue
+                last = failure.item_index
+                seen += 1
+                yield failure
+        if job.is_terminal and seen < total:
+            raise MeteroidError(
+                ErrorKind.UPSTREAM,
+                f"Meteroid listed {seen:,} failures of the {total:,} it announced; the export stopped.",
+            )
+
+    return total, failures()

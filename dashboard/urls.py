@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from dashboard.views import downloads, health, job, jobs
+from dashboard.views import downloads, exports, health, job, jobs, reasons
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="jobs", permanent=False)),
@@ -11,6 +11,10 @@ urlpatterns = [
     path("jobs/<str:job_id>/chunks/", job.job_chunks, name="job-chunks"),
     path("jobs/<str:job_id>/chunks/rescan/", job.job_rescan, name="job-rescan"),
     path("jobs/<str:job_id>/files/<str:kind>/", downloads.job_file, name="job-file"),
+    path("jobs/<str:job_id>/failures.csv", exports.failures_csv, name="job-failures-csv"),
+    path("jobs/<str:job_id>/reasons/", reasons.reasons, name="job-reasons"),
+    path("jobs/<str:job_id>/reasons.csv", reasons.reasons_csv, name="job-reasons-csv"),
+    path("jobs/<str:job_id>/reasons/<str:key>/", reasons.reason_group, name="job-reason"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

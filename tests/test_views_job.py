@@ -116,7 +116,7 @@ def test_the_chunk_list_comes_in_file_order_with_ranges_and_counts(logged_in):
 def test_the_chunk_list_shows_progress_until_it_is_ready(logged_in, settings):
     settings.SANDBOX_LATENCY_MS = 200
     html = logged_in.get(f"/jobs/{SHOWCASE['big']}/").content.decode()
-    assert "Listing the chunks that have failures" in html
+    assert "Reading every failure to list chunks and reasons" in html
     assert 'hx-trigger="load delay:1s"' in html
     # The table does not wait for the scan.
     assert len(_rows(html)) == 25

@@ -1,4 +1,4 @@
-"""Small template filters for numbers, times and durations."""
+"""Small template filters for numbers, shares, times and durations."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.urls import reverse
 
+from dashboard.charts import share_bar
 from dashboard.forms import is_job_id
 
 register = template.Library()
@@ -84,3 +85,22 @@ def job_url(job_id: str) -> str:
     """The dashboard's page of a job, or "" for an id that no job can have (one in a
     listing from Meteroid that is not of the `bjob_` form): shown, but not linked."""
     return reverse("job", args=[job_id]) if is_job_id(job_id) else ""
+
+
+@register.filter
+def share(value: float) -> str:
+    """A share (0..1) as a percentage people read at a glance: `59.7%`, `<0.1%`, `100%`."""
+    percent = 100.0 * value
+    if percent == 0:
+        return "0%"
+    if percent < 0.1:
+        return "<0.1%"
+    if percent >= 99.95:
+        return "100%" if value >= 1 else ">99.9%"
+    return f"{percent:.1f}%"
+
+
+@register.filter
+def bar_width(value: float) -> str:
+    """A share (0..1) as the width of a bar in a 0..100 wide SVG box (a plain decimal)."""
+    return share_bar(value)

@@ -1,26 +1,33 @@
-"""One batch job: its summary, and its failures page by page, filtered by chunk."""
+"""One batch job: its summary, its largest reason groups, and its failures page by page,
+filtered by chunk, reason group and search, or opened at one row."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from urllib.parse import parse_qsl
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from dashboard.analysis import Analysis, analysis_of
 from dashboard.chunks import find_chunk
-from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, is_job_id
+from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery, is_job_id
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.meteroid.records import JobDetail
+from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
-from dashboard.scan import retry_scan, scan_status
+from dashboard.reasons import NORMALISER_VERSION, group_key
+from dashboard.scan import ScanStatus, failure_set, retry_scan, scan_status
 from dashboard.views.responses import bad_query, not_found, upstream_problem
 
 # Fragments of the job page that htmx asks for by the id of the element they replace.
 SUMMARY = "job-summary"
 FAILURES = "failures"
+REASON_SUMMARY = "reason-summary"
+SUMMARY_GROUPS = 5  # reason groups named above the table
 
 
 def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
@@ -32,6 +39,45 @@ def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
         return get_gateway().job(job_id)
     except MeteroidError as error:
         return upstream_problem(request, error)
+
+
+def scanned(detail: JobDetail) -> tuple[ScanStatus, Analysis | None]:
+    """The scan of a job, and the analysis of its failures once the scan has them."""
+    scan = scan_status(detail)
+    if scan.state != "done" or scan.result is None or not scan.result.scanned:
+        return scan, None
+    failures = failure_set(detail)
+    if failures is None:
+        # The cache dropped the failures but kept the summary: a new scan is on its way.
+        return scan_status(detail), None
+    return scan, analysis_of(failures)
+
+
+def no_such_group(request: HttpRequest, job: JobDetail, key: str) -> HttpResponse:
+    return not_found(
+        request,
+        "This job has no such reason group.",
+        [
+            f"No failure of {job.id} has a reason in group {key}.",
+            f"Groups are named by version {NORMALISER_VERSION} of the reason rules; a link made "
+            "under other rules names other groups. The reasons page lists the current ones.",
+        ],
+    )
+
+
+def _no_such_chunk(request: HttpRequest, job: JobDetail, chunk_id: str) -> HttpResponse:
+    return not_found(
+        request,
+        "This job has no failures in that chunk.",
+        [f"Chunk {chunk_id} is not among the chunks of {job.id} that have failures."],
+    )
+
+
+def chunk_is_unknown(scan: ScanStatus, chunk_id: str) -> bool:
+    """Whether a complete chunk list settles that the job has no failures in the chunk."""
+    result = scan.result
+    complete = result is not None and not result.provisional and not result.capped
+    return bool(chunk_id and complete and result and not result.has_chunk(chunk_id))
 
 
 @require_GET
@@ -53,46 +99,72 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     if not form.is_valid():
         return bad_query(request, form.problems())
     query = form.cleaned_data
-    scan = scan_status(detail)
-    context |= {"form": form, "query": query, "scan": scan, "per_page_choices": FAILURES_PER_PAGE}
-    chunk_id = query["chunk"]
-    # A complete chunk list settles whether the chunk exists without asking Meteroid.
-    complete = scan.result and not scan.result.provisional and not scan.result.capped
-    if chunk_id and complete and not scan.result.has_chunk(chunk_id):
+    chunk_id, reason, row = query["chunk"], query["reason"], query["row"]
+    needs_scan = form.filtered or row is not None
+    # Only the views that need every failure load them; the summary needs the scan's result.
+    if needs_scan:
+        scan, analysis = scanned(detail)
+    else:
+        scan, analysis = scan_status(detail), None
+    context |= {
+        "form": form,
+        "query": query,
+        "scan": scan,
+        "per_page_choices": FAILURES_PER_PAGE,
+        "current_query": form.query(),
+        "current_fields": parse_qsl(form.query()),
+        "export_query": form.query(page=1, per_page=25),
+        "summary_groups": scan.result.groups[:SUMMARY_GROUPS] if scan.result else (),
+        "scan_group_keys": {g.key for g in scan.result.groups} if scan.result else set(),
+    }
+    if target == REASON_SUMMARY:
+        return render(request, "jobs/job.html#reason-summary", context)
+    if chunk_is_unknown(scan, chunk_id):
         return _no_such_chunk(request, detail, chunk_id)
     if chunk_id and scan.result:
         context["chunk"] = find_chunk(scan.result.chunks, chunk_id)
+    if reason and scan.result:
+        summary = next((g for g in scan.result.groups if g.key == reason), None)
+        context["group_template"] = summary.template if summary else None
 
-    try:
-        page = get_gateway().failures(
-            detail,
-            limit=query["per_page"],
-            offset=(query["page"] - 1) * query["per_page"],
-            chunk_id=chunk_id or None,
-        )
-    except MeteroidError as error:
-        context["failures_error"] = error
-        page = None
-    if page is not None:
-        if chunk_id and page.total_count == 0:
-            return _no_such_chunk(request, detail, chunk_id)
-        paging = Paging(query["page"], query["per_page"], page.total_count)
+    if needs_scan and analysis is None:
+        # Every failure of the job is needed: show the scan's progress (or failure) instead
+        # of a half answer; the table region polls until the scan is done.
+        context |= {"waiting": True, "waiting_for": _waiting_for(form)}
+    elif needs_scan:
+        assert analysis is not None
+        if reason and analysis.template(reason) is None:
+            return no_such_group(request, detail, reason)
+        if reason:
+            context["group_template"] = analysis.template(reason)
+        positions = analysis.select(chunk_id=chunk_id, group_key=reason, query=query["q"])
+        page_number = query["page"]
+        if row is not None:
+            at, found = analysis.locate(positions, row)
+            page_number = min(at, max(0, len(positions) - 1)) // query["per_page"] + 1
+            context |= {"target_row": row, "row_found": found}
+        paging = Paging(page_number, query["per_page"], len(positions))
         if not paging.exists:
-            return not_found(
-                request,
-                f"There is no page {query['page']:,} of these failures.",
-                [
-                    f"They fill {paging.pages:,} page{'s' if paging.pages != 1 else ''} of {query['per_page']}."
-                ],
-            )
-        context |= {
-            "failures": page.failures,
-            "paging": paging,
-            "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
-            "previous_query": form.query(page=paging.page - 1),
-            "next_query": form.query(page=paging.page + 1),
-        }
-    context["current_query"] = form.query()
+            return _no_such_page(request, paging)
+        if form.filtered:
+            failures: list[Failure] | None = analysis.page(positions, paging.offset, paging.per_page)
+        else:
+            # A row link without a reason or search: the page comes from Meteroid as usual.
+            failures = _meteroid_page(context, detail, paging.offset, paging.per_page, chunk_id)
+        if failures is not None:
+            _table(context, form, paging, failures)
+    else:
+        failures = _meteroid_page(
+            context, detail, (query["page"] - 1) * query["per_page"], query["per_page"], chunk_id
+        )
+        if failures is not None:
+            total = context.pop("meteroid_total")
+            if chunk_id and total == 0:
+                return _no_such_chunk(request, detail, chunk_id)
+            paging = Paging(query["page"], query["per_page"], total)
+            if not paging.exists:
+                return _no_such_page(request, paging)
+            _table(context, form, paging, failures)
 
     template = "jobs/job.html"
     if target == FAILURES:
@@ -104,55 +176,113 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     return response
 
 
-def _no_such_chunk(request: HttpRequest, job: JobDetail, chunk_id: str) -> HttpResponse:
+def _waiting_for(form: JobPageQuery) -> str:
+    query = form.cleaned_data
+    if query["q"]:
+        return "search them"
+    if query["reason"]:
+        return "show the failures of this reason group"
+    return f"find row {query['row']:,}"
+
+
+def _meteroid_page(
+    context: dict, detail: JobDetail, offset: int, limit: int, chunk_id: str
+) -> list[Failure] | None:
+    """One page of failures from Meteroid (through the cache), or None with the error noted."""
+    try:
+        page = get_gateway().failures(detail, limit=limit, offset=offset, chunk_id=chunk_id or None)
+    except MeteroidError as error:
+        context["failures_error"] = error
+        return None
+    context["meteroid_total"] = page.total_count
+    return list(page.failures)
+
+
+def _table(context: dict, form: JobPageQuery, paging: Paging, failures: list[Failure]) -> None:
+    context.pop("meteroid_total", None)
+    context |= {
+        # Each row links to its reason group: "show me every failure like this one".
+        "rows": [(failure, group_key(failure.reason)) for failure in failures],
+        "paging": paging,
+        "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
+        "previous_query": form.query(page=paging.page - 1),
+        "next_query": form.query(page=paging.page + 1),
+        "row_query": form.query(page=1, row=None),
+    }
+
+
+def _no_such_page(request: HttpRequest, paging: Paging) -> HttpResponse:
     return not_found(
         request,
-        "This job has no failures in that chunk.",
-        [f"Chunk {chunk_id} is not among the chunks of {job.id} that have failures."],
+        f"There is no page {paging.page:,} of these failures.",
+        [f"They fill {paging.pages:,} page{'s' if paging.pages != 1 else ''} of {paging.per_page}."],
     )
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def job_chunks(request: HttpRequest, job_id: str) -> HttpResponse:
-    """The chunk filter alone: polled while the job's chunks are being listed."""
+    """The chunk and reason filters alone: polled while the job's failures are being read."""
     detail = _load_job(request, job_id)
     if isinstance(detail, HttpResponse):
         return detail
     form = JobPageQuery(request.GET)
     if not form.is_valid():
         return bad_query(request, form.problems())
-    return _chunk_filter(request, detail, form)
+    return _scan_filters(request, detail, form)
+
+
+# Where a "try again" of a failed scan returns to, by the view it was asked from.
+RESCAN_RETURNS = {"job": "job", "reasons": "job-reasons", "chunks": "job"}
 
 
 @require_POST
 def job_rescan(request: HttpRequest, job_id: str) -> HttpResponse:
-    """Try again a chunk listing that failed."""
+    """Try again a scan that failed, then show again the view it was asked from.
+
+    The filters' own button (htmx) gets the filters back; every other one is redirected to
+    its page (303), and htmx follows the redirect with its headers, so a region that asked
+    gets its fragment of that page.
+    """
     detail = _load_job(request, job_id)
     if isinstance(detail, HttpResponse):
         return detail
     retry_scan(detail)
-    form = JobPageQuery(request.POST)
-    if not form.is_valid():
-        form = JobPageQuery()
-        form.is_valid()
-    if request.htmx:
-        return _chunk_filter(request, detail, form)
-    url = reverse("job", args=[detail.id])
-    query = form.query()
-    return redirect(f"{url}?{query}" if query else url)
+    back = request.POST.get("then", "chunks")
+    if back not in RESCAN_RETURNS:
+        back = "chunks"
+    form: JobPageQuery | ReasonsQuery = (
+        ReasonsQuery(request.POST) if back == "reasons" else JobPageQuery(request.POST)
+    )
+    valid = form.is_valid()
+    if back == "chunks" and request.htmx:
+        if not valid or not isinstance(form, JobPageQuery):
+            form = JobPageQuery()
+            form.is_valid()
+        return _scan_filters(request, detail, form)
+    url = reverse(RESCAN_RETURNS[back], args=[detail.id])
+    query = form.query() if valid else ""
+    response = HttpResponseRedirect(f"{url}?{query}" if query else url)
+    response.status_code = 303
+    return response
 
 
-def _chunk_filter(request: HttpRequest, detail: JobDetail, form: JobPageQuery) -> HttpResponse:
+def _scan_filters(request: HttpRequest, detail: JobDetail, form: JobPageQuery) -> HttpResponse:
     scan = scan_status(detail)
-    chunk_id = form.cleaned_data["chunk"]
+    query = form.cleaned_data
+    chunk_id = query["chunk"]
     context = {
         "job": detail,
         "form": form,
-        "query": form.cleaned_data,
+        "query": query,
         "scan": scan,
         "chunk": find_chunk(scan.result.chunks, chunk_id) if scan.result and chunk_id else None,
         "per_page_choices": FAILURES_PER_PAGE,
         "current_query": form.query(),
+        "scan_group_keys": {g.key for g in scan.result.groups} if scan.result else set(),
     }
-    return render(request, "jobs/job.html#chunk-filter", context)
+    response = render(request, "jobs/job.html#scan-filters", context)
+    if scan.state == "done" and request.htmx:
+        # The regions waiting on the same scan refresh now rather than at their next poll.
+        response["HX-Trigger"] = "scan-finished"
+    return response

@@ -1,5 +1,5 @@
 // Keep filter forms in step with the address bar. htmx swaps only the table and restores
-// history from snapshots, so a select or checkbox outside the table could otherwise show
+// history from snapshots, so a select, checkbox or search box outside the table could otherwise show
 // another filter than the one the table and the URL hold.
 (function () {
   function sync() {
@@ -13,6 +13,12 @@
       });
       form.querySelectorAll("input[type=checkbox][name]").forEach(function (box) {
         box.checked = params.getAll(box.name).indexOf(box.value) !== -1;
+      });
+      // A search box being typed in is left alone: its own request made this URL.
+      form.querySelectorAll("input[type=search][name], input[type=text][name]").forEach(function (input) {
+        if (input !== document.activeElement) {
+          input.value = params.get(input.name) || "";
+        }
       });
     });
   }
