@@ -1,7 +1,7 @@
 import pytest
 from django.http import QueryDict
 
-from dashboard.forms import JobListQuery, JobPageQuery, is_job_id
+from dashboard.forms import ExportQuery, JobListQuery, JobPageQuery, ReasonsQuery, is_job_id
 
 
 def _form(cls, query: str):
@@ -68,3 +68,47 @@ def test_job_page_links_keep_the_chunk():
 )
 def test_job_ids(value, ok):
     assert is_job_id(value) is ok
+
+
+def test_job_page_links_keep_every_filter_and_leave_out_defaults():
+    form, ok = _form(
+        JobPageQuery, "q=+Acme+GmbH+&reason=3f9a2c0b17de&chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&per_page=25&page=1"
+    )
+    assert ok
+    assert form.cleaned_data["q"] == "Acme GmbH"
+    assert form.query() == "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&reason=3f9a2c0b17de&q=Acme+GmbH"
+    assert form.query(page=2).endswith("&page=2")
+    assert form.filtered
+
+
+def test_a_row_decides_the_page_and_paging_drops_the_row():
+    form, ok = _form(JobPageQuery, "row=517&page=3&per_page=50")
+    assert ok
+    assert form.query() == "per_page=50&row=517"
+    assert form.query(page=4) == "per_page=50&page=4"
+    assert not form.filtered
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "reason=nope",
+        "reason=3F9A2C0B17DE",
+        "reason=3f9a2c0b17de0",
+        "row=0",
+        "row=-3",
+        "row=x",
+        "q=" + "x" * 201,
+    ],
+)
+def test_job_page_refuses_bad_reason_row_and_search(query):
+    form, ok = _form(JobPageQuery, query)
+    assert not ok
+    assert form.problems()[0].split(":")[0] == query.split("=")[0]
+
+
+def test_exports_and_reasons_take_only_their_filters():
+    form, ok = _form(ExportQuery, "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&q=x&page=9")
+    assert ok and form.query() == "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&q=x"
+    form, ok = _form(ReasonsQuery, "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&page=2")
+    assert ok and form.query(page=3) == "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&page=3"

@@ -11,7 +11,7 @@ import pytest
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway
 from dashboard.meteroid.records import Failure, FailurePage, JobDetail
-from dashboard.scan import failure_set, retry_scan, run_scan, scan_status
+from dashboard.scan import failure_set, retry_scan, run_scan, scan_status, stream_failures
 
 
 def _job(
@@ -168,3 +168,69 @@ def test_a_job_without_failures_needs_no_scan():
     status = scan_status(_job(0), gateway=Gateway(client))
     assert status.state == "done" and status.result.chunks == ()
     assert client.calls == 0
+
+
+def test_a_scan_groups_the_reasons_once_and_names_the_largest_groups():
+    failures, result = run_scan(Gateway(FakeClient(1000)), _job(1000))
+    assert result.group_count == 1  # "Reason 0".."Reason 3" are one pattern: Reason <n>
+    (only,) = result.groups
+    assert only.template.text == "Reason <n>" and only.count == 1000 and only.share == 1.0
+    # The grouping is kept for this process: the reasons page finds it ready.
+    from dashboard.analysis import analysis_of
+
+    assert analysis_of(failures)._grouping is not None
+
+
+def test_a_scan_keeps_one_string_per_distinct_reason():
+    failures, _ = run_scan(Gateway(FakeClient(500)), _job(500))
+    assert len({id(reason) for reason in failures.reasons}) == 4
+
+
+def test_failures_that_the_cache_dropped_start_a_new_scan():
+    from django.core.cache import cache
+
+    client = FakeClient(300)
+    gateway, job = Gateway(client), _job(300)
+    assert _wait(job, gateway).state == "done"
+    assert failure_set(job, gateway=gateway) is not None
+    # Drop the failures (and this process's memo of them), keep the summary.
+    from dashboard import scan
+
+    keys = scan._keys(gateway, job.id)
+    cache.delete(keys.failures)
+    scan._memo.clear()
+    assert failure_set(job, gateway=gateway) is None
+    assert scan_status(job, gateway=gateway).state in ("running", "done")
+    assert _wait(job, gateway).state == "done"
+    assert len(failure_set(job, gateway=gateway)) == 300
+
+
+def test_streamed_failures_come_in_order_a_few_pages_ahead():
+    client = FakeClient(1234)
+    total, failures = stream_failures(Gateway(client), _job(1234))
+    assert total == 1234
+    assert client.calls == 1  # only the first page before anything is read
+    rows = list(failures)
+    assert [f.item_index for f in rows] == [i * 3 for i in range(1234)]
+    assert client.calls == 13
+
+
+def test_streamed_failures_stop_on_an_error_rather_than_end_short():
+    client = FakeClient(1000, fail_at=500)
+    _, failures = stream_failures(Gateway(client), _job(1000))
+    with pytest.raises(MeteroidError):
+        list(failures)
+
+
+def test_streamed_failures_of_an_ended_job_must_all_come():
+    client = FakeClient(300)
+    original = client.list_failures
+
+    def short(job_id, **kwargs):
+        page = original(job_id, **kwargs)
+        return FailurePage(page.failures[:50], page.total_count)
+
+    client.list_failures = short
+    _, failures = stream_failures(Gateway(client), _job(300))
+    with pytest.raises(MeteroidError, match="announced"):
+        list(failures)

@@ -213,3 +213,199 @@ def test_characters_that_reorder_text_are_written_out(logged_in):
     html = "".join(logged_in.get(f"/jobs/{job}/?per_page=100&page={n}").content.decode() for n in (1, 2))
     assert "\u202e" not in html
     assert "invoice-⟨U+202E⟩gpj.exe" in html
+
+
+# --- Reason groups, search and row links --------------------------------------------------
+
+SUBSCRIPTIONS = SHOWCASE["subscriptions"]
+
+
+def _analysis(job_id: str):
+    from dashboard.analysis import analysis_of
+    from dashboard.meteroid.gateway import get_gateway
+    from dashboard.scan import failure_set
+
+    assert wait_for_scan(job_id).state == "done"
+    return analysis_of(failure_set(get_gateway().job(job_id)))
+
+
+def _count(html: str) -> tuple[int, int, int]:
+    found = re.search(r"Failures ([\d,]+)–([\d,]+) of ([\d,]+)", html)
+    assert found, "no count line"
+    return tuple(int(n.replace(",", "")) for n in found.groups())  # type: ignore[return-value]
+
+
+def _reasons_shown(html: str) -> list[str]:
+    return [htmllib.unescape(r) for r in re.findall(r'<td class="reason"><bdi>(.*?)</bdi>', html, re.S)]
+
+
+def test_the_largest_reason_groups_are_summed_up_above_the_table(logged_in):
+    analysis = _analysis(SUBSCRIPTIONS)
+    html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/").content.decode()
+    summary = html[html.index('id="reason-summary"') : html.index('id="failures-title"')]
+    keys = re.findall(r'href="/jobs/[^/]+/\?reason=([0-9a-f]{12})"', summary)
+    assert keys == [g.key for g in analysis.grouping.groups[:5]]
+    assert f"All {len(analysis.grouping.groups)} reason groups" in summary
+    assert " style=" not in html
+
+
+def test_the_summary_shows_progress_while_the_scan_runs(logged_in, settings):
+    settings.SANDBOX_LATENCY_MS = 300
+    html = logged_in.get(f"/jobs/{SHOWCASE['events']}/").content.decode()
+    summary = html[html.index('id="reason-summary"') : html.index('id="failures-title"')]
+    assert "Reading every failure of this job to count the reasons" in summary
+    assert 'hx-trigger="load delay:1s, scan-finished from:body"' in summary
+
+
+def test_a_reason_group_link_shows_exactly_its_failures(logged_in):
+    analysis = _analysis(SUBSCRIPTIONS)
+    top = analysis.grouping.groups[0]
+    html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?reason={top.key}&per_page=100").content.decode()
+    assert _count(html) == (1, min(100, top.count), top.count)
+    from dashboard.reasons import pattern_of
+
+    shown = _reasons_shown(html)
+    assert len(shown) == min(100, top.count)
+    assert {pattern_of(reason).key for reason in shown} == {top.key}
+    assert f'<option value="{top.key}" selected>' in html
+    # The fragment says the same.
+    fragment = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?reason={top.key}&per_page=100", **htmx("failures"))
+    assert _reasons_shown(fragment.content.decode()) == shown
+
+
+def test_a_reason_group_combines_with_a_chunk_and_pages(logged_in):
+    analysis = _analysis(SUBSCRIPTIONS)
+    top = analysis.grouping.groups[0]
+    chunk = analysis.chunks_of(top.positions)[0][0]
+    expected = analysis.select(chunk_id=chunk, group_key=top.key)
+    html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?chunk={chunk}&reason={top.key}").content.decode()
+    assert _count(html)[2] == len(expected)
+    assert {c for _, c in _rows(html)} == {chunk}
+    big = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?reason={top.key}&page=2").content.decode()
+    assert _count(big)[:2] == (26, min(50, top.count))
+    assert f"reason={top.key}&amp;page=3" in big or top.count <= 50
+
+
+def test_each_row_links_to_its_group_and_to_itself(logged_in):
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode()
+    from dashboard.reasons import pattern_of
+
+    row, _ = _rows(html)[0]
+    reason = _reasons_shown(html)[0]
+    assert f'<a class="similar" href="?reason={pattern_of(reason).key}">all like this</a>' in html
+    assert f'href="?row={row}#row-{row}"' in html
+
+
+def test_search_finds_identifiers_and_reasons_and_counts_them(logged_in):
+    analysis = _analysis(SUBSCRIPTIONS)
+    expected = [
+        p
+        for p in range(len(analysis))
+        if "no published" in analysis.failures.reasons[p].lower()
+        or "no published" in (analysis.failures.identifiers[p] or "").lower()
+    ]
+    html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?q=NO+PUBLISHED").content.decode()
+    assert _count(html)[2] == len(expected)
+    assert 'matching <q class="search-term"><bdi>NO PUBLISHED</bdi></q>' in html
+    assert 'value="NO PUBLISHED"' in html
+    identifier = analysis.failures.identifiers[expected[0]] or ""
+    one = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?q={identifier}", **htmx("failures")).content.decode()
+    assert _count(one)[2] >= 1
+    assert identifier in one
+
+
+def test_search_is_as_you_type_and_works_as_a_plain_form(logged_in):
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode()
+    search = html[html.index('<input type="search"') :]
+    search = search[: search.index(">")]
+    assert 'name="q"' in search
+    assert 'hx-trigger="input changed delay:300ms, search"' in search
+    assert 'hx-include="closest form"' in search
+    form = html[html.index('<form id="failure-filters"') :]
+    assert form.index('name="q"') < form.index("</form>")
+    assert f'action="/jobs/{CUSTOMERS}/"' in form[:300] and 'method="get"' in form[:300]
+
+
+def test_a_search_without_matches_says_so(logged_in):
+    wait_for_scan(CUSTOMERS)
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?q=zzz-nothing-zzz").content.decode()
+    assert "No failure matching" in html
+    assert "<table" not in html
+
+
+def test_a_search_waits_for_the_scan_instead_of_answering_half(logged_in, settings):
+    settings.SANDBOX_LATENCY_MS = 300
+    response = logged_in.get(f"/jobs/{SHOWCASE['events']}/?q=customer", **htmx("failures"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Reading every failure of this job to search them" in html
+    assert 'hx-trigger="load delay:1s, scan-finished from:body"' in html
+    assert "<table" not in html and "Failures 1–" not in html
+
+
+def test_a_row_link_opens_the_page_that_holds_the_row_and_marks_it(logged_in):
+    analysis = _analysis(CUSTOMERS)
+    target = analysis.failure(60).row_number  # the 61st failure: page 3 of 25
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?row={target}").content.decode()
+    assert _count(html)[:2] == (51, 75)
+    assert f'<tr id="row-{target}" class="is-target" aria-current="true">' in html
+    assert '<span class="current" aria-current="page">3</span>' in html
+    assert "page=2" in html  # paging away drops the row
+    assert "row-link.js" in html
+
+
+def test_a_row_link_works_under_filters(logged_in):
+    analysis = _analysis(SUBSCRIPTIONS)
+    top = analysis.grouping.groups[0]
+    positions = analysis.select(group_key=top.key)
+    target = analysis.failure(positions[min(40, len(positions) - 1)]).row_number
+    html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?reason={top.key}&row={target}").content.decode()
+    assert f'id="row-{target}" class="is-target"' in html
+    assert _count(html)[2] == top.count
+
+
+def test_a_row_without_a_failure_opens_where_it_would_be_and_says_so(logged_in):
+    analysis = _analysis(CUSTOMERS)
+    failing = {analysis.failure(p).row_number for p in range(len(analysis))}
+    missing = next(n for n in range(2, 10_000) if n not in failing and n - 1 in failing)
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?row={missing}").content.decode()
+    assert f"Row {missing:,} has no failure: this is the page where it would be." in html
+    assert f'id="row-{missing - 1}"' in html
+    assert 'class="is-target"' not in html
+
+
+def test_an_unknown_reason_group_is_a_clear_404(logged_in):
+    wait_for_scan(CUSTOMERS)
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/?reason=000000000000")
+    assert response.status_code == 404
+    assert "This job has no such reason group." in response.content.decode()
+
+
+def test_a_failed_scan_says_so_and_can_be_retried(logged_in, settings):
+    from dashboard.meteroid.gateway import get_gateway
+
+    get_gateway().job(CUSTOMERS)  # cached: only the scan will meet the errors
+    settings.SANDBOX_RATE_500 = 1.0
+    status = wait_for_scan(CUSTOMERS)
+    assert status.state == "failed"
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?q=acme").content.decode()
+    assert "Reading every failure of this job failed, so the dashboard cannot search them" in html
+    assert 'name="then" value="job"' in html and 'name="q" value="acme"' in html
+    settings.SANDBOX_RATE_500 = 0.0
+    response = logged_in.post(f"/jobs/{CUSTOMERS}/chunks/rescan/", {"then": "job", "q": "acme"})
+    assert response.status_code == 303
+    assert response["Location"] == f"/jobs/{CUSTOMERS}/?q=acme"
+    assert wait_for_scan(CUSTOMERS).state == "done"
+    assert "Failures 1–" in logged_in.get(response["Location"]).content.decode()
+
+
+def test_a_retry_from_the_filters_with_htmx_gets_the_filters_back(logged_in, settings):
+    from dashboard.meteroid.gateway import get_gateway
+
+    get_gateway().job(CUSTOMERS)
+    settings.SANDBOX_RATE_500 = 1.0
+    assert wait_for_scan(CUSTOMERS).state == "failed"
+    settings.SANDBOX_RATE_500 = 0.0
+    response = logged_in.post(f"/jobs/{CUSTOMERS}/chunks/rescan/", {"per_page": "50"}, **htmx("scan-filters"))
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<div id="scan-filters"')
