@@ -1,4 +1,4 @@
-"""Figures for the job page and the chunk listing. Prints them; asserts nothing.
+"""Figures for the job page. Prints them; asserts nothing. (Whole-job scans: bench/reasons.py.)
 
     .venv/bin/python bench/pages.py [--latency-ms 50] [--rounds 5]
 
@@ -37,7 +37,8 @@ def _start_sandbox(latency_ms: float, env: dict[str, str]) -> tuple[subprocess.P
             sys.executable,
             "-m",
             "gunicorn",
-            "dashboard.wsgi",
+            # The sandbox alone, as a remote Meteroid would be: none of the dashboard's pages.
+            "dashboard.sandbox.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -120,7 +121,6 @@ def _run(args: argparse.Namespace) -> None:
 
     for role in ("customers", "big"):
         _job_page(args, client, timed_get, SHOWCASE[role], role)
-    _chunk_listing(args, gateway)
 
 
 def _job_page(args, client, timed_get, job: str, role: str) -> None:
@@ -164,31 +164,6 @@ def _job_page(args, client, timed_get, job: str, role: str) -> None:
     print(
         f"  bytes                     page {full:,.0f}   htmx fragment {frag:,.0f}   "
         f"fragment/page {frag / full:.1%}   (target: <= 30%)"
-    )
-
-
-def _chunk_listing(args, gateway) -> None:
-    from django.conf import settings
-
-    from dashboard.sandbox.data import SHOWCASE
-    from dashboard.scan import PAGE_SIZE, run_scan
-
-    latency = args.latency_ms / 1000
-    big = gateway.job(SHOWCASE["big"])
-    wanted = min(big.failure_count, settings.SCAN_MAX_FAILURES)
-    pages = -(-wanted // PAGE_SIZE)
-    concurrency = settings.SCAN_CONCURRENCY
-    ideal = pages * latency / concurrency
-    start = time.perf_counter()
-    failures, result = run_scan(gateway, big)
-    took = time.perf_counter() - start
-    print(
-        f"Chunk listing of {big.id}: {len(failures):,} failures, {len(result.chunks):,} chunks, "
-        f"{pages:,} pages, {concurrency} in flight"
-    )
-    print(
-        f"  measured {took:6.2f} s   ideal pages*latency/concurrency {ideal:6.2f} s   "
-        f"ratio {took / ideal:.2f}x   (target: <= 1.5x)"
     )
 
 

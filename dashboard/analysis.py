@@ -9,11 +9,13 @@ table costs nothing.
 
 from __future__ import annotations
 
+import gc
 import threading
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import compress
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,20 @@ if TYPE_CHECKING:
 SELECTIONS_KEPT = 32
 CHUNK_GROUPINGS_KEPT = 16
 ANALYSES_KEPT = 3  # as many as scan.failure_set keeps
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Building an index makes hundreds of thousands of small objects, none of them in a
+    cycle; meanwhile the cyclic collector would walk the whole heap (a big failure set
+    included) again and again, for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Analysis:
@@ -50,7 +66,8 @@ class Analysis:
     def reasons(self) -> ReasonIndex:
         with self._lock:
             if self._reasons is None:
-                self._reasons = build_index(self.failures.reasons)
+                with _collector_paused():
+                    self._reasons = build_index(self.failures.reasons)
             return self._reasons
 
     @property
@@ -58,7 +75,9 @@ class Analysis:
         """The whole job's failures grouped by pattern."""
         with self._lock:
             if self._grouping is None:
-                self._grouping = group(self.reasons)
+                reasons = self.reasons
+                with _collector_paused():
+                    self._grouping = group(reasons)
             return self._grouping
 
     def grouping_for(self, chunk_id: str | None) -> Grouping:
@@ -127,7 +146,8 @@ class Analysis:
         if needle:
             with self._lock:
                 if self._search is None:
-                    self._search = build_search_index(self.failures.identifiers, reasons.exact)
+                    with _collector_paused():
+                        self._search = build_search_index(self.failures.identifiers, reasons.exact)
                 index = self._search
             matches = search(index, reasons.failure_exact, needle)
             if candidates is None:

@@ -28,7 +28,7 @@ from array import array
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Literal
 
@@ -268,13 +268,7 @@ def _start(gateway: Gateway, job: JobDetail, keys: _Keys) -> bool:
 def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
     try:
         failures, result = run_scan(gateway, job, progress=_progress_writer(keys, token))
-        cache.set(keys.failures, failures, KEEP_SECONDS)
-        cache.set(keys.result, result, KEEP_SECONDS)
-        # This process serves the set it holds, rather than unpickling a copy of it.
-        _remember((keys.failures, result.finished_at), failures)
-        cache.set(
-            keys.progress, {"state": "done", "fetched": result.scanned, "total": result.scanned}, KEEP_SECONDS
-        )
+        publish(gateway, with_groups(result, failures), failures)
     except MeteroidError as exc:
         logger.warning("scan of %s failed: %s", job.id, exc.message)
         _write_failed(keys, exc.message)
@@ -289,6 +283,18 @@ def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
                 cache.delete(keys.lock)
         except Exception:
             logger.exception("scan unlock failed")
+
+
+def publish(gateway: Gateway, result: ScanResult, failures: FailureSet) -> None:
+    """Store a finished scan where every process finds it, and mark the scan done."""
+    keys = _keys(gateway, result.job_id)
+    cache.set(keys.failures, failures, KEEP_SECONDS)
+    cache.set(keys.result, result, KEEP_SECONDS)
+    # This process serves the set it holds, rather than unpickling a copy of it.
+    _remember((keys.failures, result.finished_at), failures)
+    cache.set(
+        keys.progress, {"state": "done", "fetched": result.scanned, "total": result.scanned}, KEEP_SECONDS
+    )
 
 
 def _write_failed(keys: _Keys, message: str) -> None:
@@ -340,7 +346,10 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
     first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0)
     total = first.total_count
     wanted = min(total, cap)
-    pages: dict[int, FailurePage] = {0: first}
+    # Each page is cut down to columns as it comes (no failure ids, one string per distinct
+    # chunk id and reason), so that a big job's records never pile up in memory.
+    shared: dict[str, str] = {}
+    pages: dict[int, _Columns] = {0: _columns(first, shared)}
     offsets = range(PAGE_SIZE, wanted, PAGE_SIZE)
     if job.is_terminal and (problem := _inconsistency(first, 0, total, wanted)):
         raise MeteroidError(ErrorKind.UPSTREAM, problem)
@@ -377,7 +386,7 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
                             for other in pending:
                                 other.cancel()
                             raise MeteroidError(ErrorKind.UPSTREAM, problem)
-                    pages[futures[future]] = page
+                    pages[futures.pop(future)] = _columns(page, shared)
                     fetched += len(page.failures)
                 if progress:
                     progress(fetched, wanted)
@@ -389,9 +398,6 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
             "the scan cannot be trusted. Try again.",
         )
     chunks = summarize_chunks(failures.chunk_pairs(), chunk_size=job.chunk_size, total_items=job.total_items)
-    # Grouped here, once per scan: the result names the largest groups for every page that
-    # shows them, and this process keeps the whole grouping for the reasons page.
-    grouping = analysis_of(failures).grouping
     finished = time.time()
     fresh_for = KEEP_SECONDS if job.is_terminal else ACTIVE_FRESH_SECONDS
     result = ScanResult(
@@ -403,18 +409,30 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         provisional=not job.is_terminal,
         finished_at=finished,
         fresh_until=finished + fresh_for,
-        groups=summarize_groups(grouping, SUMMARY_GROUPS),
-        group_count=len(grouping.groups),
     )
     logger.info(
-        "scanned %s: %d failures, %d chunks, %d reason groups in %.2fs",
-        job.id,
-        len(failures),
-        len(chunks),
-        len(grouping.groups),
-        finished - started,
+        "scanned %s: %d failures, %d chunks in %.2fs", job.id, len(failures), len(chunks), finished - started
     )
     return failures, result
+
+
+def with_groups(result: ScanResult, failures: FailureSet) -> ScanResult:
+    """The result, naming the largest reason groups of its failures.
+
+    Grouped once per scan, in the scan's thread: every page that shows the groups reads them
+    from the result, and this process keeps the whole grouping for the reasons page.
+    """
+    started = time.perf_counter()
+    grouping = analysis_of(failures).grouping
+    logger.info(
+        "grouped %s: %d reason groups in %.2fs",
+        result.job_id,
+        len(grouping.groups),
+        time.perf_counter() - started,
+    )
+    return replace(
+        result, groups=summarize_groups(grouping, SUMMARY_GROUPS), group_count=len(grouping.groups)
+    )
 
 
 def _inconsistency(page: FailurePage, offset: int, total: int, wanted: int) -> str | None:
@@ -433,25 +451,41 @@ def _inconsistency(page: FailurePage, offset: int, total: int, wanted: int) -> s
     return None
 
 
-def _collect(job_id: str, pages: Iterator[FailurePage], wanted: int) -> FailureSet:
-    """Flatten pages into columns, dropping repeats (an active job's pages can shift)."""
+# One page of failures as columns: item indices, chunk ids, identifiers, reasons.
+type _Columns = tuple[list[int], list[str], list[str | None], list[str]]
+
+
+def _columns(page: FailurePage, shared: dict[str, str]) -> _Columns:
+    """A page as columns. Chunk ids and reasons repeat: `shared` keeps one string for each,
+    which keeps a big set small in memory and pickled."""
+    failures = page.failures
+    return (
+        [f.item_index for f in failures],
+        [shared.setdefault(f.chunk_id, f.chunk_id) for f in failures],
+        [f.item_identifier for f in failures],
+        [shared.setdefault(f.reason, f.reason) for f in failures],
+    )
+
+
+def _collect(job_id: str, pages: Iterator[_Columns], wanted: int) -> FailureSet:
+    """Join pages into one set of columns, dropping repeats (an active job's pages can shift)."""
     indices = array("q")
     refs = array("I")
     identifiers: list[str | None] = []
     reasons: list[str] = []
-    # Reasons repeat: one string per distinct reason keeps a big set small (pickled too).
-    distinct: dict[str, str] = {}
     chunk_pos: dict[str, int] = {}
     seen: set[int] = set()
-    for page in pages:
-        for failure in page.failures:
-            if failure.item_index in seen or len(indices) >= wanted:
+    for page_indices, page_chunks, page_identifiers, page_reasons in pages:
+        for index, chunk, identifier, reason in zip(
+            page_indices, page_chunks, page_identifiers, page_reasons, strict=True
+        ):
+            if index in seen or len(indices) >= wanted:
                 continue
-            seen.add(failure.item_index)
-            indices.append(failure.item_index)
-            refs.append(chunk_pos.setdefault(failure.chunk_id, len(chunk_pos)))
-            identifiers.append(failure.item_identifier)
-            reasons.append(distinct.setdefault(failure.reason, failure.reason))
+            seen.add(index)
+            indices.append(index)
+            refs.append(chunk_pos.setdefault(chunk, len(chunk_pos)))
+            identifiers.append(identifier)
+            reasons.append(reason)
     order = sorted(range(len(indices)), key=indices.__getitem__)
     if any(order[i] != i for i in range(len(order))):
         indices = array("q", (indices[i] for i in order))

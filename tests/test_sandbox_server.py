@@ -119,3 +119,35 @@ def test_it_answers_whatever_hosts_and_https_the_settings_ask_for(key, settings,
     response = requests.get(f"{base}/api/v1/batch-jobs", headers=key, timeout=10, allow_redirects=False)
     assert response.status_code == 200
     assert response.json()["data"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/batch-jobs?per_page=3",
+        f"/api/v1/batch-jobs/{SHOWCASE['customers']}",
+        f"/api/v1/batch-jobs/{SHOWCASE['customers']}/failures?limit=5&offset=7",
+        "/api/v1/batch-jobs/bjob_0000000000000000000000",
+        "/api/v1/batch-jobs?per_page=abc",
+        "/api/v1/batch-jobs?per_page=500",
+    ],
+)
+def test_the_loopback_server_answers_as_the_dashboards_own_sandbox_urls(client, key, path, monkeypatch):
+    # The loopback server skips the dashboard's middleware: the API must not notice.
+    monkeypatch.setattr("dashboard.sandbox.views._now", lambda: 1_795_000_000.0)  # running jobs hold still
+    direct = requests.get(f"{sandbox_base_url()}{path}", headers=key, timeout=10)
+    through_dashboard = client.get(f"/sandbox{path}", HTTP_AUTHORIZATION=key["Authorization"])
+    assert direct.status_code == through_dashboard.status_code
+    assert direct.content == through_dashboard.content
+    sent = {name.lower(): value for name, value in direct.headers.items()}
+    for name in ("date", "server", "connection"):
+        sent.pop(name, None)
+    assert sent == {name.lower(): value for name, value in through_dashboard.items()}
+
+
+def test_the_loopback_server_serves_the_sandbox_only(key):
+    base = sandbox_base_url().removesuffix("/sandbox")
+    for path in ("/jobs/", "/accounts/login/", "/sandbox/nope"):
+        response = requests.get(f"{base}{path}", timeout=10)
+        assert response.status_code == 404
+        assert response.json() == {"code": "NOT_FOUND", "message": "No such endpoint"}

@@ -171,14 +171,15 @@ def test_a_job_without_failures_needs_no_scan():
 
 
 def test_a_scan_groups_the_reasons_once_and_names_the_largest_groups():
-    failures, result = run_scan(Gateway(FakeClient(1000)), _job(1000))
+    gateway, job = Gateway(FakeClient(1000)), _job(1000)
+    result = _wait(job, gateway).result
     assert result.group_count == 1  # "Reason 0".."Reason 3" are one pattern: Reason <n>
     (only,) = result.groups
     assert only.template.text == "Reason <n>" and only.count == 1000 and only.share == 1.0
     # The grouping is kept for this process: the reasons page finds it ready.
     from dashboard.analysis import analysis_of
 
-    assert analysis_of(failures)._grouping is not None
+    assert analysis_of(failure_set(job, gateway=gateway))._grouping is not None
 
 
 def test_a_scan_keeps_one_string_per_distinct_reason():

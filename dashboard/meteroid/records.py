@@ -264,7 +264,24 @@ class FailurePage:
         items = data["data"]
         if not isinstance(items, list):
             raise ValueError("data is not a list")
-        return cls(
-            failures=tuple(Failure.parse(item) for item in items),
-            total_count=_int(data, "total_count"),
-        )
+        return cls(failures=_failures(items), total_count=_int(data, "total_count"))
+
+
+def _failures(items: list[Any]) -> tuple[Failure, ...]:
+    """`Failure.parse` of every item, with its checks inlined: a whole-job scan parses a
+    quarter of a million of them, and JSON gives exact types (never a str subclass; a bool
+    is not an int here, as in `_int`)."""
+    failures = []
+    for item in items:
+        if type(item) is not dict:
+            raise ValueError("failure is not an object")
+        failure_id, chunk_id, index, reason = item["id"], item["chunk_id"], item["item_index"], item["reason"]
+        identifier = item.get("item_identifier")
+        if type(failure_id) is not str or type(chunk_id) is not str or type(reason) is not str:
+            raise ValueError("a failure's id, chunk_id or reason is not a string")
+        if type(index) is not int or index < 0:
+            raise ValueError("item_index is not an integer of 0 or more")
+        if identifier is not None and type(identifier) is not str:
+            raise ValueError("item_identifier is not a string")
+        failures.append(Failure(failure_id, chunk_id, index, identifier, reason))
+    return tuple(failures)

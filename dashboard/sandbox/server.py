@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.http.request import validate_host
+
+from dashboard.sandbox.handler import SandboxHandler
 
 _lock = threading.Lock()
 _started: tuple[int, str, ThreadedWSGIServer] | None = None  # (pid, base URL, server)
@@ -41,7 +42,7 @@ class _SandboxServer(ThreadedWSGIServer):
 
 
 class _LoopbackApp:
-    """Django, for requests that come from this process over the loopback.
+    """The sandbox's API, for requests that come from this process over the loopback.
 
     They carry a Host the settings may not allow (ALLOWED_HOSTS names the public host),
     and come over plain HTTP, which SECURE_SSL_REDIRECT would bounce to https. Neither
@@ -50,7 +51,7 @@ class _LoopbackApp:
     """
 
     def __init__(self) -> None:
-        self._django = WSGIHandler()
+        self._django = SandboxHandler()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         host = _allowed_host()

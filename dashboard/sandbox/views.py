@@ -300,3 +300,14 @@ def reset_stats(request: HttpRequest) -> HttpResponse:
         return _unauthorized()
     stats.reset()
     return JsonResponse(stats.snapshot())
+
+
+# --- Errors outside the API, when the sandbox is served alone (root_urls) ---------------------
+
+
+def no_such_endpoint(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(404, "NOT_FOUND", "No such endpoint")
+
+
+def internal_error(request: HttpRequest) -> HttpResponse:
+    return _error(500, "INTERNAL_SERVER_ERROR", "Internal server error")

@@ -1,0 +1,187 @@
+"""Figures for whole-job work on the 200,000-failure job: scan, grouping, memory, search, export.
+Prints them; asserts nothing.
+
+    .venv/bin/python bench/reasons.py [--latency-ms 50]
+
+The sandbox runs as its own gunicorn process with added latency, standing in for a remote
+Meteroid; the dashboard's code runs in this process, talking to it over HTTP. Peak memory is
+this process's high-water mark (VmHWM), which the scan and grouping set: nothing else here
+holds that much.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pages import _start_sandbox  # noqa: E402
+
+
+def _rss_mb(field: str) -> float:
+    """A memory figure of this process from /proc (VmRSS now, VmHWM peak), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its live children, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="bench-")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+        "CACHE_URL": "locmemcache://bench",
+        "LOG_LEVEL": "WARNING",
+    }
+    sandbox, base = _start_sandbox(args.latency_ms, env)
+    try:
+        os.environ.update(env)
+        os.environ["METEROID_BASE_URL"] = base
+        os.environ["METEROID_API_KEY"] = os.environ.get("SANDBOX_API_KEY", "pv_sand_demo0000000000000000")
+        _run(args, sandbox.pid)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+
+
+def _run(args: argparse.Namespace, sandbox_pid: int) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from dashboard.analysis import analysis_of
+    from dashboard.meteroid.gateway import get_gateway
+    from dashboard.reasons import build_index, group
+    from dashboard.sandbox.data import SHOWCASE
+    from dashboard.scan import PAGE_SIZE, publish, run_scan, with_groups
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    gateway = get_gateway()
+    big = gateway.job(SHOWCASE["big"])
+    baseline = _rss_mb("VmRSS")
+
+    # The scan: pages of 100 with SCAN_CONCURRENCY in flight, against the ideal where every
+    # request costs only the sandbox's latency.
+    latency = args.latency_ms / 1000
+    wanted = min(big.failure_count, settings.SCAN_MAX_FAILURES)
+    pages = -(-wanted // PAGE_SIZE)
+    concurrency = settings.SCAN_CONCURRENCY
+    ideal = pages * latency / concurrency
+    cpu, sandbox_cpu = time.process_time(), _cpu_seconds(sandbox_pid)
+    start = time.perf_counter()
+    failures, result = run_scan(gateway, big)
+    took = time.perf_counter() - start
+    cpu, sandbox_cpu = time.process_time() - cpu, _cpu_seconds(sandbox_pid) - sandbox_cpu
+    load = os.getloadavg()[0]
+    print(
+        f"Scan of {big.id}: {len(failures):,} failures, {len(result.chunks):,} chunks, "
+        f"{pages:,} pages, {concurrency} in flight, sandbox latency {args.latency_ms:.0f} ms"
+    )
+    print(
+        f"  measured {took:6.2f} s   ideal pages*latency/concurrency {ideal:6.2f} s   "
+        f"ratio {took / ideal:.2f}x   (target: <= 1.3x)"
+    )
+    print(
+        f"  CPU: dashboard {cpu:.2f} s ({cpu / pages * 1000:.2f} ms a page), sandbox {sandbox_cpu:.2f} s "
+        f"({sandbox_cpu / pages * 1000:.2f} ms a page), on {os.cpu_count()} cores; load average {load:.1f}"
+    )
+
+    # Grouping, as the scan's thread does it once per result: distinct reasons normalised,
+    # every failure mapped to its pattern, groups with their values and examples.
+    start = time.perf_counter()
+    analysis = analysis_of(failures)
+    grouping = analysis.grouping
+    took = time.perf_counter() - start
+    print(
+        f"Grouping {len(failures):,} failures: {len(analysis.reasons.exact):,} distinct reasons, "
+        f"{len(grouping.groups)} patterns"
+    )
+    print(f"  first time {took:6.3f} s   (target: < 1 s)")
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        group(build_index(failures.reasons))
+        timings.append(time.perf_counter() - start)
+    print(f"  again, from scratch: best of 3 {min(timings):6.3f} s")
+    result = with_groups(result, failures)
+    peak = _rss_mb("VmHWM")
+    print("Memory of this process (scan, then grouping)")
+    print(
+        f"  before {baseline:6.0f} MB   peak {peak:6.0f} MB   peak - before {peak - baseline:6.0f} MB   "
+        f"(target: peak < 300 MB)"
+    )
+
+    # Search, cold (folding the identifiers and reasons once) and warm.
+    start = time.perf_counter()
+    hits = analysis.select(query="kestrel")
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    broad = analysis.select(query="customer")
+    warm = time.perf_counter() - start
+    print(
+        f"Search: 'kestrel' {len(hits):,} hits in {cold * 1000:.0f} ms (first search)   "
+        f"'customer' {len(broad):,} hits in {warm * 1000:.0f} ms"
+    )
+
+    # Export through the view, streamed as a browser would read it, from the scanned set.
+    user = get_user_model().objects.create_user("bench")
+    client = Client()
+    client.force_login(user)
+    publish(gateway, result, failures)  # as the scan's thread does: the view finds it
+    top = grouping.groups[0]
+    for label, query, rows in (
+        ("whole job", "", len(failures)),
+        ("one reason group", f"?reason={top.key}", top.count),
+    ):
+        start = time.perf_counter()
+        response = client.get(f"/jobs/{big.id}/failures.csv{query}")
+        assert response.status_code == 200, response.status_code
+        size = sum(len(chunk) for chunk in response.streaming_content)
+        took = time.perf_counter() - start
+        print(
+            f"Export ({label}): {rows:,} rows, {size / 1e6:.1f} MB in {took:.2f} s   "
+            f"{rows / took:,.0f} rows/s"
+        )
+    print(f"  peak memory of this process so far {_rss_mb('VmHWM'):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
