@@ -44,6 +44,16 @@ class _QueryForm(forms.Form):
             for name, messages in self.errors.items()
         ]
 
+    def query(self) -> str:
+        raise NotImplementedError
+
+    def canonical_query(self) -> str | None:
+        """For a plain form's submission (it sends every field, empty ones too), the
+        canonical query string to redirect to; None for any other address, kept as given."""
+        if not any(value == "" for _, values in self.data.lists() for value in values):
+            return None
+        return self.query()
+
 
 class JobListQuery(_QueryForm):
     type = forms.ChoiceField(choices=[("", "All types"), *JOB_TYPES.items()], required=False)

@@ -144,3 +144,10 @@ def test_file_names_are_safe_whatever_was_searched():
     name = export_filename("bjob_x", q='../"><script> Acme GmbH')
     assert name == "bjob_x-failures-search-script_Acme_GmbH.csv"
     assert export_filename("bjob_x", q="…") == "bjob_x-failures-search-text.csv"
+
+
+def test_an_export_goes_beyond_a_capped_scan(logged_in, settings):
+    settings.SCAN_MAX_FAILURES = 100
+    assert wait_for_scan(CUSTOMERS).result.capped
+    rows = _read(logged_in.get(f"/jobs/{CUSTOMERS}/failures.csv"))
+    assert len(rows) == 313

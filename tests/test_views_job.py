@@ -409,3 +409,14 @@ def test_a_retry_from_the_filters_with_htmx_gets_the_filters_back(logged_in, set
     response = logged_in.post(f"/jobs/{CUSTOMERS}/chunks/rescan/", {"per_page": "50"}, **htmx("scan-filters"))
     assert response.status_code == 200
     assert response.content.decode().lstrip().startswith('<div id="scan-filters"')
+
+
+def test_a_plain_form_submission_lands_on_the_canonical_address(logged_in):
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/?q=acme&chunk=&reason=&per_page=25")
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/{CUSTOMERS}/?q=acme"
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/?q=&chunk=&reason=&per_page=25")
+    assert response["Location"] == f"/jobs/{CUSTOMERS}/"
+    # Addresses that links make are kept as they are, and htmx requests are never redirected.
+    assert logged_in.get(f"/jobs/{CUSTOMERS}/?page=2&per_page=50").status_code == 200
+    assert logged_in.get(f"/jobs/{CUSTOMERS}/?q=&per_page=50", **htmx("failures")).status_code == 200

@@ -194,3 +194,40 @@ def test_the_reasons_csv_waits_for_the_scan_and_says_so(logged_in, settings):
     html = response.content.decode()
     assert "This file is not ready yet" in html
     assert '<meta http-equiv="refresh" content="3">' in html
+
+
+def test_a_capped_scan_says_plainly_what_the_groups_cover(logged_in, settings):
+    settings.SCAN_MAX_FAILURES = 100
+    status = wait_for_scan(CUSTOMERS)
+    assert status.result.capped and status.result.scanned == 100
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/reasons/").content.decode()
+    assert "Grouping covers the first 100 of the job's 313 failures only" in html
+    assert sum(count for _, count in _group_rows(html)) == 100
+    page = logged_in.get(f"/jobs/{CUSTOMERS}/?q=a").content.decode()
+    assert "Among the first 100 of the job's 313 failures only" in page
+
+
+def test_a_running_jobs_groups_are_provisional_and_refresh(logged_in):
+    job = SHOWCASE["processing"]
+    assert wait_for_scan(job, timeout=120).state == "done"
+    html = logged_in.get(f"/jobs/{job}/reasons/").content.decode()
+    assert "Provisional: the job is still running" in html
+    assert 'hx-trigger="every 5s"' in html
+
+
+def test_hostile_text_on_the_reasons_pages_is_escaped(logged_in):
+    analysis = _analysis(HOSTILE)
+    pages = [logged_in.get(f"/jobs/{HOSTILE}/reasons/").content.decode()]
+    pages += [
+        logged_in.get(f"/jobs/{HOSTILE}/reasons/{g.key}/").content.decode() for g in analysis.grouping.groups
+    ]
+    html = "".join(pages)
+    assert "<script>alert(1)</script>" not in html
+    assert "<img src=x onerror" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{{ 7*7 }}" in html and ">49<" not in html
+
+
+def test_a_plain_chunk_form_lands_on_the_canonical_address(logged_in):
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/reasons/?chunk=")
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{CUSTOMERS}/reasons/"

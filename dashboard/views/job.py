@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -98,6 +98,9 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     form = JobPageQuery(request.GET)
     if not form.is_valid():
         return bad_query(request, form.problems())
+    if not request.htmx and (canonical := form.canonical_query()) is not None:
+        # A plain form submits every field, empty ones too: land on the address links use.
+        return redirect(f"{request.path}?{canonical}" if canonical else request.path)
     query = form.cleaned_data
     chunk_id, reason, row = query["chunk"], query["reason"], query["row"]
     needs_scan = form.filtered or row is not None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
@@ -111,6 +111,8 @@ def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
     if isinstance(scope, HttpResponse):
         return scope
     detail, form, scan, analysis = scope
+    if not request.htmx and (canonical := form.canonical_query()) is not None:
+        return redirect(f"{request.path}?{canonical}" if canonical else request.path)
     context = _base_context(detail, form, scan)
     if analysis is not None:
         grouping = analysis.grouping_for(form.cleaned_data["chunk"])

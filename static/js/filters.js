@@ -22,6 +22,20 @@
       });
     });
   }
+  // A filter form's request leaves out empty fields and defaults, so that the address it
+  // puts in the bar is the canonical one the server's own links use.
+  document.addEventListener("htmx:configRequest", function (event) {
+    const form = event.detail.elt.closest("form[data-follows-url]");
+    if (!form || event.detail.verb !== "get") {
+      return;
+    }
+    form.querySelectorAll("[name]").forEach(function (field) {
+      const value = event.detail.parameters[field.name];
+      if (value === "" || (field.dataset.default !== undefined && value === field.dataset.default)) {
+        delete event.detail.parameters[field.name];
+      }
+    });
+  });
   document.addEventListener("htmx:pushedIntoHistory", sync);
   document.addEventListener("htmx:historyRestore", sync);
   window.addEventListener("pageshow", sync);
