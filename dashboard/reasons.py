@@ -84,6 +84,7 @@ _SPACES = re.compile(r"\s+")
 # C0/C1 controls, zero-width and bidi formatting characters: shown as [U+XXXX].
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _MAX_SHAPES = 100_000
+_BLANK = "\ue000"  # stands for a quoted value in the text around it (never in a reason's text)
 _CLOSERS = frozenset("),.;:!?]}>")
 # Up to this many quote characters the regex is quick; beyond, the linear scan is used.
 _FEW_QUOTES = 8
@@ -359,13 +360,46 @@ def _label(parts: Sequence[str | int], slot: int, kind: str) -> str:
 
 
 class _Normaliser:
-    """Normalises reasons, sharing one template per shape (so per group)."""
+    """Normalises reasons, sharing one template per shape (so per group).
+
+    Most reasons hold one quoted value and nothing else that varies (`Customer 'cus_…' not
+    found`): for those, everything but the value is normalised once and remembered, keyed
+    by the text around the quotes and the kind of the value. The result is the same as the
+    full path's, which the first reason of each such shape takes.
+    """
 
     def __init__(self) -> None:
         self.templates: dict[str, tuple[Template, tuple[int, ...]]] = {}
+        # (text with the quoted value left out, the value's kind) ->
+        #     (template, the value's slot, the other slots' values)
+        self.around: dict[tuple[str, str], tuple[Template, int, tuple[str, ...]]] = {}
 
     def split(self, reason: str) -> tuple[Template, tuple[str, ...]]:
         """The template of `reason` and its masked values, in slot order."""
+        quote = _one_quoted(reason)
+        if quote is None:
+            return self._split(reason)
+        start, end = quote
+        value = reason[start + 1 : end]
+        kind = _value_kind(value)
+        around = (reason[: start + 1] + _BLANK + reason[end:], kind)
+        known = self.around.get(around)
+        if known is None:
+            template, values = self._split(reason)
+            # The quoted value is the first one masked; find where it sits in slot order.
+            slot = self.templates[self._lookup(reason)][1].index(0)
+            if len(self.around) >= _MAX_SHAPES:
+                self.around.clear()
+            self.around[around] = (template, slot, values[:slot] + values[slot + 1 :])
+            return template, values
+        template, slot, others = known
+        return template, (*others[:slot], value, *others[slot:])
+
+    def _lookup(self, reason: str) -> str:
+        shape, kinds, _ = _shape(reason)
+        return shape + "\x1f" + "\x1f".join(kinds) if kinds else shape
+
+    def _split(self, reason: str) -> tuple[Template, tuple[str, ...]]:
         shape, kinds, values = _shape(reason)
         lookup = shape + "\x1f" + "\x1f".join(kinds) if kinds else shape
         entry = self.templates.get(lookup)
@@ -380,6 +414,21 @@ class _Normaliser:
 
     def __call__(self, reason: str) -> Pattern:
         return Pattern(*self.split(reason))
+
+
+def _one_quoted(reason: str) -> tuple[int, int] | None:
+    """Where the one quoted value of a plain reason starts and ends (its quotes), or None
+    when the reason is not that simple: it takes the full path then."""
+    if len(reason) > MAX_REASON_CHARS or reason.count("'") + reason.count('"') != 2:
+        return None
+    if not reason.isprintable() or "  " in reason or reason[:1] == " " or reason[-1:] == " ":
+        return None
+    quote = "'" if "'" in reason else '"'
+    start = reason.find(quote)
+    end = reason.find(quote, start + 1)
+    if end < 0 or not (_opens(reason, start) and _closes(reason, end)) or end - start - 1 > MAX_QUOTED_CHARS:
+        return None
+    return start, end
 
 
 _shared = _Normaliser()

@@ -323,3 +323,22 @@ def test_a_summary_names_the_largest_groups():
         ("Event code is required and cannot be empty", 2),
     ]
     assert re.fullmatch(r"[0-9a-f]{12}", summary[0].key)
+
+
+_TWO_QUOTED = st.builds(
+    lambda before, value, after, quote: f"{before}{quote}{value}{quote}{after}",
+    st.text(alphabet="ab 1_(:-", max_size=8),
+    st.text(alphabet="ab1_-@.:/ ", max_size=10),
+    st.text(alphabet="ab 1)(,.:", max_size=8),
+    st.sampled_from("'\""),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TWO_QUOTED, min_size=1, max_size=6))
+def test_the_shortcut_for_one_quoted_value_agrees_with_the_full_path(texts):
+    normaliser = reasons._Normaliser()
+    for text in texts:  # later ones may reuse what earlier ones left behind
+        template, values = normaliser.split(text)
+        full_template, full_values = reasons._Normaliser()._split(text)
+        assert (template.key, template.text, values) == (full_template.key, full_template.text, full_values)

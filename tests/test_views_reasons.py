@@ -105,6 +105,8 @@ def test_the_page_shows_progress_until_the_scan_is_done(logged_in, settings):
     assert "Reading every failure of this job to group the reasons" in html
     assert 'hx-trigger="load delay:1s"' in html
     assert "<table" not in html
+    # Numbers in attributes are never written with thousands separators.
+    assert re.search(r'<progress max="\d+" value="\d+"', html)
 
 
 def test_a_groups_exact_reasons_page_and_fragment(logged_in):
