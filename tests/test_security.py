@@ -89,7 +89,7 @@ def test_a_sandbox_file_needs_its_signed_token(client):
 # --- secrets never leave ------------------------------------------------------------------------
 
 
-FRAGMENTS = ("failures", "job-summary", "chunk-filter", "jobs-table")
+FRAGMENTS = ("failures", "job-summary", "scan-filters", "reason-summary", "reasons", "jobs-table")
 
 
 def _body(response) -> str:

@@ -63,7 +63,7 @@ PAGES = [
         tuple(htmx("failures").items()),
         (("limit", "25"),),
     ),
-    Page("chunk filter fragment", f"/jobs/{JOB}/chunks/", job_path(), tuple(htmx("chunk-filter").items())),
+    Page("chunk filter fragment", f"/jobs/{JOB}/chunks/", job_path(), tuple(htmx("scan-filters").items())),
     Page("errors CSV download", f"/jobs/{JOB}/files/errors/", file_path("errors")),
 ]
 PAGE_IDS = [page.name for page in PAGES]
@@ -397,7 +397,7 @@ def test_a_job_claiming_absurdly_many_failures_renders_and_its_scan_stops_early(
 
 
 def _chunk_fragment(client) -> str:
-    return client.get(f"/jobs/{JOB}/chunks/", **htmx("chunk-filter")).content.decode()
+    return client.get(f"/jobs/{JOB}/chunks/", **htmx("scan-filters")).content.decode()
 
 
 def test_a_scan_that_meets_an_empty_page_in_the_middle_fails_honestly(logged_in, meteroid):
@@ -412,12 +412,12 @@ def test_a_scan_that_meets_an_empty_page_in_the_middle_fails_honestly(logged_in,
     assert scan.state == "failed"
     assert scan.result is None
     html = _chunk_fragment(logged_in)
-    assert "Listing the chunks failed" in html
+    assert "Reading the failures failed" in html
     assert "0 of the 20 failures expected from row 101" in html
     assert "Try again" in html
     # Nothing half-done was kept: once Meteroid is right again, a retry lists every chunk.
     meteroid.heal()
-    response = logged_in.post(f"/jobs/{JOB}/chunks/rescan/", **htmx("chunk-filter"))
+    response = logged_in.post(f"/jobs/{JOB}/chunks/rescan/", **htmx("scan-filters"))
     assert response.status_code == 200
     scan = wait_for_scan(JOB, timeout=10)
     assert scan.state == "done"
@@ -440,7 +440,7 @@ def test_a_scan_of_a_job_whose_failures_change_meanwhile_fails_honestly(logged_i
     scan = wait_for_scan(JOB, timeout=10)
     assert scan.state == "failed"
     assert "changed during the scan (from 120 to 135)" in scan.message
-    assert "Listing the chunks failed" in _chunk_fragment(logged_in)
+    assert "Reading the failures failed" in _chunk_fragment(logged_in)
 
 
 def test_a_scan_whose_pages_fail_upstream_says_why_and_recovers_on_retry(logged_in, meteroid):
@@ -467,7 +467,7 @@ def test_an_active_jobs_scan_tolerates_shifting_pages(logged_in, meteroid):
     meteroid.failures[ACTIVE_JOB] = [failure_json(i) for i in range(120)]
     meteroid.details[ACTIVE_JOB] = {**meteroid.details[ACTIVE_JOB], "failure_count": 120}
     meteroid.script(failures_path(ACTIVE_JOB), answer)
-    logged_in.get(f"/jobs/{ACTIVE_JOB}/chunks/", **htmx("chunk-filter"))
+    logged_in.get(f"/jobs/{ACTIVE_JOB}/chunks/", **htmx("scan-filters"))
     scan = wait_for_scan(ACTIVE_JOB, timeout=10)
     # Still running, the job may grow between pages: the result is kept, marked provisional.
     assert scan.state == "done"

@@ -188,7 +188,15 @@ def test_the_reasons_csv_of_a_chunk(logged_in):
     assert all(f"chunk={chunk.chunk_id}&reason=" in row[-1] for row in rows)
 
 
-def test_the_reasons_csv_waits_for_the_scan_and_says_so(logged_in, settings):
+def test_the_reasons_csv_waits_a_little_for_a_running_scan(logged_in, settings):
+    settings.SANDBOX_LATENCY_MS = 100
+    response = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/reasons.csv")
+    assert response.status_code == 200
+    assert sum(int(row[1]) for row in _read_csv(response)[1:]) == 303
+
+
+def test_the_reasons_csv_says_when_the_scan_takes_longer(logged_in, settings, monkeypatch):
+    monkeypatch.setattr("dashboard.views.reasons.CSV_WAIT_SECONDS", 0.2)
     settings.SANDBOX_LATENCY_MS = 300
     response = logged_in.get(f"/jobs/{SHOWCASE['events']}/reasons.csv")
     assert response.status_code == 503

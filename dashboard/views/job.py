@@ -3,9 +3,10 @@ filtered by chunk, reason group and search, or opened at one row."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +29,7 @@ SUMMARY = "job-summary"
 FAILURES = "failures"
 REASON_SUMMARY = "reason-summary"
 SUMMARY_GROUPS = 5  # reason groups named above the table
+SCAN_POLL_SECONDS = 0.1
 
 
 def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
@@ -41,9 +43,17 @@ def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
         return upstream_problem(request, error)
 
 
-def scanned(detail: JobDetail) -> tuple[ScanStatus, Analysis | None]:
-    """The scan of a job, and the analysis of its failures once the scan has them."""
+def scanned(detail: JobDetail, *, wait: float = 0.0) -> tuple[ScanStatus, Analysis | None]:
+    """The scan of a job, and the analysis of its failures once the scan has them.
+
+    With `wait`, a running scan is given that many seconds to finish first (a download
+    that needs it: most jobs are read in a second or two).
+    """
     scan = scan_status(detail)
+    deadline = time.monotonic() + wait
+    while scan.state == "running" and time.monotonic() < deadline:
+        time.sleep(SCAN_POLL_SECONDS)
+        scan = scan_status(detail)
     if scan.state != "done" or scan.result is None or not scan.result.scanned:
         return scan, None
     failures = failure_set(detail)
@@ -244,8 +254,8 @@ def job_rescan(request: HttpRequest, job_id: str) -> HttpResponse:
     """Try again a scan that failed, then show again the view it was asked from.
 
     The filters' own button (htmx) gets the filters back; every other one is redirected to
-    its page (303), and htmx follows the redirect with its headers, so a region that asked
-    gets its fragment of that page.
+    its page, and htmx follows the redirect (as a GET) with its headers, so a region that
+    asked gets its fragment of that page.
     """
     detail = _load_job(request, job_id)
     if isinstance(detail, HttpResponse):
@@ -265,9 +275,7 @@ def job_rescan(request: HttpRequest, job_id: str) -> HttpResponse:
         return _scan_filters(request, detail, form)
     url = reverse(RESCAN_RETURNS[back], args=[detail.id])
     query = form.query() if valid else ""
-    response = HttpResponseRedirect(f"{url}?{query}" if query else url)
-    response.status_code = 303
-    return response
+    return redirect(f"{url}?{query}" if query else url)
 
 
 def _scan_filters(request: HttpRequest, detail: JobDetail, form: JobPageQuery) -> HttpResponse:

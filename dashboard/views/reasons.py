@@ -35,6 +35,7 @@ EXACT_IN_FRAGMENT = 15
 CHUNKS_NAMED = 3
 RANGES_CHARS = 110  # row ranges shown per group on the page
 CSV_RANGES_CHARS = 2000  # and in the CSV (a spreadsheet cell holds 32,767 characters)
+CSV_WAIT_SECONDS = 8.0  # how long the CSV waits for a running scan before saying "not yet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ def _group_view(analysis: Analysis, group: ReasonGroup, ranges_chars: int) -> Gr
 
 
 def _scope(
-    request: HttpRequest, job_id: str
+    request: HttpRequest, job_id: str, *, wait: float = 0.0
 ) -> tuple[JobDetail, ReasonsQuery, ScanStatus, Analysis | None] | HttpResponse:
     """What every view here starts with: the job, the query, the scan and its analysis."""
     detail = _load_job(request, job_id)
@@ -74,7 +75,7 @@ def _scope(
     form = ReasonsQuery(request.GET)
     if not form.is_valid():
         return bad_query(request, form.problems())
-    scan, analysis = scanned(detail)
+    scan, analysis = scanned(detail, wait=wait)
     chunk_id = form.cleaned_data["chunk"]
     if chunk_is_unknown(scan, chunk_id) or (
         analysis and chunk_id and not len(analysis.chunk_positions(chunk_id))
@@ -205,7 +206,7 @@ REASONS_HEADER = (
 @require_GET
 def reasons_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     """The reason groups as CSV, one line per group, largest first."""
-    scope = _scope(request, job_id)
+    scope = _scope(request, job_id, wait=CSV_WAIT_SECONDS)
     if isinstance(scope, HttpResponse):
         return scope
     detail, form, scan, analysis = scope
