@@ -86,9 +86,8 @@ def _run(args: argparse.Namespace, sandbox_pid: int) -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from dashboard.analysis import analysis_of
+    from dashboard.analysis import Analysis, analysis_of
     from dashboard.meteroid.gateway import get_gateway
-    from dashboard.reasons import build_index, group
     from dashboard.sandbox.data import SHOWCASE
     from dashboard.scan import PAGE_SIZE, publish, run_scan, with_groups
 
@@ -138,7 +137,7 @@ def _run(args: argparse.Namespace, sandbox_pid: int) -> None:
     timings = []
     for _ in range(3):
         start = time.perf_counter()
-        group(build_index(failures.reasons))
+        _ = Analysis(failures).grouping
         timings.append(time.perf_counter() - start)
     print(f"  again, from scratch: best of 3 {min(timings):6.3f} s")
     result = with_groups(result, failures)

@@ -30,6 +30,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from heapq import nlargest
+from operator import itemgetter
 
 NORMALISER_VERSION = 1
 KEY_LENGTH = 12
@@ -489,8 +491,11 @@ def build_index(reasons: Sequence[str]) -> ReasonIndex:
     Each distinct reason is normalised once: a job of 200,000 failures typically has a
     few tens of thousands of distinct reasons and a dozen templates.
     """
-    exact_ids: dict[str, int] = {}
-    failure_exact = array("I", [exact_ids.setdefault(reason, len(exact_ids)) for reason in reasons])
+    # Numbered in order of first appearance; the loops over every failure run in C.
+    exact_ids: dict[str, int] = dict.fromkeys(reasons, 0)
+    for number, reason in enumerate(exact_ids):
+        exact_ids[reason] = number
+    failure_exact = array("I", map(exact_ids.__getitem__, reasons))
     normalise = _Normaliser()
     templates: list[Template] = []
     by_key: dict[str, int] = {}
@@ -509,7 +514,7 @@ def build_index(reasons: Sequence[str]) -> ReasonIndex:
             numbers[id(template)] = number
         exact_template.append(number)
         exact_values.append(values)
-    failure_template = array("I", [exact_template[e] for e in failure_exact])
+    failure_template = array("I", map(exact_template.__getitem__, failure_exact))
     return ReasonIndex(
         templates=templates,
         exact=list(exact_ids),
@@ -644,14 +649,14 @@ def _slot_values(
 ) -> tuple[SlotValues, ...]:
     if not template.slots:
         return ()
-    counters: list[Counter[str]] = [Counter() for _ in template.slots]
     values = index.exact_values
+    tallies: list[dict[str, int]] = [{} for _ in template.slots]
     for exact, count in exact_counts:
-        for counter, value in zip(counters, values[exact], strict=True):
-            counter[value] += count
+        for tally, value in zip(tallies, values[exact], strict=True):
+            tally[value] = tally.get(value, 0) + count
     return tuple(
-        SlotValues(slot, len(counter), tuple(counter.most_common(TOP_VALUES)))
-        for slot, counter in zip(template.slots, counters, strict=True)
+        SlotValues(slot, len(tally), tuple(nlargest(TOP_VALUES, tally.items(), key=itemgetter(1))))
+        for slot, tally in zip(template.slots, tallies, strict=True)
     )
 
 

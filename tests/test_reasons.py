@@ -342,3 +342,10 @@ def test_the_shortcut_for_one_quoted_value_agrees_with_the_full_path(texts):
         template, values = normaliser.split(text)
         full_template, full_values = reasons._Normaliser()._split(text)
         assert (template.key, template.text, values) == (full_template.key, full_template.text, full_values)
+
+
+def test_a_value_shared_by_several_exact_reasons_is_counted_once_with_their_sum():
+    (only,) = group(build_index(["Customer  'acme' not found", "Customer 'acme' not found"])).groups
+    assert only.distinct == 2  # two exact reasons (the spacing differs)...
+    (slot,) = only.values
+    assert slot.distinct == 1 and slot.top == (("acme", 2),)  # ...with one value between them
