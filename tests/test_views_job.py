@@ -341,6 +341,7 @@ def test_a_search_waits_for_the_scan_instead_of_answering_half(logged_in, settin
     assert "Reading every failure of this job to search them" in html
     assert 'hx-trigger="load delay:1s, scan-finished from:body"' in html
     assert "<table" not in html and "Failures 1–" not in html
+    assert f'href="/jobs/{SHOWCASE["events"]}/failures.csv?q=customer" download' in html
 
 
 def test_a_row_link_opens_the_page_that_holds_the_row_and_marks_it(logged_in):
