@@ -11,7 +11,8 @@ are kept.
 - The CSV parser's own position (`record 12 (line: 13, byte: 400): `) is dropped: the row
   number already says where. Column numbers (`field 3`) are kept: they say what to fix.
 - Whitespace runs become one space; control and bidi characters are written out visibly
-  (`[U+202E]`), so that a pattern never reorders or hides text on screen.
+  (`⟨U+202E⟩`, and C0 controls as their control pictures, as pages show a reason itself), so
+  that a pattern never reorders or hides text on screen.
 
 A pattern's key is a short hash of `NORMALISER_VERSION` and its shape: stable across processes
 and safe in a URL. Changing any rule here must bump `NORMALISER_VERSION`, so that keys made by
@@ -83,7 +84,8 @@ _VALUES = re.compile(
 )
 _DIGIT = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
-# C0/C1 controls, zero-width and bidi formatting characters: shown as [U+XXXX].
+# C0/C1 controls, zero-width and bidi formatting characters: drawn (C0 as its control
+# picture, ␀) or written out (⟨U+202E⟩).
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _MAX_SHAPES = 100_000
 _BLANK = "\ue000"  # stands for a quoted value in the text around it (never in a reason's text)
@@ -244,7 +246,12 @@ def _shape(reason: str) -> tuple[str, list[str], list[str]]:
 
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
-    return " " if char in "\t\n\r\x0b\x0c" else f"[U+{ord(char):04X}]"
+    if char in "\t\n\r\x0b\x0c":
+        return " "
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "\u2421" if code == 0x7F else f"⟨U+{code:04X}⟩"
 
 
 def _opens(text: str, i: int) -> bool:

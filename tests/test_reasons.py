@@ -151,8 +151,8 @@ def test_html_outside_quotes_stays_text_for_the_template_to_escape():
 
 
 def test_invisible_and_bidi_characters_are_written_out():
-    pattern = pattern_of("invoice-\u202egpj.exe rejected\u200b here")
-    assert pattern.text == "invoice-[U+202E]gpj.exe rejected[U+200B] here"
+    pattern = pattern_of("invoice-\u202egpj.exe rejected\u200b here \x00")
+    assert pattern.text == "invoice-⟨U+202E⟩gpj.exe rejected⟨U+200B⟩ here ␀"
     assert "\u202e" not in pattern.text
 
 

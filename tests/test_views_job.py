@@ -236,7 +236,11 @@ def _count(html: str) -> tuple[int, int, int]:
 
 
 def _reasons_shown(html: str) -> list[str]:
-    return [htmllib.unescape(r) for r in re.findall(r'<td class="reason"><bdi>(.*?)</bdi>', html, re.S)]
+    """The reasons in the table (short ones, shown whole)."""
+    return [
+        htmllib.unescape(r)
+        for r in re.findall(r'<td class="reason">([^<]*?)(?: <a class="similar"|</td>)', html)
+    ]
 
 
 def test_the_largest_reason_groups_are_summed_up_above_the_table(logged_in):

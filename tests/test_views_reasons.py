@@ -84,7 +84,7 @@ def test_htmx_gets_only_the_groups(logged_in):
     response = logged_in.get(f"/jobs/{CUSTOMERS}/reasons/", **htmx("reasons"))
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="reasons"')
-    assert "<html" not in html and "page-head" not in html
+    assert "<html" not in html and "reasons-head" not in html
     assert _group_rows(html)
 
 
