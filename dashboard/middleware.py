@@ -7,7 +7,10 @@ from urllib.parse import urlsplit
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRedirect
+
+from dashboard.meteroid import freshness
 
 
 class LoginRequired(LoginRequiredMiddleware):
@@ -24,3 +27,33 @@ class LoginRequired(LoginRequiredMiddleware):
             )
             return HttpResponseClientRedirect(login["Location"])
         return super().handle_no_permission(request, view_func)
+
+
+class StaleNotice:
+    """Collects, per request, the old copies of Meteroid's data that were served because
+    Meteroid failed (`dashboard.meteroid.freshness`); pages show them as a banner.
+
+    A whole page renders the banner itself (base.html). An htmx fragment replaces only part
+    of a page, so its answer also carries the banner out of band: shown when the fragment
+    came from an old copy, hidden when it came fresh from Meteroid.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with freshness.collecting() as report:
+            response = self.get_response(request)
+            if report.answers and getattr(request, "htmx", False) and _is_html_fragment(response):
+                banner = render_to_string("_stale.html", {"stale": report, "oob": True}, request=request)
+                response.content += banner.encode(response.charset)
+        return response
+
+
+def _is_html_fragment(response: HttpResponse) -> bool:
+    return (
+        not response.streaming
+        and response.status_code == 200
+        and response.get("Content-Type", "").startswith("text/html")
+        and "HX-Redirect" not in response
+    )

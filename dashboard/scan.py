@@ -554,3 +554,16 @@ def stream_failures(
             )
 
     return total, failures()
+
+
+def refresh_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
+    """Scan `job` again although a result may be at hand (refresh on demand): the result
+    stays on show until the new scan replaces it, and a failed scan is forgotten."""
+    gateway = gateway or get_gateway()
+    keys = _keys(gateway, job.id)
+    progress = _safe_get(keys.progress) or {}
+    if progress.get("state") == "failed":
+        cache.delete(keys.progress)
+    if job.failure_count or job.is_active:
+        _start(gateway, job, keys)
+    return scan_status(job, gateway=gateway)

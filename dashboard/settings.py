@@ -51,6 +51,30 @@ def _database(name: str, default: str) -> dict:
     return _read(name, env.db_url, default)
 
 
+# Django's own Redis backend; django-environ would pick django-redis whenever it is installed.
+_REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+# Options of the cache itself, which django-environ lower-cases for Django's Redis backend.
+_CACHE_BASE_OPTIONS = ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION")
+
+
+def _cache(name: str, default: str) -> dict:
+    """A cache URL: `locmemcache://name` for one process, `redis://host:6379/db` (or `rediss://`)
+    for several, through Django's built-in Redis backend (`redis://primary,replica/db` names
+    replicas). `?key_prefix=…` and `?timeout=…` are the cache's own options; other query
+    parameters go to the Redis client."""
+    url = env.str(name, default=default)
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    backend = _REDIS_BACKEND if scheme in ("redis", "rediss") else None
+    try:
+        config = environ.Env.cache_url_config(url, backend=backend)
+    except (ValueError, TypeError, ImproperlyConfigured, environ.ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"Environment variable {name} is malformed: {exc}") from exc
+    for option in _CACHE_BASE_OPTIONS:
+        if option.lower() in config:
+            config[option] = config.pop(option.lower())
+    return config
+
+
 def _positive(name: str, value: float) -> float:
     if value <= 0:
         raise ImproperlyConfigured(f"Environment variable {name} must be positive, got {value!r}.")
@@ -107,6 +131,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.LoginRequired",
+    "dashboard.middleware.StaleNotice",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -133,7 +158,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-CACHES = {"default": _read("CACHE_URL", env.cache_url, "locmemcache://dashboard")}
+CACHES = {"default": _cache("CACHE_URL", "locmemcache://dashboard")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -230,7 +255,33 @@ METEROID_MAX_RETRIES = _read("METEROID_MAX_RETRIES", env.int, 3)
 # Longest Retry-After the gateway will sleep through inside one request; beyond it the
 # user is told to come back later instead of waiting.
 METEROID_MAX_RETRY_WAIT = _read("METEROID_MAX_RETRY_WAIT", env.float, 5.0)
-METEROID_CACHE_SECONDS = _read("METEROID_CACHE_SECONDS", env.int, 300)
+# Cache lifetimes, in seconds (README, "Caching"). A terminal job never changes again; an
+# active one moves while people watch; the job list changes whenever a job starts or moves on.
+METEROID_CACHE_TERMINAL_SECONDS = int(
+    _positive("METEROID_CACHE_TERMINAL_SECONDS", _read("METEROID_CACHE_TERMINAL_SECONDS", env.int, 6 * 3600))
+)
+METEROID_CACHE_ACTIVE_SECONDS = int(
+    _positive("METEROID_CACHE_ACTIVE_SECONDS", _read("METEROID_CACHE_ACTIVE_SECONDS", env.int, 5))
+)
+METEROID_CACHE_LIST_SECONDS = int(
+    _positive("METEROID_CACHE_LIST_SECONDS", _read("METEROID_CACHE_LIST_SECONDS", env.int, 10))
+)
+# How long a copy is kept after its lifetime, to be shown (marked as old) while Meteroid fails.
+METEROID_CACHE_STALE_SECONDS = int(
+    _positive("METEROID_CACHE_STALE_SECONDS", _read("METEROID_CACHE_STALE_SECONDS", env.int, 24 * 3600))
+)
+# Requests to Meteroid in flight at once, per process (pages, scans and files together).
+METEROID_MAX_CONCURRENCY = int(
+    _positive("METEROID_MAX_CONCURRENCY", _read("METEROID_MAX_CONCURRENCY", env.int, 12))
+)
+
+# --- Refresh on demand -------------------------------------------------------------------
+# One person may refresh one page once per REFRESH_INTERVAL_SECONDS, and at most
+# REFRESH_PER_MINUTE pages a minute.
+REFRESH_INTERVAL_SECONDS = int(
+    _positive("REFRESH_INTERVAL_SECONDS", _read("REFRESH_INTERVAL_SECONDS", env.int, 10))
+)
+REFRESH_PER_MINUTE = int(_positive("REFRESH_PER_MINUTE", _read("REFRESH_PER_MINUTE", env.int, 12)))
 
 # --- Whole-job scans --------------------------------------------------------------------
 SCAN_CONCURRENCY = int(_positive("SCAN_CONCURRENCY", _read("SCAN_CONCURRENCY", env.int, 8)))

@@ -2,12 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from dashboard.views import downloads, exports, health, job, jobs, reasons
+from dashboard.views import downloads, exports, health, job, jobs, reasons, refresh
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="jobs", permanent=False)),
     path("jobs/", jobs.jobs, name="jobs"),
+    path("jobs/refresh/", refresh.jobs_refresh, name="jobs-refresh"),
     path("jobs/<str:job_id>/", job.job, name="job"),
+    path("jobs/<str:job_id>/refresh/", refresh.job_refresh, name="job-refresh"),
     path("jobs/<str:job_id>/chunks/", job.job_chunks, name="job-chunks"),
     path("jobs/<str:job_id>/chunks/rescan/", job.job_rescan, name="job-rescan"),
     path("jobs/<str:job_id>/files/<str:kind>/", downloads.job_file, name="job-file"),

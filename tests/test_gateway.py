@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import override_settings
 
-from dashboard.meteroid import cache
+from dashboard.meteroid import cache, freshness
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway, reset_gateway
 from dashboard.meteroid.records import FailurePage, JobDetail, JobList
@@ -84,6 +84,20 @@ class RecordingCache:
         self.data[key] = value
         self.timeouts[key] = timeout
 
+    def add(self, key, value, timeout):
+        if key in self.data:
+            return False
+        self.set(key, value, timeout)
+        return True
+
+    def delete(self, key):
+        self.data.pop(key, None)
+        self.timeouts.pop(key, None)
+
+    def lifetimes(self) -> list[float]:
+        """How long each stored answer is fresh (the entry itself is kept longer)."""
+        return [round(entry[2] - entry[1]) for entry in self.data.values() if isinstance(entry, tuple)]
+
 
 @pytest.fixture
 def recording(monkeypatch) -> RecordingCache:
@@ -108,7 +122,7 @@ def test_a_second_call_is_a_hit(gateway, client):
     assert first == second
     assert len(client.calls) == 1
     assert (gateway.calls, gateway.hits) == (1, 1)
-    assert gateway.stats() == {"calls": 1, "hits": 1}
+    assert gateway.stats() == {"calls": 1, "hits": 1, "stale": 0}
 
 
 def test_other_arguments_are_other_entries(gateway, client):
@@ -159,24 +173,25 @@ def test_keys_of_different_base_urls_do_not_meet():
     assert len(one.calls) == len(other.calls) == 1
 
 
-@override_settings(METEROID_CACHE_SECONDS=600)
+@override_settings(METEROID_CACHE_TERMINAL_SECONDS=600, METEROID_CACHE_STALE_SECONDS=1000)
 @pytest.mark.parametrize(("status", "seconds"), [("COMPLETED", 600), ("FAILED", 600), ("PROCESSING", 5)])
 def test_a_jobs_lifetime_follows_its_status(gateway, client, recording, status, seconds):
     client.status = status
     gateway.job(JOB_ID)
-    assert list(recording.timeouts.values()) == [seconds]
+    assert recording.lifetimes() == [seconds]
+    assert list(recording.timeouts.values()) == [seconds + 1000]
 
 
-@override_settings(METEROID_CACHE_SECONDS=600)
+@override_settings(METEROID_CACHE_TERMINAL_SECONDS=600)
 @pytest.mark.parametrize(("status", "seconds"), [("COMPLETED_WITH_ERRORS", 600), ("PENDING", 5), ("NEW", 5)])
 def test_failures_live_as_long_as_their_jobs_status_allows(gateway, recording, status, seconds):
     gateway.failures(detail(status), limit=25, offset=0)
-    assert list(recording.timeouts.values()) == [seconds]
+    assert recording.lifetimes() == [seconds]
 
 
 def test_the_job_list_lives_briefly(gateway, recording):
     gateway.jobs()
-    assert list(recording.timeouts.values()) == [10]
+    assert recording.lifetimes() == [10]
 
 
 def test_failure_pages_are_cached_per_page_and_chunk(gateway, client):
@@ -200,7 +215,7 @@ def test_the_counters_are_thread_safe(gateway):
     gateway.jobs()
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: gateway.jobs(), range(400)))
-    assert gateway.stats() == {"calls": 1, "hits": 400}
+    assert gateway.stats() == {"calls": 1, "hits": 400, "stale": 0}
 
 
 # --- the process-wide instance -------------------------------------------------------------
@@ -271,3 +286,67 @@ def test_reset_forgets_the_instance():
 def test_the_client_takes_its_limits_from_settings():
     client = get_gateway().client
     assert (client.connect_timeout, client.read_timeout, client.max_retry_wait) == (1.5, 4.0, 2.0)
+
+
+# --- stale copies, refresh, budget -----------------------------------------------------------
+
+
+def _expire_everything(recording: RecordingCache) -> None:
+    for key, entry in list(recording.data.items()):
+        if isinstance(entry, tuple) and entry[0] == cache.ENTRY_FORMAT:
+            tag, stored, _, value = entry
+            recording.data[key] = (tag, stored - 3600.0, stored - 3000.0, value)
+
+
+def test_when_meteroid_fails_the_old_copy_is_served_and_noted(gateway, client, recording):
+    first = gateway.job(JOB_ID)
+    _expire_everything(recording)
+    client.errors.append(MeteroidError(ErrorKind.UNAVAILABLE, "Meteroid could not be reached."))
+    with freshness.collecting() as report:
+        assert gateway.job(JOB_ID) == first
+    assert report.answers == 1
+    assert report.reason == "Meteroid could not be reached."
+    assert report.oldest.age == pytest.approx(3600, abs=5)
+    assert gateway.stats() == {"calls": 2, "hits": 1, "stale": 1}
+
+
+def test_a_fresh_answer_is_noted_as_such(gateway):
+    with freshness.collecting() as report:
+        gateway.jobs()
+        gateway.jobs()
+    assert report.answers == 2 and not report
+
+
+def test_a_refresh_skips_the_fresh_copy(gateway, client):
+    gateway.jobs(page=1)
+    gateway.jobs(page=1, refresh=True)
+    gateway.job(JOB_ID)
+    gateway.job(JOB_ID, refresh=True)
+    gateway.failures(detail(), limit=25, offset=0)
+    gateway.failures(detail(), limit=25, offset=0, refresh=True)
+    assert len(client.calls) == 6
+    gateway.jobs(page=1)
+    assert len(client.calls) == 6
+
+
+def test_an_entry_of_another_record_type_is_not_served(gateway, client, recording):
+    gateway.job(JOB_ID)
+    key = next(iter(recording.data))
+    tag, stored, fresh_until, _ = recording.data[key]
+    recording.data[key] = (tag, stored, fresh_until, "not a JobDetail")
+    assert gateway.job(JOB_ID).id == JOB_ID
+    assert len(client.calls) == 2
+
+
+@override_settings(
+    METEROID_API_KEY="pv_live_a", METEROID_BASE_URL="https://a.example", METEROID_MAX_CONCURRENCY=3
+)
+def test_the_client_has_a_budget_from_settings():
+    gateway = get_gateway()
+    budget = gateway.client.budget
+    assert budget.max_in_flight == 3
+    assert (
+        budget.scope
+        == gateway.scope
+        == cache.scope_key("https://a.example", cache.key_fingerprint("pv_live_a"))
+    )

@@ -26,6 +26,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -46,6 +47,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.retry import Retry
 
+from .budget import Budget
 from .cache import key_fingerprint
 from .errors import ErrorKind, MeteroidError
 from .records import FailurePage, JobDetail, JobList
@@ -93,15 +95,25 @@ class BoundedRetry(Retry):
     When the server asks for a wait longer than `max_retry_wait`, the retries stop at once
     and the response comes back (with `raise_on_status=False`), so the caller can tell the
     person when to come back instead of holding a page open. A malformed `Retry-After`
-    counts as absent (plain backoff) instead of failing the request.
+    counts as absent (plain backoff) instead of failing the request. Each 429 seen on the
+    way is reported to `on_rate_limited` (with its Retry-After), so that other requests can
+    pause rather than run into the same limit.
     """
 
-    def __init__(self, *args: Any, max_retry_wait: float = 5.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_retry_wait: float = 5.0,
+        on_rate_limited: Callable[[float | None], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_retry_wait = max_retry_wait
+        self.on_rate_limited = on_rate_limited
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("max_retry_wait", self.max_retry_wait)
+        kw.setdefault("on_rate_limited", self.on_rate_limited)
         return super().new(**kw)
 
     def get_retry_after(self, response: Any) -> float | None:
@@ -121,6 +133,8 @@ class BoundedRetry(Retry):
     ) -> Self:
         if response is not None and error is None:
             wait = self.get_retry_after(response)
+            if response.status == 429 and self.on_rate_limited is not None:
+                self.on_rate_limited(wait)
             if wait is not None and wait > self.max_retry_wait:
                 # Caught by urllib3, which then returns this response as the final one.
                 raise MaxRetryError(_pool, url, ResponseError("Retry-After is longer than we wait"))
@@ -216,6 +230,7 @@ class MeteroidClient:
         max_retry_wait: float,
         user_agent: str = DEFAULT_USER_AGENT,
         pool_maxsize: int = 32,
+        budget: Budget | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -227,6 +242,8 @@ class MeteroidClient:
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self._origin = _origin(self.base_url)
+        # Requests in flight and pauses after a 429, shared by everything using this client.
+        self.budget = budget
 
         retry = BoundedRetry(
             total=max_retries,
@@ -241,6 +258,7 @@ class MeteroidClient:
             respect_retry_after_header=True,
             raise_on_status=False,
             max_retry_wait=max_retry_wait,
+            on_rate_limited=budget.pause if budget is not None else None,
         )
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=retry)
         self._session = requests.Session()
@@ -393,14 +411,16 @@ class MeteroidClient:
         path = urlsplit(url).path
         started = time.monotonic()
         try:
-            response = self._session.get(
-                url,
-                params=params,
-                headers=headers,
-                stream=stream,
-                allow_redirects=allow_redirects,
-                timeout=(self.connect_timeout, self.read_timeout),
-            )
+            # Held for the request and its retries; a streamed body is read after it is freed.
+            with self.budget.slot() if self.budget is not None else nullcontext():
+                response = self._session.get(
+                    url,
+                    params=params,
+                    headers=headers,
+                    stream=stream,
+                    allow_redirects=allow_redirects,
+                    timeout=(self.connect_timeout, self.read_timeout),
+                )
         except requests.RequestException as exc:
             # A MaxRetryError inside means urllib3 used up every retry it was allowed.
             exhausted = any(isinstance(arg, MaxRetryError) for arg in exc.args)
@@ -410,6 +430,8 @@ class MeteroidClient:
         self._log(path, response.status_code, started, retries)
         if 200 <= response.status_code < 300:
             return response
+        if response.status_code == 429 and self.budget is not None:
+            self.budget.pause(retry_after_seconds(response.headers.get("Retry-After")))
         try:
             body = _read_error_body(response, streamed=stream)
         finally:

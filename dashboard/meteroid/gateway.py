@@ -1,8 +1,11 @@
 """The gateway: Meteroid's answers through the cache, and the process-wide instance.
 
 Views ask `get_gateway()` for jobs, a job and pages of failures; the gateway serves them from
-the cache when it can and otherwise from its `MeteroidClient`. Whole-job scans use
-`gateway.client` directly, uncached, and keep their own results.
+the cache when it can and otherwise from its `MeteroidClient` (one fetch however many ask at
+once). When Meteroid fails and an older copy is known, the copy is returned and the failure
+noted in the request's `freshness` report, which pages show as a banner: views get values,
+never a special type. Whole-job scans use `gateway.client` directly, uncached, and keep their
+own results; the client's `Budget` limits everything that goes upstream.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Protocol
 
 from django.conf import settings
 
-from . import cache
+from . import cache, freshness
+from .budget import Budget
 from .client import JOBS_PATH, FileDownload, MeteroidClient, cache_use, failures_path, job_path
 from .records import FailurePage, JobDetail, JobList
 
@@ -43,15 +47,18 @@ class Client(Protocol):
 
 
 class Gateway:
-    """Cached access to Meteroid. Thread-safe; `calls` and `hits` count upstream calls and
-    cache hits made through this instance (for benchmarks and the status line)."""
+    """Cached access to Meteroid. Thread-safe; `calls`, `hits` and `stale` count upstream
+    calls, answers served without one, and old copies served because Meteroid failed,
+    through this instance (for tests and benchmarks)."""
 
     def __init__(self, client: Client, *, is_sandbox: bool = False) -> None:
         self.client = client
         self.base_url = client.base_url
         self.is_sandbox = is_sandbox
+        self.scope = cache.scope_key(client.base_url, client.key_fingerprint)
         self.calls = 0
         self.hits = 0
+        self.stale = 0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -64,36 +71,50 @@ class Gateway:
         statuses: Sequence[str] = (),
         page: int = 0,
         per_page: int = 25,
+        refresh: bool = False,
     ) -> JobList:
-        """One page of jobs, newest first; cached briefly."""
+        """One page of jobs, newest first; cached briefly. `refresh` asks Meteroid even when
+        the cached copy is fresh."""
         query = {"job_type": job_type, "status": list(statuses), "page": page, "per_page": per_page}
         return self._cached(
             JOBS_PATH,
             query,
+            JobList,
             cache.lifetime("jobs"),
             lambda: self.client.list_jobs(
                 job_type=job_type, statuses=tuple(statuses), page=page, per_page=per_page
             ),
+            refresh=refresh,
         )
 
-    def job(self, job_id: str) -> JobDetail:
+    def job(self, job_id: str, *, refresh: bool = False) -> JobDetail:
         """One job's detail; cached long once it is terminal, a few seconds while active."""
         return self._cached(
             job_path(job_id),
             {},
+            JobDetail,
             lambda detail: cache.lifetime("job", detail),
             lambda: self.client.get_job(job_id),
+            refresh=refresh,
         )
 
     def failures(
-        self, job: JobDetail, *, limit: int, offset: int, chunk_id: str | None = None
+        self,
+        job: JobDetail,
+        *,
+        limit: int,
+        offset: int,
+        chunk_id: str | None = None,
+        refresh: bool = False,
     ) -> FailurePage:
         """One page of a job's failures; cached as long as the job's status allows."""
         return self._cached(
             failures_path(job.id),
             {"limit": limit, "offset": offset, "chunk_id": chunk_id},
+            FailurePage,
             cache.lifetime("failures", job),
             lambda: self.client.list_failures(job.id, limit=limit, offset=offset, chunk_id=chunk_id),
+            refresh=refresh,
         )
 
     def open_file(self, url: str, *, default_filename: str = "download") -> FileDownload:
@@ -102,16 +123,19 @@ class Gateway:
         return self.client.open_file(url, default_filename=default_filename)
 
     def stats(self) -> dict[str, int]:
-        """Upstream calls and cache hits so far."""
+        """Upstream calls, cache hits and stale copies served so far."""
         with self._lock:
-            return {"calls": self.calls, "hits": self.hits}
+            return {"calls": self.calls, "hits": self.hits, "stale": self.stale}
 
     def _cached[T](
         self,
         path: str,
         query: Mapping[str, cache.QueryValue],
+        expect: type[T],
         lifetime: int | Callable[[T], int],
         fetch: Callable[[], T],
+        *,
+        refresh: bool,
     ) -> T:
         key = cache.fingerprinted_key(self.base_url, self.client.key_fingerprint, path, query)
 
@@ -123,22 +147,29 @@ class Gateway:
             finally:
                 cache_use.reset(token)
 
-        value, hit = cache.get_or_fetch(key, lifetime, counted_fetch)
-        if hit:
-            self._count(hit=True)
+        fetched = cache.get_or_fetch(
+            key, lifetime, counted_fetch, expect=expect, refresh=refresh, scope=self.scope
+        )
+        if fetched.hit:
+            self._count(hit=True, stale=fetched.stale is not None)
+            use = "stale" if fetched.stale is not None else "hit"
             logger.info(
-                "Meteroid GET %s served from the cache",
+                "Meteroid GET %s served from the cache%s",
                 path,
-                extra={"meteroid_method": "GET", "meteroid_path": path, "meteroid_cache": "hit"},
+                " (an old copy: Meteroid failed)" if use == "stale" else "",
+                extra={"meteroid_method": "GET", "meteroid_path": path, "meteroid_cache": use},
             )
-        return value
+        freshness.note(fetched.stale)
+        return fetched.value
 
-    def _count(self, *, hit: bool) -> None:
+    def _count(self, *, hit: bool, stale: bool = False) -> None:
         with self._lock:
             if hit:
                 self.hits += 1
             else:
                 self.calls += 1
+            if stale:
+                self.stale += 1
 
 
 _lock = threading.Lock()
@@ -165,6 +196,7 @@ def get_gateway() -> Gateway:
         settings.METEROID_READ_TIMEOUT,
         settings.METEROID_MAX_RETRIES,
         settings.METEROID_MAX_RETRY_WAIT,
+        settings.METEROID_MAX_CONCURRENCY,
     )
     with _lock:
         if _gateway is None or _gateway_config != config:
@@ -176,6 +208,13 @@ def get_gateway() -> Gateway:
                 read_timeout=settings.METEROID_READ_TIMEOUT,
                 max_retries=settings.METEROID_MAX_RETRIES,
                 max_retry_wait=settings.METEROID_MAX_RETRY_WAIT,
+                budget=Budget(
+                    cache.scope_key(base_url, cache.key_fingerprint(api_key)),
+                    max_in_flight=settings.METEROID_MAX_CONCURRENCY,
+                    # A request waits for a slot no longer than for an answer.
+                    slot_wait=settings.METEROID_CONNECT_TIMEOUT + settings.METEROID_READ_TIMEOUT,
+                    max_pause_wait=settings.METEROID_MAX_RETRY_WAIT,
+                ),
             )
             _gateway, _gateway_config = Gateway(client, is_sandbox=is_sandbox), config
         return _gateway
