@@ -31,3 +31,23 @@ def wait_for_scan(job_id: str, timeout: float = 60.0) -> ScanStatus:
 
 def upstream_calls() -> int:
     return get_gateway().stats()["calls"]
+
+
+class _Later:
+    """The `time` module as seen `offset` seconds from now (monotonic clocks and sleep stay real)."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+        self.monotonic = time.monotonic
+        self.sleep = time.sleep
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """Make the cache judge its entries as if `seconds` had passed: they expire, and the
+    copies shown are that much older."""
+    from dashboard.meteroid import cache
+
+    monkeypatch.setattr(cache, "time", _Later(seconds))
