@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,10 @@ def _start(**env: str) -> subprocess.CompletedProcess:
         ("SCAN_CONCURRENCY", "0"),
         ("DATABASE_URL", "nosuchdb://x"),
         ("CACHE_URL", "nosuchcache://x"),
+        ("METEROID_CACHE_TERMINAL_SECONDS", "0"),
+        ("METEROID_CACHE_STALE_SECONDS", "a day"),
+        ("METEROID_MAX_CONCURRENCY", "0"),
+        ("REFRESH_INTERVAL_SECONDS", "-1"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_and_is_named(name, value):
@@ -66,3 +71,30 @@ def test_secure_https_switches_on_every_https_setting():
         timeout=60,
     )
     assert result.stdout.split() == ["True", "True", "True", "True"], result.stderr
+
+
+def test_redis_and_postgres_urls_use_djangos_own_backends():
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps([settings.CACHES['default'], settings.DATABASES['default']['ENGINE'], "
+        "settings.DATABASES['default']['NAME'], settings.DATABASES['default']['HOST']]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "CACHE_URL": "redis://127.0.0.1:6379/5?key_prefix=dash&timeout=60",
+            "DATABASE_URL": "postgres://dash:secret@db.internal:5432/dashboard",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    cache, engine, name, host = json.loads(result.stdout)
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://127.0.0.1:6379/5"
+    assert (cache["KEY_PREFIX"], cache["TIMEOUT"]) == ("dash", 60)
+    assert "key_prefix" not in cache and "key_prefix" not in cache.get("OPTIONS", {})
+    assert (engine, name, host) == ("django.db.backends.postgresql", "dashboard", "db.internal")

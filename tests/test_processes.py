@@ -1,0 +1,140 @@
+"""Two dashboard processes (gunicorn) sharing one Redis and one database, in front of one
+sandbox process: what one fetched the other serves, cold pages cost one upstream call however
+many ask across both, and when Meteroid fails both serve the old copy with its banner."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from dashboard.sandbox.data import SHOWCASE
+from tests import services
+from tests.processes import Stack, start_stack
+
+pytestmark = pytest.mark.redis
+
+CUSTOMERS = SHOWCASE["customers"]
+NO_FAILURES = SHOWCASE["no_failures"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    client = services.require_redis()
+    prefix = f"test-processes-{uuid.uuid4().hex[:8]}"
+    stack = start_stack(
+        tmp_path_factory.mktemp("processes"),
+        cache_url=f"{services.REDIS_URL}?key_prefix={prefix}",
+        SANDBOX_LATENCY_MS="100",  # slow enough that the requests below meet in flight
+        METEROID_MAX_RETRIES="0",
+        METEROID_CACHE_LIST_SECONDS="1",
+    )
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        for key in client.scan_iter(match=f"{prefix}:*", count=500):
+            client.delete(key)
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> requests.Session:
+    return stack.login(stack.dashboards[0])
+
+
+def _get(session: requests.Session, url: str) -> requests.Response:
+    response = session.get(url, timeout=30, allow_redirects=False)
+    assert response.status_code == 200, (url, response.status_code, response.text[:300])
+    return response
+
+
+def _wait_for_quiet(stack: Stack, seconds: float = 0.6, timeout: float = 30) -> dict[str, int]:
+    """The sandbox's counts once they have stopped moving (background scans finished)."""
+    deadline = time.monotonic() + timeout
+    last = stack.calls()
+    while time.monotonic() < deadline:
+        time.sleep(seconds)
+        now = stack.calls()
+        if now == last:
+            return now
+        last = now
+    raise AssertionError(f"upstream calls still moving: {last}")
+
+
+def test_a_login_on_one_dashboard_is_good_on_the_other(stack, browser):
+    second = stack.dashboards[1]
+    response = browser.get(f"{second.url}/jobs/", timeout=30, allow_redirects=False)
+    assert response.status_code == 200
+
+
+def test_a_page_fetched_by_one_dashboard_is_served_by_the_other_without_a_call(stack, browser):
+    first, second = stack.dashboards
+    stack.reset_calls()
+    one = _get(browser, f"{first.url}/jobs/{NO_FAILURES}/").text
+    assert stack.calls() == {"jobs": 0, "job": 1, "failures": 1, "files": 0}
+    two = _get(browser, f"{second.url}/jobs/{NO_FAILURES}/").text
+    assert stack.calls() == {"jobs": 0, "job": 1, "failures": 1, "files": 0}
+    assert "This job has no failures." in one and "This job has no failures." in two
+
+
+def test_twenty_cold_requests_across_both_dashboards_make_one_call_per_page(stack, browser):
+    stack.reset_calls()
+    cookies = browser.cookies.get_dict()
+    urls = [f"{stack.dashboards[i % 2].url}/jobs/{CUSTOMERS}/?page=2" for i in range(20)]
+    barrier = threading.Barrier(len(urls))
+    statuses: list[int] = []
+
+    def ask(url: str) -> None:
+        session = requests.Session()
+        session.cookies.update(cookies)
+        barrier.wait()
+        statuses.append(session.get(url, timeout=60, allow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=ask, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert statuses == [200] * 20
+    calls = _wait_for_quiet(stack)
+    # One call for the job, one for page 2 of its failures, and the one whole-job scan that
+    # the chunk list needs: 313 failures, four pages of 100.
+    assert calls == {"jobs": 0, "job": 1, "failures": 1 + 4, "files": 0}
+
+
+def test_the_same_for_the_job_list(stack, browser):
+    stack.reset_calls()
+    cookies = browser.cookies.get_dict()
+    urls = [f"{stack.dashboards[i % 2].url}/jobs/?status=FAILED&per_page=50" for i in range(20)]
+    barrier = threading.Barrier(len(urls))
+
+    def ask(url: str) -> None:
+        session = requests.Session()
+        session.cookies.update(cookies)
+        barrier.wait()
+        assert session.get(url, timeout=60, allow_redirects=False).status_code == 200
+
+    threads = [threading.Thread(target=ask, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert stack.calls()["jobs"] == 1
+
+
+def test_when_meteroid_fails_the_other_dashboard_serves_the_old_copy_with_a_banner(stack, browser):
+    first, second = stack.dashboards
+    _get(browser, f"{first.url}/jobs/?type=CUSTOMER_CSV_IMPORT")
+    time.sleep(1.2)  # past the list's lifetime in these dashboards (1 s)
+    stack.replace_sandbox(SANDBOX_RATE_500="1")
+    try:
+        html = _get(browser, f"{second.url}/jobs/?type=CUSTOMER_CSV_IMPORT").text
+        assert re.search(r"Meteroid did not answer, so this shows a copy from \d+ seconds? ago", html)
+        assert "Meteroid had an internal error (HTTP 500)" in html
+        assert stack.calls()["jobs"] == 1  # it was asked, and failed
+    finally:
+        stack.replace_sandbox(SANDBOX_RATE_500="0")
