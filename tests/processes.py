@@ -129,6 +129,13 @@ class Stack:
         assert response.status_code == 302, response.text[:500]
         return session
 
+    def add_dashboard(self, *, workers: int = 1, threads: int = 8, **env: str) -> Server:
+        """Start one more dashboard like the others, with `env` added."""
+        dashboard = Server(free_port(), {**self.dashboards[0].env, **env}, workers=workers, threads=threads)
+        self.dashboards.append(dashboard.start())
+        dashboard.wait_ready()
+        return dashboard
+
     def stop(self) -> None:
         for server in [*self.dashboards, self.sandbox]:
             server.stop()
