@@ -44,3 +44,4 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/browser.py
+	$(BIN)/python bench/cache.py
