@@ -4,13 +4,15 @@ One `requests.Session` per client carries the bearer key, timeouts, connection p
 urllib3's `Retry` (GET only; connect and read errors, 429/502/503/504; exponential backoff;
 `Retry-After` honoured up to `max_retry_wait`). Answers are parsed into the typed records of
 `records.py` at this boundary, and every failure becomes one `MeteroidError` whose message is
-fit for a person and never holds the key or a file token.
+fit for a person and never holds the key or a file token. A `Budget` (budget.py), when given,
+limits the requests in flight and pauses them all after a 429.
 
 Worst-case time of one call, in seconds, with R = `max_retries`:
 
     (R + 1) * (connect_timeout + read_timeout) + R * max(BACKOFF_MAX, max_retry_wait)
 
-(`worst_case_seconds`; about 67 s with the default settings). The read timeout bounds each
+(`worst_case_seconds`; about 67 s with the default settings), plus, with a `Budget`, the
+wait for a free request slot and through a pause after a 429. The read timeout bounds each
 wait for bytes, not a whole body, so a server trickling a body byte by byte could take longer;
 Meteroid's answers are small pages, so that case is left to the server's own limits.
 """
