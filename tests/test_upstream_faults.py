@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
+from dashboard.meteroid.gateway import get_gateway
 from tests.helpers import htmx, wait_for_scan
 from tests.upstream import (
     ACTIVE_JOB,
@@ -97,6 +99,19 @@ def assert_heals(client, fake: FakeMeteroid, page: Page) -> None:
         assert "Customers import" in body
     else:
         assert "acme-30" in body or "acme-0" in body
+
+
+def assert_pauses(client, fake: FakeMeteroid, page: Page) -> None:
+    """After a 429 nobody asks Meteroid again until its Retry-After has passed (the pause is
+    shared through the cache): the page says when to come back, without a call."""
+    fake.heal()
+    query = dict(page.query)
+    before = fake.count(page.upstream, **query)
+    response, body, _ = fetch(client, page)
+    assert response.status_code == 503, body[:500]
+    assert "rate-limiting" in body and "try again in" in body
+    assert fake.count(page.upstream, **query) == before
+    cache.delete(get_gateway().client.budget.pause_key)  # as if the Retry-After had passed
 
 
 # --- status answers: every page -------------------------------------------------------------
@@ -200,6 +215,8 @@ def test_a_status_fault_is_told_honestly_on_every_page(logged_in, meteroid, page
     query = dict(page.query)
     assert meteroid.count(page.upstream, **query) <= fault.attempts
     assert elapsed < PAGE_SECONDS
+    if fault.reply.status == 429:
+        assert_pauses(logged_in, meteroid, page)
     assert_heals(logged_in, meteroid, page)
 
 
