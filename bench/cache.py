@@ -226,7 +226,7 @@ def _stale(stack: Stack, browser: requests.Session, args) -> None:
     time.sleep(max(0.0, lifetime + 0.5 - (time.monotonic() - fetched)))
     stack.replace_sandbox(SANDBOX_RATE_500="1")
     stale, html = _sequential(browser, url, 40)
-    shown = re.search(r"this shows a copy from ([^<]+) ago", html)
+    shown = re.search(r"this shows a copy fetched <time[^>]*>([^<]+) ago", html)
     print("3. The job page from a stale copy while the sandbox answers 500 (40 sequential requests each)")
     print(f"   warm                       median {statistics.median(warm):6.1f} ms   max {max(warm):6.1f} ms")
     print(
@@ -236,7 +236,7 @@ def _stale(stack: Stack, browser: requests.Session, args) -> None:
     print(
         f"   stale - warm (median) {statistics.median(stale) - statistics.median(warm):+.1f} ms, first "
         f"{stale[0] - statistics.median(warm):+.1f} ms   (target: <= +10 ms)   banner: "
-        f"{'copy from ' + shown.group(1) + ' ago' if shown else 'MISSING'}"
+        f"{'copy fetched ' + shown.group(1) + ' ago' if shown else 'MISSING'}"
     )
 
 

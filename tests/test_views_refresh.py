@@ -132,7 +132,7 @@ def test_a_refresh_of_an_expired_page_while_meteroid_fails_shows_the_banner_too(
     settings.SANDBOX_RATE_500 = 1.0
     response = logged_in.post("/jobs/refresh/")
     html = logged_in.get(response["Location"]).content.decode()
-    assert "copy from 2 minutes ago" in html
+    assert "copy fetched <time" in html and "2 minutes ago</time>" in html
 
 
 def test_refresh_is_a_post(logged_in):
