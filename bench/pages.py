@@ -11,60 +11,15 @@ same run (warm vs cold, measured vs ideal).
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_sandbox(latency_ms: float, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            # The sandbox alone, as a remote Meteroid would be: none of the dashboard's pages.
-            "dashboard.sandbox.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "16",
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**env, "SANDBOX_LATENCY_MS": str(latency_ms)},
-    )
-    base = f"http://127.0.0.1:{port}/sandbox"
-    import requests
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/api/v1/batch-jobs", timeout=1)
-            return proc, base
-        except requests.RequestException:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the sandbox did not start")
+from bench.remote import remote_sandbox  # noqa: E402
 
 
 def main() -> None:
@@ -73,23 +28,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="bench-")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-        "CACHE_URL": "locmemcache://bench",
-        "LOG_LEVEL": "WARNING",
-    }
-    sandbox, base = _start_sandbox(args.latency_ms, env)
-    try:
-        os.environ.update(env)
-        os.environ["METEROID_BASE_URL"] = base
-        os.environ["METEROID_API_KEY"] = os.environ.get("SANDBOX_API_KEY", "pv_sand_demo0000000000000000")
+    with remote_sandbox(args.latency_ms):
         _run(args)
-    finally:
-        sandbox.terminate()
-        sandbox.wait(10)
 
 
 def _run(args: argparse.Namespace) -> None:

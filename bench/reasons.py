@@ -15,15 +15,13 @@ import argparse
 import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from pages import _start_sandbox  # noqa: E402
+from bench.remote import remote_sandbox  # noqa: E402
 
 
 def _rss_mb(field: str) -> float:
@@ -58,23 +56,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="bench-")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-        "CACHE_URL": "locmemcache://bench",
-        "LOG_LEVEL": "WARNING",
-    }
-    sandbox, base = _start_sandbox(args.latency_ms, env)
-    try:
-        os.environ.update(env)
-        os.environ["METEROID_BASE_URL"] = base
-        os.environ["METEROID_API_KEY"] = os.environ.get("SANDBOX_API_KEY", "pv_sand_demo0000000000000000")
+    with remote_sandbox(args.latency_ms) as sandbox:
         _run(args, sandbox.pid)
-    finally:
-        sandbox.terminate()
-        sandbox.wait(10)
 
 
 def _run(args: argparse.Namespace, sandbox_pid: int) -> None:
