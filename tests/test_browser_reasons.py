@@ -61,7 +61,7 @@ def test_search_groups_and_row_links_work_in_a_browser(user, live_server, browse
     in_group = _count(page)
 
     # A row's number links to the row: the page that holds it, marked.
-    link = page.locator("a.row-link").nth(5)
+    link = page.locator("td.num a").nth(5)
     row = link.inner_text().replace(",", "")
     link.click()
     page.wait_for_url(re.compile(rf".*row={row}#row-{row}$"))

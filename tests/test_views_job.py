@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as htmllib
+import itertools
 import re
 
 import pytest
@@ -17,8 +18,14 @@ CUSTOMERS = SHOWCASE["customers"]
 
 
 def _rows(html: str) -> list[tuple[str, str]]:
-    """(row number, chunk id) of each failure row shown."""
-    return re.findall(r'<tr id="row-(\d+)">.*?>(bjch_[0-9A-Za-z]+)</a>', html, re.S)
+    """(row number, chunk id) of each failure row shown. A run of rows from one chunk shows
+    the chunk once, in a cell that spans them."""
+    rows, chunk = [], ""
+    for number, cells in re.findall(r'<tr id="row-(\d+)"[^>]*>(.*?)</tr>', html, re.S):
+        if found := re.search(r'<td class="chunk"[^>]*><a [^>]*>(bjch_[0-9A-Za-z]+)</a>', cells):
+            chunk = found.group(1)
+        rows.append((number, chunk))
+    return rows
 
 
 def test_it_needs_a_login_and_comes_back_to_the_same_view(client, user):
@@ -122,10 +129,13 @@ def test_the_chunk_list_shows_progress_until_it_is_ready(logged_in, settings):
     assert len(_rows(html)) == 25
 
 
-def test_each_rows_chunk_links_to_its_filter(logged_in):
-    html = logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode()
-    _, chunk_id = _rows(html)[0]
-    assert f'<td class="chunk"><a href="?chunk={chunk_id}">' in html
+def test_each_rows_chunk_links_to_its_filter_once_per_run_of_rows(logged_in):
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?page=2").content.decode()
+    rows = _rows(html)
+    runs = [(chunk, len(list(run))) for chunk, run in itertools.groupby(c for _, c in rows)]
+    assert len(runs) > 1, "this page spans several chunks"
+    cells = re.findall(r'<td class="chunk"(?: rowspan="(\d+)")?><a href="\?chunk=(bjch_\w+)">\2</a>', html)
+    assert [(chunk, int(span or 1)) for span, chunk in cells] == runs
     assert '<tbody hx-boost="true" hx-push-url="true">' in html
 
 
@@ -239,7 +249,7 @@ def _reasons_shown(html: str) -> list[str]:
     """The reasons in the table (short ones, shown whole)."""
     return [
         htmllib.unescape(r)
-        for r in re.findall(r'<td class="reason">([^<]*?)(?: <a class="similar"|</td>)', html)
+        for r in re.findall(r'<td class="reason">([^<]*?)(?: <a href="\?reason=|</td>)', html)
     ]
 
 
@@ -296,7 +306,7 @@ def test_each_row_links_to_its_group_and_to_itself(logged_in):
 
     row, _ = _rows(html)[0]
     reason = _reasons_shown(html)[0]
-    assert f'<a class="similar" href="?reason={pattern_of(reason).key}">all like this</a>' in html
+    assert f'<a href="?reason={pattern_of(reason).key}">all like this</a>' in html
     assert f'href="?row={row}#row-{row}"' in html
 
 
@@ -357,6 +367,24 @@ def test_a_row_link_opens_the_page_that_holds_the_row_and_marks_it(logged_in):
     assert '<span class="current" aria-current="page">3</span>' in html
     assert "page=2" in html  # paging away drops the row
     assert "row-link.js" in html
+
+
+def test_row_links_past_a_thousand_carry_the_plain_number_and_lead_to_the_row(logged_in):
+    job = SHOWCASE["whole_chunks"]
+    last = logged_in.get(f"/jobs/{job}/?per_page=100").content.decode()
+    pages = int(re.findall(r'aria-label="Page (\d+)"', last)[-1])
+    html = logged_in.get(f"/jobs/{job}/?per_page=100&page={pages}").content.decode()
+    number = max(int(n) for n, _ in _rows(html))
+    assert number >= 1000, "the last page holds rows past a thousand"
+    assert f'<tr id="row-{number}">' in html
+    assert f'href="?per_page=100&amp;row={number}#row-{number}">{number:,}</a>' in html
+    marked = logged_in.get(f"/jobs/{job}/?per_page=100&row={number}").content.decode()
+    assert f'<tr id="row-{number}" class="is-target" aria-current="true">' in marked
+    chunk = _rows(html)[-1][1]
+    reasons = logged_in.get(f"/jobs/{job}/reasons/?chunk={chunk}").content.decode()
+    examples = re.findall(r"row=(\d+)#row-(\d+)\">Row ([\d,]+)</a>", reasons)
+    assert examples and all(a == b == c.replace(",", "") for a, b, c in examples)
+    assert any(int(a) >= 1000 for a, _, _ in examples)
 
 
 def test_a_row_link_works_under_filters(logged_in):

@@ -6,6 +6,9 @@ from datetime import datetime, timedelta
 
 from django import template
 from django.urls import reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 from dashboard.charts import share_bar
 from dashboard.forms import is_job_id
@@ -78,6 +81,23 @@ def visible(value: str | None) -> str:
     if value is None:
         return ""
     return str(value).translate(_CONTROL_PICTURES)
+
+
+@register.filter
+def long_text(value: str | None, limit: int) -> SafeString:
+    """Text from a user's file (made `visible`): whole when short, else its first `limit`
+    characters with the whole of it one click away."""
+    text = visible(value)
+    if len(text) <= limit:
+        return conditional_escape(text)
+    return format_html(
+        '<div class="long"><span class="preview">{}</span> <details><summary>'
+        '<span class="when-closed">Show all {} characters</span><span class="when-open">Show less</span>'
+        '</summary><div class="whole">{}</div></details></div>',
+        Truncator(text).chars(limit),
+        f"{len(text):,}",
+        text,
+    )
 
 
 @register.filter

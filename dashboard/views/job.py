@@ -15,12 +15,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard.analysis import Analysis, analysis_of
 from dashboard.chunks import find_chunk
+from dashboard.failure_table import failure_rows
 from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery, is_job_id
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
-from dashboard.reasons import NORMALISER_VERSION, group_key
+from dashboard.reasons import NORMALISER_VERSION
 from dashboard.scan import ScanStatus, failure_set, retry_scan, scan_status
 from dashboard.views.responses import bad_query, not_found, upstream_problem
 
@@ -214,13 +215,17 @@ def _meteroid_page(
 def _table(context: dict, form: JobPageQuery, paging: Paging, failures: list[Failure]) -> None:
     context.pop("meteroid_total", None)
     context |= {
-        # Each row links to its reason group: "show me every failure like this one".
-        "rows": [(failure, group_key(failure.reason)) for failure in failures],
+        "rows": failure_rows(
+            failures,
+            row_query=form.query(page=1, row=None),
+            per_page=paging.per_page,
+            reason=form.cleaned_data["reason"],
+            target_row=context.get("target_row"),
+        ),
         "paging": paging,
         "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
         "previous_query": form.query(page=paging.page - 1),
         "next_query": form.query(page=paging.page + 1),
-        "row_query": form.query(page=1, row=None),
     }
 
 

@@ -1,0 +1,77 @@
+"""The rows of a job's failures table, worked out in Python so that the template only prints
+them: each row's own link, the link to its reason group, and its chunk, written once for a
+run of rows from the same chunk (the cell spans them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from dashboard.meteroid.records import Failure
+from dashboard.reasons import group_key
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRow:
+    number: int
+    number_text: str  # "6,501": the row as people read it
+    anchor: str  # "row-6501": the id of the table row
+    link: str  # this row under the view's filters: "?chunk=…&row=6501#row-6501"
+    identifier: str | None
+    reason: str
+    similar: str  # "?reason=<key>": every failure like this one; "" when the table shows only those
+    chunk_id: str
+    chunk_link: str
+    chunk_span: int  # rows the chunk cell covers from here; 0 where a cell above covers this row
+    is_target: bool
+
+
+def failure_rows(
+    failures: Sequence[Failure],
+    *,
+    row_query: str,
+    per_page: int,
+    reason: str = "",
+    target_row: int | None = None,
+) -> list[FailureRow]:
+    """The display rows of one page of failures.
+
+    `row_query` is the view's query without page or row (a row decides its page); `per_page`
+    carries over into the group and chunk links when it is not the default; `reason` is the
+    group the table is filtered to, whose rows need no link to it.
+    """
+    keep = "" if per_page == 25 else f"&per_page={per_page}"
+    spans = _chunk_spans([f.chunk_id for f in failures])
+    rows = []
+    for failure, span in zip(failures, spans, strict=True):
+        number = failure.row_number
+        key = group_key(failure.reason)
+        rows.append(
+            FailureRow(
+                number=number,
+                number_text=f"{number:,}",
+                anchor=f"row-{number}",
+                link=f"?{row_query + '&' if row_query else ''}row={number}#row-{number}",
+                identifier=failure.item_identifier,
+                reason=failure.reason,
+                similar="" if key == reason else f"?reason={key}{keep}",
+                chunk_id=failure.chunk_id,
+                chunk_link=f"?{urlencode({'chunk': failure.chunk_id})}{keep}",
+                chunk_span=span,
+                is_target=number == target_row,
+            )
+        )
+    return rows
+
+
+def _chunk_spans(chunk_ids: Sequence[str]) -> list[int]:
+    """For each position, the length of the run of equal chunk ids that starts there, or 0
+    inside a run: `[a, a, b, a]` gives `[2, 0, 1, 1]`."""
+    spans = [0] * len(chunk_ids)
+    start = 0
+    for i in range(1, len(chunk_ids) + 1):
+        if i == len(chunk_ids) or chunk_ids[i] != chunk_ids[start]:
+            spans[start] = i - start
+            start = i
+    return spans
