@@ -52,7 +52,7 @@ def _database(name: str, default: str) -> dict:
 
 
 # Django's own Redis backend; django-environ would pick django-redis whenever it is installed.
-_REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+_REDIS_BACKEND = "dashboard.redis_cache.RedisCache"  # Django's, sharing one client per pool
 # Options of the cache itself, which django-environ lower-cases for Django's Redis backend.
 _CACHE_BASE_OPTIONS = ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION")
 

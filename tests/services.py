@@ -14,7 +14,7 @@ import pytest
 # A database of its own, and a key prefix per run (see `redis_cache`), so that the runs of
 # several developers on one Redis never meet.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
-REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+REDIS_BACKEND = "dashboard.redis_cache.RedisCache"
 
 
 def require(name: str, problem: str | None) -> None:

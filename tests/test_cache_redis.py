@@ -173,3 +173,19 @@ def test_processes_waiting_on_a_failed_fetch_share_the_old_copy(redis):
     assert int(client.get(counter)) == 1
     assert all(a.get("value") == "old copy" for a in answers), answers
     assert {a["stale"] for a in answers} == {"Meteroid could not be reached."}
+
+
+def test_one_redis_client_serves_every_operation_and_thread(redis):
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = django_cache._cache  # the client of the cache the test configured
+    first = backend.get_client(write=True)
+    assert backend.get_client() is first and backend.get_client("k", write=True) is first
+
+    def round_trip(n: int) -> int:
+        django_cache.set(f"thread-{n}", n, 30)
+        return django_cache.get(f"thread-{n}")
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(round_trip, range(64))) == list(range(64))
+    assert backend.get_client() is first

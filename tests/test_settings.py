@@ -93,7 +93,7 @@ def test_redis_and_postgres_urls_use_djangos_own_backends():
         timeout=60,
     )
     cache, engine, name, host = json.loads(result.stdout)
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["BACKEND"] == "dashboard.redis_cache.RedisCache"
     assert cache["LOCATION"] == "redis://127.0.0.1:6379/5"
     assert (cache["KEY_PREFIX"], cache["TIMEOUT"]) == ("dash", 60)
     assert "key_prefix" not in cache and "key_prefix" not in cache.get("OPTIONS", {})

@@ -84,7 +84,7 @@ def test_a_broken_cache_makes_the_dashboard_unhealthy(client, settings):
     # Nothing listens on port 1: every cache call fails.
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "dashboard.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }
