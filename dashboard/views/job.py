@@ -8,11 +8,13 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from dashboard import rendered
 from dashboard.analysis import Analysis, analysis_of
 from dashboard.chunks import find_chunk
 from dashboard.failure_table import failure_rows
@@ -44,13 +46,16 @@ def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
         return upstream_problem(request, error)
 
 
-def scanned(detail: JobDetail, *, wait: float = 0.0) -> tuple[ScanStatus, Analysis | None]:
-    """The scan of a job, and the analysis of its failures once the scan has them.
+def scanned(
+    detail: JobDetail, *, wait: float = 0.0, scan: ScanStatus | None = None
+) -> tuple[ScanStatus, Analysis | None]:
+    """The scan of a job (`scan` when it has just been read), and the analysis of its
+    failures once the scan has them.
 
     With `wait`, a running scan is given that many seconds to finish first (a download
     that needs it: most jobs are read in a second or two).
     """
-    scan = scan_status(detail)
+    scan = scan or scan_status(detail)
     deadline = time.monotonic() + wait
     while scan.state == "running" and time.monotonic() < deadline:
         time.sleep(SCAN_POLL_SECONDS)
@@ -114,12 +119,19 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         return redirect(f"{request.path}?{canonical}" if canonical else request.path)
     query = form.cleaned_data
     chunk_id, reason, row = query["chunk"], query["reason"], query["row"]
+    scan = scan_status(detail)
+    kept = None
+    if target != REASON_SUMMARY:
+        # A view of an ended job seen before: its data part comes rendered from the cache.
+        kept = rendered.key_for(detail, scan, form.query(), "failures" if target == FAILURES else "page")
+        body = rendered.get(kept) if kept else None
+        if body is not None:
+            return _page(request, detail, form, body, fragment=target == FAILURES)
     needs_scan = form.filtered or row is not None
     # Only the views that need every failure load them; the summary needs the scan's result.
+    analysis = None
     if needs_scan:
-        scan, analysis = scanned(detail)
-    else:
-        scan, analysis = scan_status(detail), None
+        scan, analysis = scanned(detail, scan=scan)
     context |= {
         "form": form,
         "query": query,
@@ -180,14 +192,35 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
                 return _no_such_page(request, paging)
             _table(context, form, paging, failures)
 
+    error = context.get("failures_error")
+    if kept and not error and not context.get("waiting"):
+        body = render_to_string(
+            "jobs/job.html#failures" if target == FAILURES else "jobs/job.html#body", context, request
+        )
+        rendered.put(kept, body, detail)
+        return _page(request, detail, form, body, fragment=target == FAILURES)
     template = "jobs/job.html"
     if target == FAILURES:
         template += "#failures"
-    error = context.get("failures_error")
     response = render(request, template, context, status=error.http_status if error else 200)
     if error and error.retry_after_seconds:
         response["Retry-After"] = str(error.retry_after_seconds)
     return response
+
+
+def _page(
+    request: HttpRequest, detail: JobDetail, form: JobPageQuery, body: str, *, fragment: bool
+) -> HttpResponse:
+    """A job page around its data part (`body`), or, for htmx, the table fragment alone."""
+    if fragment:
+        return HttpResponse(body)
+    context = {
+        "job": detail,
+        "body": body,
+        "current_query": form.query(),
+        "current_fields": parse_qsl(form.query()),
+    }
+    return render(request, "jobs/job.html", context)
 
 
 def _waiting_for(form: JobPageQuery) -> str:

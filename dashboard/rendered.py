@@ -1,0 +1,79 @@
+"""Job pages kept rendered in the cache.
+
+An ended job never changes again, so the data part of each view of it (its summary, reason
+groups, filters and one page of failures, or that page alone for htmx) is the same HTML for
+everyone who asks, until the job's scan is redone. That HTML is kept in the cache, shared by
+every process, so that a view seen before costs two small reads instead of reading the page
+of failures, the analysis, and rendering them again. What differs per person (the forms
+that carry a CSRF token, the stale-copy banner, who is logged in) stays outside it.
+
+A key names everything the HTML is made from: the release (the code and templates that
+render it), the job as Meteroid last described it, the scan it was rendered with, and the
+view's query and fragment. Anything that changes one of them asks for another key; old
+entries are simply no longer asked for and expire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import cache as memoize
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.safestring import SafeString, mark_safe
+
+from dashboard.meteroid import cache as meteroid_cache
+from dashboard.meteroid.records import JobDetail
+from dashboard.scan import ScanStatus
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "rendered/1"
+
+
+@memoize
+def release() -> str:
+    """A digest of the code and templates that render pages: a new release renders anew."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for folder, pattern in ((root, "*.py"), (Path(settings.BASE_DIR) / "templates", "*.html")):
+        for path in sorted(folder.rglob(pattern)):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def key_for(job: JobDetail, scan: ScanStatus, query: str, fragment: str) -> str | None:
+    """The key of one view of an ended job whose scan is done, else None: an active job's
+    pages change by the second, and a page that shows a scan's progress changes with it."""
+    if not job.is_terminal or scan.state != "done" or scan.refreshing or scan.result is None:
+        return None
+    result = scan.result
+    # A job without failures gets a result made up on the spot: it has no time of its own.
+    finished = result.finished_at if result.scanned else 0.0
+    made_from = repr(
+        (release(), job, finished, result.scanned, result.total_count, result.capped, result.provisional)
+    )
+    digest = hashlib.sha256(f"{made_from}|{query}|{fragment}".encode()).hexdigest()[:40]
+    return f"rendered:{job.id}:{digest}"
+
+
+def get(key: str) -> SafeString | None:
+    try:
+        entry = cache.get(key)
+    except Exception:
+        logger.warning("Cache read failed; rendering the page instead", exc_info=True)
+        return None
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == FORMAT and isinstance(entry[1], str):
+        return mark_safe(entry[1])  # noqa: S308 (HTML this module stored, rendered by our templates)
+    return None
+
+
+def put(key: str, html: str, job: JobDetail) -> None:
+    """Keep `html` as long as the job's own data is kept."""
+    try:
+        cache.set(key, (FORMAT, str(html)), meteroid_cache.lifetime("failures", job))
+    except Exception:
+        logger.warning("Cache write failed; the page is served without keeping it", exc_info=True)

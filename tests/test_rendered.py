@@ -1,0 +1,141 @@
+"""Job pages kept rendered in the cache: what is kept, under which key, and that a page
+served from it is the page that would have been rendered, with its per-person parts fresh."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from dashboard import rendered
+from dashboard.meteroid.gateway import get_gateway
+from dashboard.sandbox.data import SHOWCASE
+from dashboard.scan import ScanStatus, scan_status
+from tests.helpers import htmx, wait_for_scan
+
+CUSTOMERS = SHOWCASE["customers"]
+
+
+def _csrf_free(html: str) -> str:
+    return re.sub(r'(name="csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]+"', r"\1…", html)
+
+
+@pytest.fixture
+def ended():
+    """An ended job and its finished scan."""
+    status = wait_for_scan(CUSTOMERS)
+    assert status.state == "done"
+    return get_gateway().job(CUSTOMERS), status
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def test_only_ended_jobs_whose_scan_is_done_are_kept(ended):
+    job, scan = ended
+    assert rendered.key_for(job, scan, "page=2", "page")
+    assert rendered.key_for(replace(job, status="PROCESSING"), scan, "page=2", "page") is None
+    for other in (ScanStatus("running", fetched=3, total=9), ScanStatus("failed", message="x")):
+        assert rendered.key_for(job, other, "page=2", "page") is None
+    assert rendered.key_for(job, replace(scan, refreshing=True), "page=2", "page") is None
+
+
+def test_the_key_names_the_job_the_scan_the_view_and_the_release(ended, monkeypatch):
+    job, scan = ended
+    key = rendered.key_for(job, scan, "page=2", "page")
+    assert key == rendered.key_for(job, scan, "page=2", "page")
+    others = {
+        rendered.key_for(job, scan, "page=3", "page"),
+        rendered.key_for(job, scan, "page=2", "failures"),
+        rendered.key_for(replace(job, failed_items=job.failed_items + 1), scan, "page=2", "page"),
+        rendered.key_for(job, replace(scan, result=replace(scan.result, finished_at=1.0)), "page=2", "page"),
+    }
+    monkeypatch.setattr(rendered, "release", lambda: "another-release")
+    others.add(rendered.key_for(job, scan, "page=2", "page"))
+    assert key not in others and len(others) == 5
+
+
+def test_a_job_without_failures_keeps_one_key_across_views():
+    job = get_gateway().job(SHOWCASE["no_failures"])
+    first, second = scan_status(job), scan_status(job)
+    assert rendered.key_for(job, first, "", "page") == rendered.key_for(job, second, "", "page")
+
+
+def test_the_release_digest_covers_code_and_templates():
+    assert re.fullmatch(r"[0-9a-f]{16}", rendered.release())
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def _no_failures_read(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the page of failures was read")
+
+    monkeypatch.setattr(type(get_gateway()), "failures", refuse)
+
+
+@pytest.mark.parametrize("headers", [{}, htmx("failures")], ids=["page", "fragment"])
+def test_a_view_seen_before_comes_rendered_and_the_same(logged_in, ended, monkeypatch, headers):
+    url = f"/jobs/{CUSTOMERS}/?page=2&chunk={ended[1].result.chunks[0].chunk_id}"
+    first = logged_in.get(url, **headers)
+    _no_failures_read(monkeypatch)
+    again = logged_in.get(url, **headers)
+    assert first.status_code == again.status_code == 200
+    assert _csrf_free(again.content.decode()) == _csrf_free(first.content.decode())
+    assert "Failures 26–" in again.content.decode()
+
+
+def test_what_is_per_person_stays_out_of_the_kept_page(client, django_user_model, ended):
+    url = f"/jobs/{CUSTOMERS}/?page=2"
+    pages = []
+    for name in ("ana", "ben"):
+        client.force_login(django_user_model.objects.create_user(name))
+        pages.append(client.get(url).content.decode())
+    assert '<span class="who">ana</span>' in pages[0] and '<span class="who">ben</span>' in pages[1]
+    tokens = [re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page) for page in pages]
+    assert len(tokens[0]) == 3 and not set(tokens[0]) & set(tokens[1])  # log out, refresh, rescan
+    assert _csrf_free(pages[0]).replace("ana", "ben") == _csrf_free(pages[1])
+
+
+def test_a_row_link_is_kept_with_its_row_marked(logged_in, ended):
+    page = logged_in.get(f"/jobs/{CUSTOMERS}/?page=2").content.decode()
+    row = re.findall(r'<tr id="row-(\d+)"', page)[3]
+    url = f"/jobs/{CUSTOMERS}/?row={row}"
+    first = logged_in.get(url).content.decode()
+    again = logged_in.get(url).content.decode()
+    assert f'<tr id="row-{row}" class="is-target" aria-current="true">' in first
+    assert _csrf_free(again) == _csrf_free(first)
+    other = logged_in.get(f"/jobs/{CUSTOMERS}/?page=2").content.decode()
+    assert 'class="is-target"' not in other
+
+
+def test_pages_of_an_active_job_are_rendered_every_time(logged_in, monkeypatch):
+    job = SHOWCASE["processing"]
+    assert logged_in.get(f"/jobs/{job}/").status_code == 200
+    monkeypatch.setattr(rendered, "get", lambda key: pytest.fail("an active job's page was looked up"))
+    monkeypatch.setattr(rendered, "put", lambda *a: pytest.fail("an active job's page was kept"))
+    assert logged_in.get(f"/jobs/{job}/").status_code == 200
+    assert logged_in.get(f"/jobs/{job}/?page=2", **htmx("failures")).status_code == 200
+
+
+def test_a_page_whose_failures_could_not_be_read_is_not_kept(logged_in, ended, settings, monkeypatch):
+    kept = []
+    monkeypatch.setattr(rendered, "put", lambda key, html, job: kept.append(key))
+    settings.SANDBOX_RATE_500 = 1.0
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/?page=7")
+    assert response.status_code == 502 and kept == []
+    settings.SANDBOX_RATE_500 = 0.0
+    assert logged_in.get(f"/jobs/{CUSTOMERS}/?page=7").status_code == 200 and len(kept) == 1
+
+
+def test_an_entry_of_another_format_is_ignored(logged_in, ended):
+    from django.core.cache import cache
+
+    job, scan = ended
+    key = rendered.key_for(job, scan, "page=2", "page")
+    cache.set(key, "<p>not an entry</p>", 60)
+    assert rendered.get(key) is None
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?page=2").content.decode()
+    assert "not an entry" not in html and "Failures 26–50" in html
