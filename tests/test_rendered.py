@@ -139,3 +139,23 @@ def test_an_entry_of_another_format_is_ignored(logged_in, ended):
     assert rendered.get(key) is None
     html = logged_in.get(f"/jobs/{CUSTOMERS}/?page=2").content.decode()
     assert "not an entry" not in html and "Failures 26–50" in html
+
+
+def test_a_page_made_from_an_old_copy_is_not_kept_and_keeps_its_banner(
+    logged_in, ended, settings, monkeypatch
+):
+    from tests.helpers import later
+
+    url = f"/jobs/{CUSTOMERS}/?page=4"
+    logged_in.get(f"/jobs/{CUSTOMERS}/")  # the job's detail, fresh
+    kept = []
+    monkeypatch.setattr(rendered, "put", lambda key, html, job: kept.append(key))
+    settings.METEROID_CACHE_TERMINAL_SECONDS = 1
+    assert logged_in.get(url).status_code == 200 and len(kept) == 1  # fresh: kept
+    settings.SANDBOX_RATE_500 = 1.0
+    later(monkeypatch, 2)
+    for _ in range(2):
+        html = logged_in.get(url).content.decode()
+        assert "Meteroid did not answer, so this shows a copy fetched" in html
+        assert "Failures 76–100" in html
+    assert len(kept) == 1

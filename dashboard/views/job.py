@@ -19,6 +19,7 @@ from dashboard.analysis import Analysis, analysis_of
 from dashboard.chunks import find_chunk
 from dashboard.failure_table import failure_rows
 from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery, is_job_id
+from dashboard.meteroid import freshness
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
@@ -193,7 +194,9 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
             _table(context, form, paging, failures)
 
     error = context.get("failures_error")
-    if kept and not error and not context.get("waiting"):
+    # A page made from an old copy (Meteroid failed) is not kept: it would outlive the copy's
+    # banner. Neither is an error, nor a page waiting for the scan.
+    if kept and not error and not context.get("waiting") and not freshness.current():
         body = render_to_string(
             "jobs/job.html#failures" if target == FAILURES else "jobs/job.html#body", context, request
         )
