@@ -42,3 +42,18 @@ def test_collectstatic_writes_hashed_compressed_files_that_pages_then_link(tmp_p
     assert re.fullmatch(r"/static/css/dashboard\.[0-9a-f]{12}\.css", hashed)
     assert (tmp_path / hashed.removeprefix("/static/")).with_suffix(".css.gz").exists()
     assert (tmp_path / "vendor" / "htmx.min.js.gz").exists()
+
+
+def test_a_files_url_is_worked_out_once(monkeypatch):
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    from dashboard.storage import StaticStorage
+
+    first = static("js/memo-check.js")
+
+    def refuse(self, name):
+        raise AssertionError("worked out again")
+
+    monkeypatch.setattr(StaticStorage, "stored_name", refuse)
+    assert static("js/memo-check.js") == first
+    assert isinstance(staticfiles_storage._wrapped, StaticStorage)
