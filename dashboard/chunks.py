@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dashboard.pickling import PickledByFields
+
 
 @dataclass(frozen=True, slots=True)
-class ChunkSummary:
+class ChunkSummary(PickledByFields):
     """One chunk that has failures: where it sits in the file and how many rows failed."""
 
     chunk_id: str

@@ -34,6 +34,8 @@ from functools import lru_cache
 from heapq import nlargest
 from operator import itemgetter
 
+from dashboard.pickling import PickledByFields
+
 NORMALISER_VERSION = 1
 KEY_LENGTH = 12
 KEY_RE = re.compile(r"^[0-9a-f]{12}$")
@@ -132,7 +134,7 @@ def mask_of(kind: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Slot:
+class Slot(PickledByFields):
     """One masked place of a pattern: what kind of value it held, and a word for it."""
 
     kind: str  # "quoted", "number", "id:cus", …
@@ -140,7 +142,7 @@ class Slot:
 
 
 @dataclass(frozen=True, slots=True)
-class Template:
+class Template(PickledByFields):
     """A pattern without its values: what every reason of one group shares."""
 
     key: str  # short hash of the normaliser version and the shape: a URL-safe group key
@@ -587,7 +589,7 @@ class Grouping:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupSummary:
+class GroupSummary(PickledByFields):
     """A reason group in a few words: enough for a summary or a filter's choices."""
 
     template: Template

@@ -40,6 +40,7 @@ from dashboard.chunks import ChunkSummary, summarize_chunks
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
 from dashboard.meteroid.records import Failure, FailurePage, JobDetail
+from dashboard.pickling import PickledByFields
 from dashboard.reasons import GroupSummary, summarize_groups
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class FailureSet:
 
 
 @dataclass(frozen=True, slots=True)
-class ScanResult:
+class ScanResult(PickledByFields):
     """What a finished scan knows, small enough to read on every page view."""
 
     job_id: str

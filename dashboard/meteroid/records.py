@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dashboard.pickling import PickledByFields
+
 # Bump when the shape of any record changes: cached copies of an older shape are ignored.
 RECORD_VERSION = 1
 
@@ -100,7 +102,7 @@ def _object(data: Any, what: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Job:
+class Job(PickledByFields):
     id: str
     job_type: str
     status: str
@@ -194,7 +196,7 @@ class JobDetail(Job):
 
 
 @dataclass(frozen=True, slots=True)
-class Pagination:
+class Pagination(PickledByFields):
     page: int
     per_page: int
     total_items: int
@@ -212,7 +214,7 @@ class Pagination:
 
 
 @dataclass(frozen=True, slots=True)
-class JobList:
+class JobList(PickledByFields):
     jobs: tuple[Job, ...]
     pagination: Pagination
 
@@ -229,7 +231,7 @@ class JobList:
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(PickledByFields):
     id: str
     chunk_id: str
     item_index: int
@@ -254,7 +256,7 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
-class FailurePage:
+class FailurePage(PickledByFields):
     failures: tuple[Failure, ...]
     total_count: int
 
