@@ -43,6 +43,9 @@ def clear_cache() -> None:
     whole database, which other runs may be using."""
     from django.core.cache import cache, caches
 
+    from dashboard import rendered
+
+    rendered.local.clear()
     backend = caches["default"]
     if type(backend).__module__ + "." + type(backend).__qualname__ != REDIS_BACKEND:
         cache.clear()

@@ -159,3 +159,39 @@ def test_a_page_made_from_an_old_copy_is_not_kept_and_keeps_its_banner(
         assert "Meteroid did not answer, so this shows a copy fetched" in html
         assert "Failures 76–100" in html
     assert len(kept) == 1
+
+
+def test_a_process_keeps_the_pages_it_served_last_in_memory(ended, monkeypatch):
+    from django.core.cache import cache
+
+    job, scan = ended
+    key = rendered.key_for(job, scan, "page=9", "page")
+    rendered.put(key, "<p>kept</p>", job)
+    monkeypatch.setattr(cache, "get", lambda *a, **k: pytest.fail("the shared cache was asked"))
+    assert rendered.get(key) == "<p>kept</p>"
+
+
+def test_a_copy_from_the_shared_cache_expires_with_it(ended, monkeypatch):
+    import time
+
+    from django.core.cache import cache
+
+    job, scan = ended
+    key = rendered.key_for(job, scan, "page=9", "page")
+    cache.set(key, (rendered.FORMAT, time.time() + 0.2, "<p>shared</p>"), 60)
+    assert rendered.get(key) == "<p>shared</p>"
+    time.sleep(0.25)
+    assert rendered.local.get(key) is None
+    cache.set(key, (rendered.FORMAT, time.time() - 1, "<p>shared</p>"), 60)
+    assert rendered.get(key) is None
+
+
+def test_the_memory_kept_has_a_budget_and_drops_the_least_recent_first():
+    memory = rendered._Local(budget=10)
+    memory.put("a", "aaaa", 60)
+    memory.put("b", "bbbb", 60)
+    assert memory.get("a") == "aaaa"  # now the most recent
+    memory.put("c", "cccc", 60)
+    assert (memory.get("a"), memory.get("b"), memory.get("c")) == ("aaaa", None, "cccc")
+    memory.put("d", "d" * 11, 60)  # larger than the whole budget: not kept
+    assert memory.get("d") is None and memory.size == 8
