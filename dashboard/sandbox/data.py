@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import accumulate, islice
+from typing import NamedTuple
 
 from dashboard.sandbox import rows
 from dashboard.sandbox.rows import Draw, meteroid_id, parse_base62, uuid_text
@@ -139,8 +140,7 @@ class Job:
         return self.plan.job_type == EXPORT and self.status == "COMPLETED"
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     id: str
     chunk_id: str
     item_index: int

@@ -45,8 +45,15 @@ HOSTILE_VALUES: tuple[str, ...] = (
 HOSTILE_FILE_NAME = '"><img src=x onerror=alert(1)> Q4 \u202ecustomers-final.csv'
 
 
+_blake2b = hashlib.blake2b
+_from_bytes = int.from_bytes
+# A version-4 UUID's version and variant bits: cleared, then set.
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def _hash(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=64).digest())
+    return _from_bytes(_blake2b(data, digest_size=64).digest())
 
 
 class Draw:
@@ -62,12 +69,22 @@ class Draw:
         """The draw of row `r` (or of one group of its cells) of the job with hash key
         `key`: the same as Draw(key, r[, group]), made faster for the hot path."""
         draw = cls.__new__(cls)
-        draw._bits = _hash(b"%b\x1f%d\x1f%b" % (key, r, group) if group else b"%b\x1f%d" % (key, r))
+        draw._bits = _from_bytes(
+            _blake2b(
+                b"%b\x1f%d\x1f%b" % (key, r, group) if group else b"%b\x1f%d" % (key, r), digest_size=64
+            ).digest()
+        )
         return draw
 
     def below(self, n: int) -> int:
         """An integer in [0, n)."""
         self._bits, value = divmod(self._bits, n)
+        return value
+
+    def bits(self, k: int) -> int:
+        """An integer of `k` bits: the same as below(1 << k), by shifting rather than dividing."""
+        value = self._bits & ((1 << k) - 1)
+        self._bits >>= k
         return value
 
     def between(self, low: int, high: int) -> int:
@@ -76,26 +93,29 @@ class Draw:
 
     def unit(self) -> float:
         """A float in [0, 1)."""
-        return self.below(1 << 24) / (1 << 24)
+        value = self._bits & 0xFFFFFF
+        self._bits >>= 24
+        return value / (1 << 24)
 
     def pick[T](self, options: Sequence[T]) -> T:
         return options[self.below(len(options))]
 
     def uuid_int(self) -> int:
         """128 bits shaped as a version-4 UUID."""
-        value = self.below(1 << 128)
-        value = (value & ~(0xF000 << 64)) | (0x4000 << 64)
-        return (value & ~(0xC000 << 48)) | (0x8000 << 48)
+        value = self._bits & _U128
+        self._bits >>= 128
+        return (value & _UUID_CLEAR) | _UUID_SET
 
 
 def base62(value: int, width: int = 22) -> str:
     """`value` in base 62, left-padded to `width` characters (22 holds 128 bits)."""
     # Two digits per division: this runs for every id of every row.
-    pairs = []
+    pairs, digits = _BASE62_PAIRS, []
     for _ in range((width + 1) // 2):
         value, pair = divmod(value, 3844)
-        pairs.append(_BASE62_PAIRS[pair])
-    return "".join(reversed(pairs))[-width:]
+        digits.append(pairs[pair])
+    digits.reverse()
+    return "".join(digits)[-width:]
 
 
 def parse_base62(text: str) -> int | None:
@@ -220,20 +240,18 @@ class Values(dict[str, str]):
     __slots__ = ("ctx", "kind", "r", "width")
 
     def __init__(self, kind: FileKind, ctx: Context, r: int) -> None:
-        super().__init__()
         self.kind, self.ctx, self.r = kind, ctx, r
         self.width = len(kind.columns)  # a row with too few fields has a smaller one
 
     def __missing__(self, column: str) -> str:
-        group = self.kind.group_of[column]
-        for name, value in self.kind.makers[group](
-            Draw.of_row(self.ctx.key, self.r, group.encode()), self
-        ).items():
+        group, make = self.kind.makers[column]
+        cells = make(Draw.of_row(self.ctx.key, self.r, group), self)
+        for name, value in cells.items():
             self.setdefault(name, value)
-        return self[column]
+        return cells[column]
 
     def has(self, column: str) -> bool:
-        return column in self.kind.group_of
+        return column in self.kind.makers
 
     def cells(self) -> list[str]:
         return [self[column] for column in self.kind.columns[: self.width]]
@@ -390,7 +408,7 @@ def _event_no_code(row: Values, d: Draw) -> tuple[str, str | None]:
 
 
 def _event_bad_timestamp(row: Values, d: Draw) -> tuple[str, str | None]:
-    stamp = datetime.strptime(row["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    stamp = datetime.fromisoformat(row["timestamp"])
     row["timestamp"] = d.pick((f"{stamp:%d/%m/%Y %H:%M}", f"{stamp:%Y-%m-%d %H:%M}", f"{stamp:%d.%m.%Y}"))
     message = "premature end of input" if ":" not in row["timestamp"] else "input contains invalid characters"
     return _deserialize_error(row, 4, message), None
@@ -556,18 +574,19 @@ class FileKind:
     causes: tuple[tuple[float, Cause], ...]
     hostile: HostileCause
     line_bytes: int  # the average line length, for byte offsets in parse errors
-    makers: dict[str, Maker] = field(init=False)
-    group_of: dict[str, str] = field(init=False)
+    # per column: the hash key of its group, and the group's maker
+    makers: dict[str, tuple[bytes, Maker]] = field(init=False)
     thresholds: tuple[float, ...] = field(init=False)  # cumulative shares of `causes`
 
     def __post_init__(self) -> None:
         total = sum(weight for weight, _ in self.causes)
         shares = tuple(value / total for value in accumulate(weight for weight, _ in self.causes))
         object.__setattr__(self, "thresholds", shares)
-        object.__setattr__(self, "makers", {group: make for group, _, make in self.groups})
-        group_of = {column: group for group, columns, _ in self.groups for column in columns}
-        assert set(group_of) == set(self.columns)
-        object.__setattr__(self, "group_of", group_of)
+        makers = {
+            column: (group.encode(), make) for group, columns, make in self.groups for column in columns
+        }
+        assert set(makers) == set(self.columns)
+        object.__setattr__(self, "makers", makers)
 
 
 FILE_KINDS: dict[str, FileKind] = {
@@ -600,7 +619,7 @@ FILE_KINDS: dict[str, FileKind] = {
         columns=_EVENT_COLUMNS,
         groups=(
             # Event ids are the sender's own; these look like many senders' (64 random bits).
-            _one("event_id", lambda d, row: f"evt_{base62(d.below(1 << 64), 11)}"),
+            _one("event_id", lambda d, row: f"evt_{base62(d.bits(64), 11)}"),
             _one("event_code", lambda d, row: d.pick(_EVENT_CODES)),
             ("customer", ("customer_id", "customer_alias"), _event_customer),
             _one("timestamp", lambda d, row: _instant(row.ctx.created_ms - d.below(28 * 86_400) * 1000)),
