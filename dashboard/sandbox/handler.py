@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 
 URLCONF = "dashboard.sandbox.root_urls"
 # What serves people and not an API: static files, sessions, CSRF, logins, messages, htmx,
-# login throttling. The sandbox's views exempt themselves from all of it anyway; the rest of
+# the banner about stale copies of Meteroid's data, login throttling. The sandbox's views exempt themselves from all of it anyway; the rest of
 # the dashboard's stack (request ids, security headers, Content-Length) shapes every answer.
 FOR_PEOPLE = frozenset(
     {
@@ -20,6 +20,7 @@ FOR_PEOPLE = frozenset(
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django_htmx.middleware.HtmxMiddleware",
         "dashboard.middleware.LoginRequired",
+        "dashboard.middleware.StaleNotice",
         "django.contrib.messages.middleware.MessageMiddleware",
         "axes.middleware.AxesMiddleware",
     }
