@@ -290,6 +290,14 @@ def test_failures_come_by_item_index_and_offset_pages_add_up(api):
     assert get_json(api, f"{API}/{job_id}/failures")["data"] == small[:25]  # default limit
 
 
+def test_a_page_is_the_failures_as_plain_json(api, settings):
+    big = data.find_job(settings.SANDBOX_SEED, SHOWCASE["big"])
+    response = api.get(f"{API}/{big.id}/failures", {"limit": 100, "offset": 1_000})
+    page, total = data.failures_page(big, offset=1_000, limit=100)
+    expected = {"data": [failure._asdict() for failure in page], "total_count": total}
+    assert response.content == json.dumps(expected).encode()
+
+
 def test_the_chunk_filter_keeps_that_chunks_rows_and_counts_them(api):
     job_id = SHOWCASE["subscriptions"]
     everything = all_failures(api, job_id, page=100)

@@ -254,7 +254,11 @@ def job_failures(request: HttpRequest, job_id: str) -> HttpResponse:
     if job is None:
         return _not_found(job_id)
     page, total = data.failures_page(job, offset=offset, limit=limit, chunk=chunk)
-    return JsonResponse({"data": [_failure_json(failure) for failure in page], "total_count": total})
+    return JsonResponse(
+        {"data": [_failure_json(failure) for failure in page], "total_count": total},
+        # Plain lists and dicts, built just now: no cycle to look for in them.
+        json_dumps_params={"check_circular": False},
+    )
 
 
 # --- Files ----------------------------------------------------------------------------------
