@@ -206,6 +206,22 @@ def test_it_lists_failures_with_chunk_filter():
 
 
 @responses.activate
+def test_it_reads_a_page_of_failures_into_columns():
+    responses.get(
+        f"{BASE}/api/v1/batch-jobs/{JOB_ID}/failures",
+        json={"data": [FAILURE, {**FAILURE, "item_index": 9, "item_identifier": None}], "total_count": 42},
+    )
+    page = make_client().list_failure_columns(JOB_ID, limit=100, offset=200)
+    assert page.total_count == 42 and len(page) == 2
+    assert page.item_indices == [4, 9]
+    assert page.chunk_ids == ["bjch_1a2b3c", "bjch_1a2b3c"]
+    assert page.identifiers == ["acme-gmbh", None]
+    assert page.reasons == [FAILURE["reason"]] * 2
+    query = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert query == {"limit": ["100"], "offset": ["200"]}
+
+
+@responses.activate
 def test_it_logs_one_line_per_call_without_the_query(caplog):
     responses.get(f"{BASE}/api/v1/batch-jobs/{JOB_ID}/failures", json={"data": [], "total_count": 0})
     make_client().list_failures(JOB_ID)

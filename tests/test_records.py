@@ -1,4 +1,5 @@
-"""Typed records: a page of failures parses as each failure alone would."""
+"""Typed records: a page of failures parses as each failure alone would, and into columns
+as into records."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.meteroid.records import Failure, FailurePage
+from dashboard.meteroid.records import Failure, FailureColumns, FailurePage
 
 VALUE = st.one_of(
     st.none(),
@@ -51,6 +52,25 @@ def test_a_page_parses_exactly_as_its_items_do(items):
         assert got == expected
     else:
         assert not isinstance(got, tuple)  # refused too (the error's class may differ)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(ITEM, max_size=4), st.one_of(st.integers(min_value=0, max_value=9), VALUE))
+def test_a_page_parses_into_the_columns_of_its_records(items, total):
+    body = {"data": items, "total_count": total}
+    try:
+        page = FailurePage.parse(body)
+    except (KeyError, ValueError, TypeError):
+        with pytest.raises((KeyError, ValueError, TypeError)):
+            FailureColumns.parse(body)
+        return
+    columns = FailureColumns.parse(body)
+    assert columns.item_indices == [f.item_index for f in page.failures]
+    assert columns.chunk_ids == [f.chunk_id for f in page.failures]
+    assert columns.identifiers == [f.item_identifier for f in page.failures]
+    assert columns.reasons == [f.reason for f in page.failures]
+    assert columns.total_count == page.total_count
+    assert len(columns) == len(page.failures)
 
 
 def test_a_bool_is_not_an_item_index():

@@ -52,7 +52,7 @@ from urllib3.util.retry import Retry
 from .budget import Budget
 from .cache import key_fingerprint
 from .errors import ErrorKind, MeteroidError
-from .records import FailurePage, JobDetail, JobList
+from .records import FailureColumns, FailurePage, JobDetail, JobList
 
 logger = logging.getLogger("dashboard.meteroid")
 # How the call being made relates to the cache, for its log line: "miss" when the gateway
@@ -345,6 +345,12 @@ class MeteroidClient:
         if chunk_id:
             params.append(("chunk_id", chunk_id))
         return self._get_json(failures_path(job_id), params, FailurePage.parse)
+
+    def list_failure_columns(self, job_id: str, *, limit: int = 25, offset: int = 0) -> FailureColumns:
+        """The same page as `list_failures`, read into columns (ids left out): for whole-job
+        scans, which keep every failure of a job."""
+        params = [("limit", str(limit)), ("offset", str(offset))]
+        return self._get_json(failures_path(job_id), params, FailureColumns.parse)
 
     def open_file(self, url: str, *, default_filename: str = "download") -> FileDownload:
         """Start streaming a file whose link a job detail gave (`error_csv_url` and co).

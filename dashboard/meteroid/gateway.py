@@ -20,7 +20,7 @@ from django.conf import settings
 from . import cache, freshness
 from .budget import Budget
 from .client import JOBS_PATH, FileDownload, MeteroidClient, cache_use, failures_path, job_path
-from .records import FailurePage, JobDetail, JobList
+from .records import FailureColumns, FailurePage, JobDetail, JobList
 
 logger = logging.getLogger("dashboard.meteroid")
 
@@ -42,6 +42,8 @@ class Client(Protocol):
     def list_failures(
         self, job_id: str, *, limit: int = 25, offset: int = 0, chunk_id: str | None = None
     ) -> FailurePage: ...
+
+    def list_failure_columns(self, job_id: str, *, limit: int = 25, offset: int = 0) -> FailureColumns: ...
 
     def open_file(self, url: str, *, default_filename: str = "download") -> FileDownload: ...
 

@@ -269,21 +269,56 @@ class FailurePage(PickledByFields):
         return cls(failures=_failures(items), total_count=_int(data, "total_count"))
 
 
+@dataclass(frozen=True, slots=True)
+class FailureColumns:
+    """A page of failures as columns, for whole-job scans: what a `FailurePage` holds less
+    the failure ids, with no record per failure. Parsed with the same checks."""
+
+    item_indices: list[int]
+    chunk_ids: list[str]
+    identifiers: list[str | None]
+    reasons: list[str]
+    total_count: int
+
+    def __len__(self) -> int:
+        return len(self.item_indices)
+
+    @classmethod
+    def parse(cls, data: Any) -> FailureColumns:
+        data = _object(data, "failure page")
+        items = data["data"]
+        if not isinstance(items, list):
+            raise ValueError("data is not a list")
+        indices: list[int] = []
+        chunk_ids: list[str] = []
+        identifiers: list[str | None] = []
+        reasons: list[str] = []
+        for item in items:
+            _, chunk_id, index, identifier, reason = _failure_fields(item)
+            indices.append(index)
+            chunk_ids.append(chunk_id)
+            identifiers.append(identifier)
+            reasons.append(reason)
+        return cls(indices, chunk_ids, identifiers, reasons, _int(data, "total_count"))
+
+
 def _failures(items: list[Any]) -> tuple[Failure, ...]:
-    """`Failure.parse` of every item, with its checks inlined: a whole-job scan parses a
-    quarter of a million of them, and JSON gives exact types (never a str subclass; a bool
-    is not an int here, as in `_int`)."""
-    failures = []
-    for item in items:
-        if type(item) is not dict:
-            raise ValueError("failure is not an object")
-        failure_id, chunk_id, index, reason = item["id"], item["chunk_id"], item["item_index"], item["reason"]
-        identifier = item.get("item_identifier")
-        if type(failure_id) is not str or type(chunk_id) is not str or type(reason) is not str:
-            raise ValueError("a failure's id, chunk_id or reason is not a string")
-        if type(index) is not int or index < 0:
-            raise ValueError("item_index is not an integer of 0 or more")
-        if identifier is not None and type(identifier) is not str:
-            raise ValueError("item_identifier is not a string")
-        failures.append(Failure(failure_id, chunk_id, index, identifier, reason))
-    return tuple(failures)
+    """`Failure.parse` of every item."""
+    return tuple(Failure(*_failure_fields(item)) for item in items)
+
+
+def _failure_fields(item: Any) -> tuple[str, str, int, str | None, str]:
+    """(id, chunk_id, item_index, item_identifier, reason) of one failure, with the checks
+    of `Failure.parse` inlined: a whole-job scan reads a quarter of a million of them, and
+    JSON gives exact types (never a str subclass; a bool is not an int here, as in `_int`)."""
+    if type(item) is not dict:
+        raise ValueError("failure is not an object")
+    failure_id, chunk_id, index, reason = item["id"], item["chunk_id"], item["item_index"], item["reason"]
+    identifier = item.get("item_identifier")
+    if type(failure_id) is not str or type(chunk_id) is not str or type(reason) is not str:
+        raise ValueError("a failure's id, chunk_id or reason is not a string")
+    if type(index) is not int or index < 0:
+        raise ValueError("item_index is not an integer of 0 or more")
+    if identifier is not None and type(identifier) is not str:
+        raise ValueError("item_identifier is not a string")
+    return failure_id, chunk_id, index, identifier, reason
