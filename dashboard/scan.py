@@ -39,7 +39,7 @@ from dashboard.analysis import analysis_of
 from dashboard.chunks import ChunkSummary, summarize_chunks
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
-from dashboard.meteroid.records import Failure, FailurePage, JobDetail
+from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail
 from dashboard.pickling import PickledByFields
 from dashboard.reasons import GroupSummary, summarize_groups
 
@@ -344,53 +344,49 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
     started = time.time()
     cap = settings.SCAN_MAX_FAILURES
     client = gateway.client
-    first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0)
+    first = client.list_failure_columns(job.id, limit=PAGE_SIZE, offset=0)
     total = first.total_count
     wanted = min(total, cap)
-    # Each page is cut down to columns as it comes (no failure ids, one string per distinct
-    # chunk id and reason), so that a big job's records never pile up in memory.
-    shared: dict[str, str] = {}
-    pages: dict[int, _Columns] = {0: _columns(first, shared)}
-    offsets = range(PAGE_SIZE, wanted, PAGE_SIZE)
     if job.is_terminal and (problem := _inconsistency(first, 0, total, wanted)):
         raise MeteroidError(ErrorKind.UPSTREAM, problem)
-    fetched = len(first.failures)
+    shared: dict[str, str] = {}
+    pages: dict[int, _Columns] = {0: _columns(first, shared)}
+    fetched = len(first)
+    fetched_lock = threading.Lock()
     if progress:
         progress(fetched, wanted, force=True)
+
+    def fetch(offset: int) -> _Columns:
+        # In the pool's threads, each page as it comes: checked, so that a bad one stops the
+        # scan at once, and cut down to columns (one string per distinct chunk id and reason).
+        nonlocal fetched
+        page = client.list_failure_columns(job.id, limit=min(PAGE_SIZE, wanted - offset), offset=offset)
+        if job.is_terminal and (problem := _inconsistency(page, offset, total, wanted)):
+            raise MeteroidError(ErrorKind.UPSTREAM, problem)
+        columns = _columns(page, shared)
+        with fetched_lock:
+            fetched += len(page)
+            so_far = fetched
+        if progress:
+            progress(so_far, wanted)
+        return columns
+
+    offsets = range(PAGE_SIZE, wanted, PAGE_SIZE)
     if offsets:
         with ThreadPoolExecutor(
             max_workers=settings.SCAN_CONCURRENCY, thread_name_prefix="scan-page"
         ) as pool:
             futures = {
-                pool.submit(
-                    contextvars.copy_context().run,
-                    client.list_failures,
-                    job.id,
-                    limit=min(PAGE_SIZE, wanted - offset),
-                    offset=offset,
-                ): offset
-                for offset in offsets
+                pool.submit(contextvars.copy_context().run, fetch, offset): offset for offset in offsets
             }
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    error = future.exception()
-                    if error is not None:
-                        for other in pending:
-                            other.cancel()
-                        raise error
-                    page = future.result()
-                    if job.is_terminal:
-                        problem = _inconsistency(page, futures[future], total, wanted)
-                        if problem:
-                            for other in pending:
-                                other.cancel()
-                            raise MeteroidError(ErrorKind.UPSTREAM, problem)
-                    pages[futures.pop(future)] = _columns(page, shared)
-                    fetched += len(page.failures)
-                if progress:
-                    progress(fetched, wanted)
+            # Back once every page is in, or as soon as one has failed.
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            for future in done:
+                if (error := future.exception()) is not None:
+                    raise error
+                pages[futures[future]] = future.result()
     failures = _collect(job.id, (pages[offset] for offset in sorted(pages)), wanted)
     if job.is_terminal and len(failures) < wanted:
         raise MeteroidError(
@@ -436,7 +432,7 @@ def with_groups(result: ScanResult, failures: FailureSet) -> ScanResult:
     )
 
 
-def _inconsistency(page: FailurePage, offset: int, total: int, wanted: int) -> str | None:
+def _inconsistency(page: FailureColumns, offset: int, total: int, wanted: int) -> str | None:
     """Why a page of a terminal job cannot belong with the first one, or None."""
     if page.total_count != total:
         return (
@@ -444,9 +440,9 @@ def _inconsistency(page: FailurePage, offset: int, total: int, wanted: int) -> s
             f"(from {total:,} to {page.total_count:,}), so the list cannot be trusted. Try again."
         )
     expected = min(PAGE_SIZE, wanted - offset)
-    if len(page.failures) < expected:
+    if len(page) < expected:
         return (
-            f"Meteroid sent {len(page.failures)} of the {expected} failures expected from row "
+            f"Meteroid sent {len(page)} of the {expected} failures expected from row "
             f"{offset + 1:,} on, of the {total:,} it announced; the scan stopped there. Try again."
         )
     return None
@@ -456,15 +452,14 @@ def _inconsistency(page: FailurePage, offset: int, total: int, wanted: int) -> s
 type _Columns = tuple[list[int], list[str], list[str | None], list[str]]
 
 
-def _columns(page: FailurePage, shared: dict[str, str]) -> _Columns:
-    """A page as columns. Chunk ids and reasons repeat: `shared` keeps one string for each,
+def _columns(page: FailureColumns, shared: dict[str, str]) -> _Columns:
+    """A page's columns. Chunk ids and reasons repeat: `shared` keeps one string for each,
     which keeps a big set small in memory and pickled."""
-    failures = page.failures
     return (
-        [f.item_index for f in failures],
-        [shared.setdefault(f.chunk_id, f.chunk_id) for f in failures],
-        [f.item_identifier for f in failures],
-        [shared.setdefault(f.reason, f.reason) for f in failures],
+        page.item_indices,
+        [shared.setdefault(chunk_id, chunk_id) for chunk_id in page.chunk_ids],
+        page.identifiers,
+        [shared.setdefault(reason, reason) for reason in page.reasons],
     )
 
 

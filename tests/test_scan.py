@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway
-from dashboard.meteroid.records import Failure, FailurePage, JobDetail
+from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail
 from dashboard.scan import failure_set, retry_scan, run_scan, scan_status, stream_failures
 
 
@@ -64,6 +64,16 @@ class FakeClient:
             raise MeteroidError(ErrorKind.UNAVAILABLE, "Meteroid could not be reached.")
         return FailurePage(tuple(self.rows[offset : offset + limit]), len(self.rows))
 
+    def list_failure_columns(self, job_id, *, limit=25, offset=0):
+        page = self.list_failures(job_id, limit=limit, offset=offset)
+        return FailureColumns(
+            [f.item_index for f in page.failures],
+            [f.chunk_id for f in page.failures],
+            [f.item_identifier for f in page.failures],
+            [f.reason for f in page.failures],
+            page.total_count,
+        )
+
 
 def _wait(job, gateway, timeout=10.0):
     deadline = time.monotonic() + timeout
@@ -86,6 +96,18 @@ def test_a_scan_reads_every_page_and_lists_chunks_in_file_order():
     rows = list(failures.rows())
     assert rows[0] == (0, None, "Reason 0", "bjch_0")
     assert rows[1] == (3, "alias-1", "Reason 1", "bjch_0")
+
+
+def test_a_scan_reports_progress_page_by_page():
+    seen = []
+    run_scan(
+        Gateway(FakeClient(1234)),
+        _job(1234),
+        progress=lambda fetched, total, force=False: seen.append(fetched),
+    )
+    # The first page, then every other one as it comes, each adding its rows.
+    assert len(set(seen)) == len(seen) == 13
+    assert seen[0] == 100 and max(seen) == 1234
 
 
 def test_a_scan_stops_at_the_cap_and_says_so(settings):
