@@ -588,6 +588,16 @@ def test_it_retries_a_proxys_503_until_it_succeeds(server, caplog):
     assert record.meteroid_status == 200
 
 
+def test_api_calls_go_through_the_proxy_the_environment_names(server, monkeypatch):
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.base_url.removesuffix("/sandbox"))
+    server.answers.append(Answer(200, DETAIL_BYTES))
+    job = make_client("http://meteroid.example/sandbox").get_job(JOB_ID)
+    assert job.id == JOB_ID
+    assert server.paths == [f"http://meteroid.example/sandbox/api/v1/batch-jobs/{JOB_ID}"]
+
+
 def test_retries_are_bounded(server, caplog):
     server.answers.append(Answer(502, b"<html>bad gateway</html>", {"Content-Type": "text/html"}))
     with pytest.raises(MeteroidError) as caught:

@@ -302,6 +302,17 @@ def test_a_connect_timeout_is_unavailable(logged_in, meteroid, page):
     assert_heals(logged_in, meteroid, page)
 
 
+@pytest.mark.parametrize("page", [PAGES[0], PAGES[2]], ids=["jobs list", "job page"])
+def test_an_answer_cut_short_is_unavailable(logged_in, meteroid, page):
+    meteroid.script(page.upstream, Reply(200, detail_json(), cut_after=50))
+    response, body, elapsed = fetch(logged_in, page)
+    assert response.status_code == 503
+    assert "broke before it finished answering" in body and "try again" in body
+    assert_safe(body)
+    assert elapsed < PAGE_SECONDS
+    assert_heals(logged_in, meteroid, page)
+
+
 def test_a_file_cut_short_does_not_pass_for_a_whole_one(logged_in, meteroid):
     body = b"alias,name,_error\r\n" + b"acme,Acme,not found\r\n" * 100
     meteroid.files["errors"] = Reply(200, body, {"Content-Type": "text/csv"}, cut_after=50)

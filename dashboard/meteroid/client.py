@@ -269,6 +269,14 @@ class MeteroidClient:
         self._session.auth = _BearerAuth(api_key)
         self._session.max_redirects = 5
         self._session.headers.update({"Accept": "application/json", "User-Agent": user_agent})
+        # API calls go straight to the adapter (its pool and retries), with a request
+        # prepared once: the session would otherwise build the headers, the key and the
+        # cookies again, and read the environment's proxy settings again, for each of the
+        # thousands of calls a whole-job scan makes. None of it changes between calls, and
+        # API calls follow no redirect; files, which may, take the session's whole way.
+        self._adapter = adapter
+        self._api_request = self._session.prepare_request(requests.Request("GET", self.base_url))
+        self._api_settings = self._session.merge_environment_settings(self.base_url, {}, False, None, None)
 
     def __repr__(self) -> str:
         return f"MeteroidClient({self.base_url!r})"
@@ -358,17 +366,7 @@ class MeteroidClient:
         A path is joined to the base URL; an absolute URL is followed only when it points
         at the base URL's own scheme, host and port, so the key never leaves for elsewhere.
         """
-        full_url = self._file_url(url)
-        # Files are the one place a redirect may be legitimate (a file store); requests
-        # drops the Authorization header when a redirect leaves the host.
-        response = self._send(
-            full_url,
-            params=None,
-            stream=True,
-            allow_redirects=True,
-            headers={"Accept": "*/*"},
-            is_file=True,
-        )
+        response = self._send(self._file_url(url), params=None, is_file=True)
         return FileDownload(
             response,
             default_filename=default_filename,
@@ -393,7 +391,7 @@ class MeteroidClient:
         return url
 
     def _get_json[T](self, path: str, params: list[tuple[str, str]], parse: Callable[[Any], T]) -> T:
-        response = self._send(self.base_url + path, params=params, stream=False, allow_redirects=False)
+        response = self._send(self.base_url + path, params=params)
         try:
             return parse(json.loads(response.content))
         except (KeyError, ValueError, TypeError, RecursionError):
@@ -406,29 +404,16 @@ class MeteroidClient:
             ) from None
 
     def _send(
-        self,
-        url: str,
-        *,
-        params: list[tuple[str, str]] | None,
-        stream: bool,
-        allow_redirects: bool,
-        headers: dict[str, str] | None = None,
-        is_file: bool = False,
+        self, url: str, *, params: list[tuple[str, str]] | None, is_file: bool = False
     ) -> requests.Response:
-        """One GET (with urllib3's retries inside); a 2xx response or a MeteroidError."""
+        """One GET (with urllib3's retries inside); a 2xx response or a MeteroidError. A file
+        comes streamed, an API answer whole."""
         path = urlsplit(url).path
         started = time.monotonic()
         try:
             # Held for the request and its retries; a streamed body is read after it is freed.
             with self.budget.slot() if self.budget is not None else nullcontext():
-                response = self._session.get(
-                    url,
-                    params=params,
-                    headers=headers,
-                    stream=stream,
-                    allow_redirects=allow_redirects,
-                    timeout=(self.connect_timeout, self.read_timeout),
-                )
+                response = self._get_file(url) if is_file else self._get_api(url, params)
         except requests.RequestException as exc:
             # A MaxRetryError inside means urllib3 used up every retry it was allowed.
             exhausted = any(isinstance(arg, MaxRetryError) for arg in exc.args)
@@ -441,10 +426,32 @@ class MeteroidClient:
         if response.status_code == 429 and self.budget is not None:
             self.budget.pause(retry_after_seconds(response.headers.get("Retry-After")))
         try:
-            body = _read_error_body(response, streamed=stream)
+            body = _read_error_body(response, streamed=is_file)
         finally:
             response.close()
         raise self._status_error(response.status_code, response.headers, body, is_file=is_file)
+
+    def _get_api(self, url: str, params: list[tuple[str, str]] | None) -> requests.Response:
+        request = self._api_request.copy()
+        request.prepare_url(url, params)
+        response = self._adapter.send(
+            request, timeout=(self.connect_timeout, self.read_timeout), **self._api_settings
+        )
+        # Read whole here, as the session does, so that an answer cut short is a transport
+        # error like any other.
+        _ = response.content
+        return response
+
+    def _get_file(self, url: str) -> requests.Response:
+        # Files are the one place a redirect may be legitimate (a file store); requests
+        # drops the Authorization header when a redirect leaves the host.
+        return self._session.get(
+            url,
+            headers={"Accept": "*/*"},
+            stream=True,
+            allow_redirects=True,
+            timeout=(self.connect_timeout, self.read_timeout),
+        )
 
     def _log(
         self, path: str, status: int | None, started: float, retries: int, error: str | None = None
