@@ -132,7 +132,7 @@ def parse_base62(text: str) -> int | None:
 
 
 def uuid_text(value: int) -> str:
-    text = f"{value:032x}"
+    text = value.to_bytes(16).hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
@@ -409,7 +409,7 @@ def _event_no_code(row: Values, d: Draw) -> tuple[str, str | None]:
 
 def _event_bad_timestamp(row: Values, d: Draw) -> tuple[str, str | None]:
     stamp = datetime.fromisoformat(row["timestamp"])
-    row["timestamp"] = d.pick((f"{stamp:%d/%m/%Y %H:%M}", f"{stamp:%Y-%m-%d %H:%M}", f"{stamp:%d.%m.%Y}"))
+    row["timestamp"] = stamp.strftime(d.pick(("%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y")))
     message = "premature end of input" if ":" not in row["timestamp"] else "input contains invalid characters"
     return _deserialize_error(row, 4, message), None
 
