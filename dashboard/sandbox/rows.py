@@ -246,6 +246,9 @@ class Values(dict[str, str]):
     def __missing__(self, column: str) -> str:
         group, make = self.kind.makers[column]
         cells = make(Draw.of_row(self.ctx.key, self.r, group), self)
+        if type(cells) is str:  # the group of this one cell
+            self[column] = cells
+            return cells
         for name, value in cells.items():
             self.setdefault(name, value)
         return cells[column]
@@ -257,9 +260,10 @@ class Values(dict[str, str]):
         return [self[column] for column in self.kind.columns[: self.width]]
 
 
-# A maker computes one group of cells; a cause fills in a failing row: it may spoil the
-# row's cells the way its reason says, and returns (reason, item_identifier).
-type Maker = Callable[[Draw, Values], dict[str, str]]
+# A maker computes one group of cells (the cell alone, for a group of one); a cause fills
+# in a failing row: it may spoil the row's cells the way its reason says, and returns
+# (reason, item_identifier).
+type Maker = Callable[[Draw, Values], dict[str, str] | str]
 type Cause = Callable[[Values, Draw], tuple[str, str | None]]
 type HostileCause = Callable[[Values, Draw, str], tuple[str, str | None]]
 
@@ -562,7 +566,7 @@ def _plan_hostile(row: Values, d: Draw, value: str) -> tuple[str, str | None]:
 
 def _one(column: str, make: Callable[[Draw, Values], str]) -> tuple[str, tuple[str, ...], Maker]:
     """A group of one cell."""
-    return column, (column,), lambda d, row: {column: make(d, row)}
+    return column, (column,), make
 
 
 @dataclass(frozen=True)
