@@ -33,10 +33,10 @@ def _rss_mb(field: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _cpu_seconds(root: int) -> float:
-    """CPU time (user + system) of a process and its live children, from /proc."""
+def _cpu_seconds(root: int) -> dict[int, float]:
+    """CPU time (user + system) of a process and of each of its live children, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    seconds = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -47,8 +47,12 @@ def _cpu_seconds(root: int) -> float:
             continue
         pid, ppid = int(entry), int(fields[1])
         if pid == root or ppid == root:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def _since(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
+    return {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
 
 
 def main() -> None:
@@ -87,12 +91,14 @@ def _run(args: argparse.Namespace, sandbox_pid: int) -> None:
     pages = -(-wanted // PAGE_SIZE)
     concurrency = settings.SCAN_CONCURRENCY
     ideal = pages * latency / concurrency
+    load = os.getloadavg()
     cpu, sandbox_cpu = time.process_time(), _cpu_seconds(sandbox_pid)
     start = time.perf_counter()
     failures, result = run_scan(gateway, big)
     took = time.perf_counter() - start
-    cpu, sandbox_cpu = time.process_time() - cpu, _cpu_seconds(sandbox_pid) - sandbox_cpu
-    load = os.getloadavg()[0]
+    cpu, sandbox_cpu = time.process_time() - cpu, _since(sandbox_cpu, _cpu_seconds(sandbox_pid))
+    workers = sorted((seconds for pid, seconds in sandbox_cpu.items() if pid != sandbox_pid), reverse=True)
+    sandbox_total = sum(sandbox_cpu.values())
     print(
         f"Scan of {big.id}: {len(failures):,} failures, {len(result.chunks):,} chunks, "
         f"{pages:,} pages, {concurrency} in flight, sandbox latency {args.latency_ms:.0f} ms"
@@ -101,9 +107,21 @@ def _run(args: argparse.Namespace, sandbox_pid: int) -> None:
         f"  measured {took:6.2f} s   ideal pages*latency/concurrency {ideal:6.2f} s   "
         f"ratio {took / ideal:.2f}x   (target: <= 1.3x)"
     )
+    per_page = took * concurrency / pages
     print(
-        f"  CPU: dashboard {cpu:.2f} s ({cpu / pages * 1000:.2f} ms a page), sandbox {sandbox_cpu:.2f} s "
-        f"({sandbox_cpu / pages * 1000:.2f} ms a page), on {os.cpu_count()} cores; load average {load:.1f}"
+        f"  a page every {per_page * 1000:.1f} ms in each of the {concurrency} slots: {latency * 1000:.0f} ms "
+        f"of latency, {(per_page - latency) * 1000:.1f} ms of work and of waiting for a core or a GIL"
+    )
+    print(
+        f"  CPU: dashboard {cpu:.2f} s ({cpu / pages * 1000:.2f} ms a page), sandbox {sandbox_total:.2f} s "
+        f"({sandbox_total / pages * 1000:.2f} ms a page; its workers "
+        f"{' + '.join(f'{seconds:.2f}' for seconds in workers)} s), on {os.cpu_count()} cores"
+    )
+    # The machine's other work takes cores from both processes; a worker that got most of the
+    # scan's connections (they are kept alive) serves most of its pages under one GIL.
+    print(
+        f"  load average {load[0]:.1f} before the scan (5 and 15 min: {load[1]:.1f}, {load[2]:.1f}), "
+        f"{os.getloadavg()[0]:.1f} after"
     )
 
     # Grouping, as the scan's thread does it once per result: distinct reasons normalised,
