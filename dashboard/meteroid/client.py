@@ -71,6 +71,8 @@ BACKOFF_MAX = 2.0
 ERROR_BODY_BYTES = 4096
 MESSAGE_MAX_CHARS = 300
 DEFAULT_CHUNK_SIZE = 64 * 1024
+# Connections kept per host; streamed files hold theirs while they are read.
+DEFAULT_POOL_SIZE = 32
 
 
 def job_path(job_id: str) -> str:
@@ -231,7 +233,7 @@ class MeteroidClient:
         max_retries: int,
         max_retry_wait: float,
         user_agent: str = DEFAULT_USER_AGENT,
-        pool_maxsize: int = 32,
+        pool_maxsize: int = DEFAULT_POOL_SIZE,
         budget: Budget | None = None,
     ) -> None:
         parts = urlsplit(base_url)

@@ -19,7 +19,15 @@ from django.conf import settings
 
 from . import cache, freshness
 from .budget import Budget
-from .client import JOBS_PATH, FileDownload, MeteroidClient, cache_use, failures_path, job_path
+from .client import (
+    DEFAULT_POOL_SIZE,
+    JOBS_PATH,
+    FileDownload,
+    MeteroidClient,
+    cache_use,
+    failures_path,
+    job_path,
+)
 from .records import FailureColumns, FailurePage, JobDetail, JobList
 
 logger = logging.getLogger("dashboard.meteroid")
@@ -210,6 +218,9 @@ def get_gateway() -> Gateway:
                 read_timeout=settings.METEROID_READ_TIMEOUT,
                 max_retries=settings.METEROID_MAX_RETRIES,
                 max_retry_wait=settings.METEROID_MAX_RETRY_WAIT,
+                # A kept connection for every request the budget lets run at once, or the
+                # ones beyond the pool would be opened for one request and dropped.
+                pool_maxsize=max(DEFAULT_POOL_SIZE, settings.METEROID_MAX_CONCURRENCY),
                 budget=Budget(
                     cache.scope_key(base_url, cache.key_fingerprint(api_key)),
                     max_in_flight=settings.METEROID_MAX_CONCURRENCY,
