@@ -153,7 +153,9 @@ STATUS_FAULTS = [
         "429 without Retry-After",
         Reply(429, {"code": "TOO_MANY_REQUESTS", "message": "slow down"}),
         503,
-        ("rate-limiting", "try again in a moment"),
+        # "in a moment" when the page's own calls got the 429s; "in N s" when the job's scan,
+        # started by the same view, got them first and the pause it began is still on.
+        ("rate-limiting", "try again in"),
         MAX_ATTEMPTS,
     ),
     Fault(
