@@ -272,10 +272,10 @@ def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
         publish(gateway, with_groups(result, failures), failures)
     except MeteroidError as exc:
         logger.warning("scan of %s failed: %s", job.id, exc.message)
-        _write_failed(keys, exc.message)
+        _write_failed(keys, token, exc.message)
     except Exception:
         logger.exception("scan of %s failed", job.id)
-        _write_failed(keys, "The scan stopped on an unexpected error.")
+        _write_failed(keys, token, "The scan stopped on an unexpected error.")
     finally:
         with _running_lock:
             _running.discard(keys.lock)
@@ -298,7 +298,15 @@ def publish(gateway: Gateway, result: ScanResult, failures: FailureSet) -> None:
     )
 
 
-def _write_failed(keys: _Keys, message: str) -> None:
+def _holds_lock(keys: _Keys, token: str) -> bool:
+    """Whether the scan holding `token` is still the job's scan: one whose lock was lost (it
+    expired, another scan took over, the cache was emptied) no longer tells the job's state."""
+    return _safe_get(keys.lock) == token
+
+
+def _write_failed(keys: _Keys, token: str, message: str) -> None:
+    if not _holds_lock(keys, token):
+        return
     progress = _safe_get(keys.progress) or {}
     try:
         cache.set(keys.progress, {**progress, "state": "failed", "message": message}, FAILED_SECONDS)
@@ -319,6 +327,8 @@ class _ProgressWriter:
             if not force and now - self.last < PROGRESS_EVERY:
                 return
             self.last = now
+        if not _holds_lock(self.keys, self.token):
+            return
         try:
             cache.set(
                 self.keys.progress, {"state": "running", "fetched": fetched, "total": total}, KEEP_SECONDS

@@ -257,3 +257,22 @@ def test_streamed_failures_of_an_ended_job_must_all_come():
     _, failures = stream_failures(Gateway(client), _job(300))
     with pytest.raises(MeteroidError, match="announced"):
         list(failures)
+
+
+def test_a_scan_that_lost_its_lock_no_longer_tells_the_jobs_state():
+    from django.core.cache import cache
+
+    gate = threading.Event()
+    client = FakeClient(1000, fail_at=500, gate=gate)
+    gateway, job = Gateway(client), _job(1000)
+    assert scan_status(job, gateway=gateway).state == "running"
+    cache.clear()  # the lock goes with everything else (an eviction, or the lock expired)
+    gate.set()
+    deadline = time.monotonic() + 10
+    while any(t.name == f"scan-{job.id}" for t in threading.enumerate()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    # The failed scan wrote neither progress nor its failure: the next look starts afresh.
+    client.fail_at = None
+    assert scan_status(job, gateway=gateway).state == "running"
+    assert _wait(job, gateway).state == "done"
