@@ -319,6 +319,12 @@ def test_a_chunk_of_another_job_or_an_offset_past_the_end_gives_an_empty_page(ap
     assert past == {"data": [], "total_count": total}
 
 
+def test_the_chunk_filter_on_an_export_job_gives_an_empty_page(api, settings):
+    export = data.find_job(settings.SANDBOX_SEED, SHOWCASE["export"])
+    body = get_json(api, f"{API}/{export.id}/failures", {"chunk_id": data.chunk_id(export, 0)})
+    assert body == {"data": [], "total_count": 0}
+
+
 def test_hostile_text_comes_through_as_it_is(api):
     failures = all_failures(api, SHOWCASE["hostile"], page=100)
     reasons = "\n".join(f["reason"] for f in failures)

@@ -256,6 +256,9 @@ def _context(plan: JobPlan) -> rows.Context:
 
 def _failures(plan: JobPlan, places: Iterable[tuple[int, int]]) -> list[Failure]:
     """The failure records at these (chunk, offset) places."""
+    places = list(places)
+    if not places:
+        return []  # an export job has none, nor a file kind to make failing rows from
     ctx, chunk_ids, size = _context(plan), _chunk_ids(plan), plan.chunk_size
     page = []
     for k, offset in places:
