@@ -11,7 +11,7 @@ A key names everything the HTML is made from: the release (the code and template
 render it), the job as Meteroid last described it, the scan it was rendered with, and the
 view's query and fragment. Anything that changes one of them asks for another key; old
 entries are simply no longer asked for and expire. Since a key says what its HTML is, each
-process also keeps the pages it served last in its own memory (`LOCAL_BYTES` at most), which
+process also keeps the pages it served last in its own memory (`LOCAL_ENTRIES` at most), which
 spares the round trip to a shared cache for the views asked most.
 """
 
@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
-from collections import OrderedDict
 from functools import cache as memoize
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils.safestring import SafeString, mark_safe
 
 from dashboard.meteroid import cache as meteroid_cache
@@ -36,50 +35,10 @@ from dashboard.scan import ScanStatus
 logger = logging.getLogger(__name__)
 
 FORMAT = "rendered/2"
-LOCAL_BYTES = 32 * 1024 * 1024
+LOCAL_ENTRIES = 400  # a page's data part is 10 to 90 kB: some 4 to 36 MB at most
 
-
-class _Local:
-    """The pages this process served last, up to a number of characters, each until it expires."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.size = 0
-        self.entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= time.monotonic():
-                self._drop(key)
-                return None
-            self.entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: str, html: str, seconds: float) -> None:
-        if len(html) > self.budget:
-            return
-        with self.lock:
-            if key in self.entries:
-                self._drop(key)
-            self.entries[key] = (time.monotonic() + seconds, html)
-            self.size += len(html)
-            while self.size > self.budget:
-                self._drop(next(iter(self.entries)))
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-            self.size = 0
-
-    def _drop(self, key: str) -> None:
-        self.size -= len(self.entries.pop(key)[1])
-
-
-local = _Local(LOCAL_BYTES)
+# Django's local-memory cache: the least recently used entry goes first, each expires.
+local = LocMemCache("rendered-pages", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": LOCAL_ENTRIES}})
 
 
 @memoize
@@ -122,7 +81,7 @@ def get(key: str) -> SafeString | None:
         # The shared entry's expiry, so that no process keeps a copy longer than the cache does.
         remaining = entry[1] - time.time()
         if remaining > 0:
-            local.put(key, entry[2], remaining)
+            local.set(key, entry[2], remaining)
             return mark_safe(entry[2])  # noqa: S308 (as above)
     return None
 
@@ -130,7 +89,7 @@ def get(key: str) -> SafeString | None:
 def put(key: str, html: str, job: JobDetail) -> None:
     """Keep `html` as long as the job's own data is kept."""
     seconds = meteroid_cache.lifetime("failures", job)
-    local.put(key, str(html), seconds)
+    local.set(key, str(html), seconds)
     try:
         cache.set(key, (FORMAT, time.time() + seconds, str(html)), seconds)
     except Exception:

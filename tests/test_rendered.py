@@ -186,12 +186,17 @@ def test_a_copy_from_the_shared_cache_expires_with_it(ended, monkeypatch):
     assert rendered.get(key) is None
 
 
-def test_the_memory_kept_has_a_budget_and_drops_the_least_recent_first():
-    memory = rendered._Local(budget=10)
-    memory.put("a", "aaaa", 60)
-    memory.put("b", "bbbb", 60)
-    assert memory.get("a") == "aaaa"  # now the most recent
-    memory.put("c", "cccc", 60)
-    assert (memory.get("a"), memory.get("b"), memory.get("c")) == ("aaaa", None, "cccc")
-    memory.put("d", "d" * 11, 60)  # larger than the whole budget: not kept
-    assert memory.get("d") is None and memory.size == 8
+def test_the_memory_kept_has_a_bound_and_drops_the_least_recent_first(ended, monkeypatch):
+    from django.core.cache.backends.locmem import LocMemCache
+
+    memory = LocMemCache(
+        "test-rendered", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 2, "CULL_FREQUENCY": 2}}
+    )
+    monkeypatch.setattr(rendered, "local", memory)
+    job, scan = ended
+    keys = [rendered.key_for(job, scan, f"page={n}", "page") for n in (9, 10, 11)]
+    for key in keys[:2]:
+        rendered.put(key, key, job)
+    assert rendered.get(keys[0]) == keys[0]  # now the most recent
+    rendered.put(keys[2], keys[2], job)
+    assert (memory.get(keys[0]), memory.get(keys[1]), memory.get(keys[2])) == (keys[0], None, keys[2])
