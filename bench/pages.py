@@ -61,13 +61,11 @@ def _run(args: argparse.Namespace) -> None:
 
     for role in ("customers", "big"):
         _job_page(args, client, timed_get, SHOWCASE[role], role)
+    _fragment_share(timed_get)
 
 
 def _job_page(args, client, timed_get, job: str, role: str) -> None:
     from django.core.cache import cache
-
-    from dashboard.meteroid.gateway import get_gateway
-    from dashboard.scan import scan_status
 
     print(
         f"Job page ({role} job {job}), 25-row table, sandbox latency {args.latency_ms:.0f} ms, {args.rounds} rounds"
@@ -90,10 +88,7 @@ def _job_page(args, client, timed_get, job: str, role: str) -> None:
         f"  server time (median)      cold {cold * 1000:7.1f} ms   warm {warm * 1000:6.1f} ms   "
         f"warm/cold {warm / cold:.1%}   (target: <= 20%)"
     )
-    # Bytes once the chunk list is there, as every view after the first sees the page.
-    detail = get_gateway().job(job)
-    while scan_status(detail).state == "running":
-        time.sleep(0.2)
+    _wait_for_scan(job)
     full_sizes, frag_sizes = [], []
     for n in range(1, args.rounds + 1):
         full_sizes.append(timed_get(f"/jobs/{job}/?page={n}")[2])
@@ -105,6 +100,50 @@ def _job_page(args, client, timed_get, job: str, role: str) -> None:
         f"  bytes                     page {full:,.0f}   htmx fragment {frag:,.0f}   "
         f"fragment/page {frag / full:.1%}   (target: <= 30%)"
     )
+
+
+def _fragment_share(timed_get) -> None:
+    """Fragment/page bytes on page 2 of every ended demo job with more than one page of
+    failures: how the figure spreads over jobs of every size and type."""
+    from dashboard.meteroid.gateway import get_gateway
+
+    gateway = get_gateway()
+    shares = []
+    for job in _all_jobs(gateway):
+        if not job.is_terminal or job.failed_items <= 25 or gateway.job(job.id).failure_count <= 25:
+            continue
+        url = f"/jobs/{job.id}/?page=2"
+        timed_get(url)
+        _wait_for_scan(job.id)
+        full = timed_get(url)[2]
+        fragment = timed_get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="failures")[2]
+        shares.append(fragment / full)
+    shares.sort()
+    print(f"Fragment/page bytes, page 2 of each of the {len(shares)} ended demo jobs with over 25 failures")
+    print(
+        f"  median {statistics.median(shares):.1%}   lowest {shares[0]:.1%}   highest {shares[-1]:.1%}   "
+        f"at most 30%: {sum(s <= 0.30 for s in shares)} of {len(shares)}"
+    )
+
+
+def _all_jobs(gateway) -> list:
+    jobs, page = [], 0
+    while True:
+        listed = gateway.jobs(page=page, per_page=100)
+        jobs += listed.jobs
+        if len(listed.jobs) < 100:
+            return jobs
+        page += 1
+
+
+def _wait_for_scan(job_id: str) -> None:
+    """Bytes are measured once the chunk list is there, as every view after the first sees
+    the page."""
+    from dashboard.meteroid.gateway import get_gateway
+    from dashboard.scan import scan_status
+
+    while scan_status(get_gateway().job(job_id)).state == "running":
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":
