@@ -1,5 +1,5 @@
-"""Shared fixtures: a logged-in browser session, a clean cache for every test, and the
-cache on a real Redis server for the tests that ask for it."""
+"""Shared fixtures: a logged-in browser session, a clean cache for every test, the cache on
+a real Redis server for the tests that ask for it, and a recording stand-in for it."""
 
 from __future__ import annotations
 
@@ -35,6 +35,17 @@ def redis_cache(settings) -> str:
     }
     yield prefix
     services.clear_cache()
+
+
+@pytest.fixture
+def recording(monkeypatch):
+    """The gateway's cache layer on a `RecordingCache`, which remembers each entry's timeout."""
+    from dashboard.meteroid import cache
+    from tests.helpers import RecordingCache
+
+    recording = RecordingCache()
+    monkeypatch.setattr(cache, "cache", recording)
+    return recording
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Helpers shared by view tests."""
+"""Helpers shared by tests."""
 
 from __future__ import annotations
 
@@ -51,3 +51,32 @@ def later(monkeypatch, seconds: float) -> None:
     from dashboard.meteroid import cache
 
     monkeypatch.setattr(cache, "time", _Later(seconds))
+
+
+class RecordingCache:
+    """A dict standing in for Django's cache, remembering each entry's timeout."""
+
+    def __init__(self):
+        self.data = {}
+        self.timeouts = {}
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def set(self, key, value, timeout):
+        self.data[key] = value
+        self.timeouts[key] = timeout
+
+    def add(self, key, value, timeout):
+        if key in self.data:
+            return False
+        self.set(key, value, timeout)
+        return True
+
+    def delete(self, key):
+        self.data.pop(key, None)
+        self.timeouts.pop(key, None)
+
+    def lifetimes(self) -> list[float]:
+        """How long each stored answer is fresh (the entry itself is kept longer)."""
+        return [round(entry[2] - entry[1]) for entry in self.data.values() if isinstance(entry, tuple)]

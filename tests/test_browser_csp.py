@@ -8,23 +8,16 @@ error, and the test fails on the first one.
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from dashboard.sandbox.data import SHOWCASE
+from tests.e2e.support import CHROMIUM, LAUNCH
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Recorded before any of the page's own scripts run.
 WATCH = """
 window.__violations = [];
@@ -36,20 +29,21 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture
 def browser():
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():
         if os.environ.get("CI_REQUIRE_SERVICES") == "1":
             pytest.fail("Chromium is required in CI but is not installed")
         pytest.skip("Chromium is not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        chromium = playwright.chromium.launch(**LAUNCH)
         yield chromium
         chromium.close()
 
 
-def test_paging_and_filtering_with_htmx_raise_no_csp_violation(user, live_server, browser):
-    page = browser.new_page()
+def watch(page) -> Callable[[], list[str]]:
+    """Record from now on what goes wrong in `page`: policy violations, console errors and
+    uncaught exceptions. The function returned lists them."""
     page.add_init_script(WATCH)
     problems: list[str] = []
     page.on(
@@ -61,10 +55,12 @@ def test_paging_and_filtering_with_htmx_raise_no_csp_violation(user, live_server
         ),
     )
     page.on("pageerror", lambda error: problems.append(str(error)))
+    return lambda: page.evaluate("window.__violations") + problems
 
-    def violations() -> list[str]:
-        return page.evaluate("window.__violations") + problems
 
+def test_paging_and_filtering_with_htmx_raise_no_csp_violation(user, live_server, browser):
+    page = browser.new_page()
+    violations = watch(page)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "support")
     page.fill("input[name=password]", "correct horse battery")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from dashboard.sandbox.data import SHOWCASE
-from tests.test_browser_csp import WATCH, browser  # noqa: F401 - the fixture
+from tests.test_browser_csp import browser, watch  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,14 +24,7 @@ def _count(page) -> int:
 
 def test_search_groups_and_row_links_work_in_a_browser(user, live_server, browser):  # noqa: F811
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.add_init_script(WATCH)
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-
-    def violations() -> list[str]:
-        return page.evaluate("window.__violations") + problems
-
+    violations = watch(page)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "support")
     page.fill("input[name=password]", "correct horse battery")

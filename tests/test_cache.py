@@ -194,37 +194,6 @@ def test_an_expired_entry_is_fetched_again():
     assert fetch.calls == 1
 
 
-class RecordingCache:
-    """A dict standing in for Django's cache, remembering each entry's timeout."""
-
-    def __init__(self):
-        self.data = {}
-        self.timeouts = {}
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    def set(self, key, value, timeout):
-        self.data[key] = value
-        self.timeouts[key] = timeout
-
-    def add(self, key, value, timeout):
-        if key in self.data:
-            return False
-        self.set(key, value, timeout)
-        return True
-
-    def delete(self, key):
-        self.data.pop(key, None)
-
-
-@pytest.fixture
-def recording(monkeypatch) -> RecordingCache:
-    recording = RecordingCache()
-    monkeypatch.setattr(cache, "cache", recording)
-    return recording
-
-
 @override_settings(METEROID_CACHE_STALE_SECONDS=1000)
 def test_the_lifetime_may_depend_on_the_value_and_a_copy_outlives_it(recording):
     before = time.time()

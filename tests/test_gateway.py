@@ -13,6 +13,7 @@ from dashboard.meteroid import cache, freshness
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway, reset_gateway
 from dashboard.meteroid.records import FailurePage, JobDetail, JobList
+from tests.helpers import RecordingCache
 
 JOB_ID = "bjob_7n42DGM5Tflk9n8mt7Fhc7"
 
@@ -68,42 +69,6 @@ class FakeClient:
     def open_file(self, url, *, default_filename="download"):
         self._answer(("file", url))
         return url
-
-
-class RecordingCache:
-    """A dict standing in for Django's cache, remembering each entry's timeout."""
-
-    def __init__(self):
-        self.data = {}
-        self.timeouts = {}
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
-
-    def set(self, key, value, timeout):
-        self.data[key] = value
-        self.timeouts[key] = timeout
-
-    def add(self, key, value, timeout):
-        if key in self.data:
-            return False
-        self.set(key, value, timeout)
-        return True
-
-    def delete(self, key):
-        self.data.pop(key, None)
-        self.timeouts.pop(key, None)
-
-    def lifetimes(self) -> list[float]:
-        """How long each stored answer is fresh (the entry itself is kept longer)."""
-        return [round(entry[2] - entry[1]) for entry in self.data.values() if isinstance(entry, tuple)]
-
-
-@pytest.fixture
-def recording(monkeypatch) -> RecordingCache:
-    recording = RecordingCache()
-    monkeypatch.setattr(cache, "cache", recording)
-    return recording
 
 
 @pytest.fixture
