@@ -37,6 +37,7 @@ from django.core.cache import cache
 
 from dashboard.analysis import analysis_of
 from dashboard.chunks import ChunkSummary, summarize_chunks
+from dashboard.meteroid.client import routine_call_level
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
 from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail
@@ -267,6 +268,9 @@ def _start(gateway: Gateway, job: JobDetail, keys: _Keys) -> bool:
 
 
 def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
+    # In the scan thread's own context (and its page threads' copies): its routine calls log at
+    # DEBUG, and its "scanned" line sums them up.
+    routine_call_level.set(logging.DEBUG)
     try:
         failures, result = run_scan(gateway, job, progress=_progress_writer(keys, token))
         publish(gateway, with_groups(result, failures), failures)
@@ -418,7 +422,12 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         fresh_until=finished + fresh_for,
     )
     logger.info(
-        "scanned %s: %d failures, %d chunks in %.2fs", job.id, len(failures), len(chunks), finished - started
+        "scanned %s: %d failures, %d chunks, %d pages in %.2fs",
+        job.id,
+        len(failures),
+        len(chunks),
+        len(pages),
+        finished - started,
     )
     return failures, result
 

@@ -70,7 +70,7 @@ def test_retries_and_failures_are_in_the_line(logged_in, meteroid, caplog):
 
 
 def test_a_background_scan_logs_under_the_request_that_started_it(logged_in, meteroid, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     response = logged_in.get(f"/jobs/{JOB}/")
     wait_for_scan(JOB, timeout=10)
     scan_calls = [
@@ -82,6 +82,40 @@ def test_a_background_scan_logs_under_the_request_that_started_it(logged_in, met
     assert {r.request_id for r in scan_calls} == {response["X-Request-ID"]}
     scanned = [r for r in caplog.records if r.name == "dashboard.scan" and "scanned" in r.getMessage()]
     assert scanned and scanned[0].request_id == response["X-Request-ID"]
+
+
+def test_a_scans_routine_calls_are_summed_up_in_its_own_line_at_info(logged_in, meteroid, caplog):
+    caplog.set_level(logging.INFO)
+    response = logged_in.get(f"/jobs/{JOB}/")
+    wait_for_scan(JOB, timeout=10)
+    records = [r for r in _meteroid_records(caplog) if r.request_id == response["X-Request-ID"]]
+    # The page's own calls are there; the scan's two pages are left to DEBUG.
+    assert [(r.meteroid_path, r.meteroid_cache) for r in records] == [
+        (job_path(), "miss"),
+        (failures_path(), "miss"),
+    ]
+    (scanned,) = [r for r in caplog.records if r.name == "dashboard.scan" and "scanned" in r.getMessage()]
+    assert scanned.getMessage().startswith(f"scanned {JOB}: 120 failures, 3 chunks, 2 pages in ")
+
+
+def test_a_scans_retried_call_is_still_logged_at_info(logged_in, meteroid, caplog):
+    from tests.upstream import Reply
+
+    refused = []
+
+    def second_page_fails_once(query):
+        if query.get("offset") == ["100"] and not refused:
+            refused.append(query)
+            return Reply(503, "<html>busy</html>")
+        return meteroid._failures(JOB, query)
+
+    meteroid.script(failures_path(), second_page_fails_once)
+    caplog.set_level(logging.INFO)
+    logged_in.get(f"/jobs/{JOB}/")
+    assert wait_for_scan(JOB, timeout=10).state == "done"
+    scan_calls = [r for r in _meteroid_records(caplog) if r.meteroid_cache == "none"]
+    assert [(r.meteroid_status, r.meteroid_retries) for r in scan_calls] == [(200, 1)]
+    assert scan_calls[0].levelno == logging.INFO
 
 
 def test_log_lines_hold_no_key_and_no_file_token(logged_in, meteroid, caplog):

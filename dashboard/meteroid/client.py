@@ -58,6 +58,12 @@ logger = logging.getLogger("dashboard.meteroid")
 # How the call being made relates to the cache, for its log line: "miss" when the gateway
 # fetches what it did not have; "none" for uncached calls (scans, files).
 cache_use: contextvars.ContextVar[str] = contextvars.ContextVar("meteroid_cache", default="none")
+# The level of a call's log line when it went well at once. A scan lowers it to DEBUG: its
+# thousands of routine calls would drown the rest, and its own line sums them up. A call that
+# was retried or failed is logged at INFO whatever this says.
+routine_call_level: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "meteroid_routine_call_level", default=logging.INFO
+)
 
 
 DEFAULT_USER_AGENT = "meteroid-failures-dashboard/0.1"
@@ -458,8 +464,13 @@ class MeteroidClient:
     def _log(
         self, path: str, status: int | None, started: float, retries: int, error: str | None = None
     ) -> None:
+        routine = error is None and retries == 0 and status is not None and 200 <= status < 300
+        level = routine_call_level.get() if routine else logging.INFO
+        if not logger.isEnabledFor(level):
+            return
         duration_ms = round((time.monotonic() - started) * 1000)
-        logger.info(
+        logger.log(
+            level,
             "Meteroid GET %s -> %s in %d ms (%d retries)",
             path,
             status if status is not None else error,
