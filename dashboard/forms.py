@@ -12,7 +12,8 @@ from dashboard.meteroid.records import JOB_TYPES, STATUSES
 from dashboard.reasons import KEY_RE
 from dashboard.search import MAX_QUERY_CHARS
 
-JOB_ID_RE = re.compile(r"^bjob_[0-9A-Za-z]{1,32}$")
+_JOB_ID = r"bjob_[0-9A-Za-z]{1,32}"
+JOB_ID_RE = re.compile(rf"^{_JOB_ID}$")
 CHUNK_ID_RE = re.compile(r"^bjch_[0-9A-Za-z]{1,32}$")
 MAX_PAGE = 1_000_000
 MAX_ROW = 1_000_000_000
@@ -20,8 +21,19 @@ JOBS_PER_PAGE = (10, 25, 50, 100)
 FAILURES_PER_PAGE = (25, 50, 100)
 
 
+# A job id inside other text: a link to a job's page, on the dashboard or elsewhere, or a
+# line of a ticket. Not part of a longer word, and never cut out of a longer id.
+JOB_ID_IN_TEXT_RE = re.compile(rf"(?<![0-9A-Za-z_]){_JOB_ID}(?![0-9A-Za-z])")
+MAX_PASTED_CHARS = 2000
+
+
 def is_job_id(value: str) -> bool:
     return bool(JOB_ID_RE.match(value))
+
+
+def job_ids_in(text: str) -> list[str]:
+    """The distinct batch job ids a text names, in order of first mention."""
+    return list(dict.fromkeys(JOB_ID_IN_TEXT_RE.findall(text)))
 
 
 class _QueryForm(forms.Form):
@@ -53,6 +65,33 @@ class _QueryForm(forms.Form):
         if not any(value == "" for _, values in self.data.lists() for value in values):
             return None
         return self.query()
+
+
+class OpenJobQuery(forms.Form):
+    """What someone pasted to open a job: its id, or any text that names exactly one job."""
+
+    job = forms.CharField(
+        max_length=MAX_PASTED_CHARS,
+        strip=True,
+        error_messages={"required": "Paste a batch job id (bjob_7n42DGM5Tflk9n8mt7Fhc7) or a link to a job."},
+    )
+
+    def clean_job(self) -> str:
+        text = self.cleaned_data["job"]
+        found = job_ids_in(text)
+        if not found:
+            raise forms.ValidationError(
+                "There is no batch job id in what was pasted; they look like bjob_7n42DGM5Tflk9n8mt7Fhc7."
+            )
+        if len(found) > 1:
+            raise forms.ValidationError(
+                f"What was pasted names {len(found)} jobs ({', '.join(found[:3])}"
+                f"{', …' if len(found) > 3 else ''}); paste one of them."
+            )
+        return found[0]
+
+    def problems(self) -> list[str]:
+        return [str(message) for messages in self.errors.values() for message in messages]
 
 
 class JobListQuery(_QueryForm):

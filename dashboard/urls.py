@@ -8,6 +8,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="jobs", permanent=False)),
     path("jobs/", jobs.jobs, name="jobs"),
     path("jobs/refresh/", refresh.jobs_refresh, name="jobs-refresh"),
+    path("jobs/open/", jobs.open_job, name="jobs-open"),
     path("jobs/<str:job_id>/", job.job, name="job"),
     path("jobs/<str:job_id>/refresh/", refresh.job_refresh, name="job-refresh"),
     path("jobs/<str:job_id>/chunks/", job.job_chunks, name="job-chunks"),

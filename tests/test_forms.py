@@ -1,7 +1,15 @@
 import pytest
 from django.http import QueryDict
 
-from dashboard.forms import ExportQuery, JobListQuery, JobPageQuery, ReasonsQuery, is_job_id
+from dashboard.forms import (
+    ExportQuery,
+    JobListQuery,
+    JobPageQuery,
+    OpenJobQuery,
+    ReasonsQuery,
+    is_job_id,
+    job_ids_in,
+)
 
 
 def _form(cls, query: str):
@@ -112,3 +120,49 @@ def test_exports_and_reasons_take_only_their_filters():
     assert ok and form.query() == "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&q=x"
     form, ok = _form(ReasonsQuery, "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&page=2")
     assert ok and form.query(page=3) == "chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&page=3"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("bjob_7n42DGM5Tflk9n8mt7Fhc7", ["bjob_7n42DGM5Tflk9n8mt7Fhc7"]),
+        (
+            "https://dash.example/jobs/bjob_7n42DGM5Tflk9n8mt7Fhc7/?chunk=bjch_1&page=2",
+            ["bjob_7n42DGM5Tflk9n8mt7Fhc7"],
+        ),
+        ("Import bjob_A1 failed, see bjob_B2 and bjob_A1 again.", ["bjob_A1", "bjob_B2"]),
+        ("(bjob_A1)", ["bjob_A1"]),
+        ("xbjob_A1 my_bjob_A1 bjob_ bjob_-A1", []),
+        # Never cut out of a longer id.
+        ("bjob_" + "a" * 33, []),
+        ("bjob_" + "a" * 32, ["bjob_" + "a" * 32]),
+    ],
+)
+def test_job_ids_are_found_in_pasted_text_whole_or_not_at_all(text, found):
+    assert job_ids_in(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "Paste a batch job id"),
+        ("   ", "Paste a batch job id"),
+        ("customer acme-1", "There is no batch job id"),
+        (
+            "bjob_A1 bjob_B2 bjob_C3 bjob_D4",
+            "names 4 jobs (bjob_A1, bjob_B2, bjob_C3, …); paste one of them.",
+        ),
+        ("bjob_A1 " * 300, "Ensure this value has at most 2000 characters"),
+    ],
+)
+def test_opening_a_job_says_what_was_wrong_with_the_text(text, problem):
+    form = OpenJobQuery({"job": text})
+    assert not form.is_valid()
+    (message,) = form.problems()
+    assert problem in message
+
+
+def test_opening_a_job_takes_an_id_among_spaces_and_words():
+    form = OpenJobQuery({"job": "  job bjob_7n42DGM5Tflk9n8mt7Fhc7 failed \n"})
+    assert form.is_valid()
+    assert form.cleaned_data["job"] == "bjob_7n42DGM5Tflk9n8mt7Fhc7"

@@ -141,3 +141,51 @@ def test_a_rejected_key_says_so_without_showing_it(logged_in, settings):
     assert "rejected the API key" in html
     assert "pv_live_wrongwrongwrong" not in html
     assert "Sandbox data" not in html
+
+
+def test_the_list_offers_to_open_a_job_by_id_or_link(logged_in):
+    html = logged_in.get("/jobs/").content.decode()
+    assert '<form class="open-job" method="get" action="/jobs/open/"' in html
+    assert '<label for="open-job">Open a job</label>' in html
+
+
+def test_a_pasted_link_opens_its_job(logged_in):
+    job = _job_ids(logged_in.get("/jobs/").content.decode())[0]
+    response = logged_in.get("/jobs/open/", {"job": f" http://elsewhere.example/jobs/{job}/?page=3 "})
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/{job}/"
+    assert logged_in.get(response["Location"]).status_code == 200
+
+
+def test_a_pasted_id_of_no_job_opens_the_job_pages_own_answer(logged_in):
+    response = logged_in.get("/jobs/open/", {"job": "bjob_NoSuchJob000000000000"}, follow=True)
+    assert response.redirect_chain == [("/jobs/bjob_NoSuchJob000000000000/", 302)]
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("<script>alert(1)</script>", "There is no batch job id"),
+        ("bjob_A1 and bjob_B2", "names 2 jobs (bjob_A1, bjob_B2); paste one of them."),
+    ],
+)
+def test_text_that_names_no_single_job_gets_a_clear_400(logged_in, text, says):
+    response = logged_in.get("/jobs/open/", {"job": text})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "There is no job to open." in html and says in html
+    assert "<script>alert" not in html
+
+
+@pytest.mark.parametrize("query", ["", "?job=", "?job=%20%20"])
+def test_opening_nothing_goes_back_to_the_list(logged_in, query):
+    response = logged_in.get(f"/jobs/open/{query}")
+    assert response.status_code == 302
+    assert response["Location"] == "/jobs/"
+
+
+def test_opening_a_job_needs_a_login(client):
+    response = client.get("/jobs/open/", {"job": "bjob_A1"})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/jobs/open/%3Fjob%3Dbjob_A1"

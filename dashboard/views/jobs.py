@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.forms import JobListQuery
+from dashboard.forms import JobListQuery, OpenJobQuery
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JOB_TYPES, STATUSES
 from dashboard.paging import Paging
-from dashboard.views.responses import bad_query, not_found, upstream_problem
+from dashboard.views.responses import bad_query, not_found, problem, upstream_problem
 
 
 @require_GET
@@ -59,3 +59,15 @@ def jobs(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "jobs-table":
         template += "#jobs-table"
     return render(request, template, context)
+
+
+@require_GET
+def open_job(request: HttpRequest) -> HttpResponse:
+    """The page of the job that a pasted id or link names (the box above the list); with
+    nothing pasted, the list itself."""
+    if not request.GET.get("job", "").strip():
+        return redirect("jobs")
+    form = OpenJobQuery(request.GET)
+    if not form.is_valid():
+        return problem(request, status=400, title="There is no job to open.", details=form.problems())
+    return redirect("job", job_id=form.cleaned_data["job"])

@@ -68,6 +68,22 @@ def test_filtering_by_status_and_type_swaps_only_the_table_and_the_address_follo
     assert_accessible(page, "jobs list, filtered")
 
 
+def test_a_job_id_pasted_with_the_words_around_it_opens_that_job(page: Page):
+    page.goto("/jobs/")
+    job = job_ids(page)[3]
+    box = page.get_by_label("Open a job")
+    box.fill(f"Ticket 4711: import {job} failed for acme")
+    box.press("Enter")
+    page.wait_for_url(f"**/jobs/{job}/")
+    expect(page.locator(".crumbs")).to_contain_text(job)
+
+    page.go_back()
+    page.get_by_label("Open a job").fill("acme-1 could not be imported")
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(page.locator(".problem")).to_contain_text("There is no batch job id")
+    assert_accessible(page, "open a job: nothing to open")
+
+
 def test_back_and_forward_restore_the_rows_and_the_filter_controls(page: Page):
     page.goto("/jobs/?status=FAILED")
     states = [(page.url, job_ids(page), controls(page))]
