@@ -13,8 +13,9 @@ from dashboard.reasons import KEY_RE
 from dashboard.search import MAX_QUERY_CHARS
 
 _JOB_ID = r"bjob_[0-9A-Za-z]{1,32}"
+_CHUNK_ID = r"bjch_[0-9A-Za-z]{1,32}"
 JOB_ID_RE = re.compile(rf"^{_JOB_ID}$")
-CHUNK_ID_RE = re.compile(r"^bjch_[0-9A-Za-z]{1,32}$")
+CHUNK_ID_RE = re.compile(rf"^{_CHUNK_ID}$")
 MAX_PAGE = 1_000_000
 MAX_ROW = 1_000_000_000
 JOBS_PER_PAGE = (10, 25, 50, 100)
@@ -24,6 +25,7 @@ FAILURES_PER_PAGE = (25, 50, 100)
 # A job id inside other text: a link to a job's page, on the dashboard or elsewhere, or a
 # line of a ticket. Not part of a longer word, and never cut out of a longer id.
 JOB_ID_IN_TEXT_RE = re.compile(rf"(?<![0-9A-Za-z_]){_JOB_ID}(?![0-9A-Za-z])")
+CHUNK_ID_IN_TEXT_RE = re.compile(rf"(?<![0-9A-Za-z_]){_CHUNK_ID}(?![0-9A-Za-z])")
 MAX_PASTED_CHARS = 2000
 
 
@@ -79,6 +81,11 @@ class OpenJobQuery(forms.Form):
     def clean_job(self) -> str:
         text = self.cleaned_data["job"]
         found = job_ids_in(text)
+        if not found and CHUNK_ID_IN_TEXT_RE.search(text):
+            raise forms.ValidationError(
+                "What was pasted names a chunk, not a job: open the job it belongs to, "
+                "then choose the chunk in its Chunk filter."
+            )
         if not found:
             raise forms.ValidationError(
                 "There is no batch job id in what was pasted; they look like bjob_7n42DGM5Tflk9n8mt7Fhc7."

@@ -148,6 +148,7 @@ def test_job_ids_are_found_in_pasted_text_whole_or_not_at_all(text, found):
         ("", "Paste a batch job id"),
         ("   ", "Paste a batch job id"),
         ("customer acme-1", "There is no batch job id"),
+        ("chunk bjch_1QQehRMxO3XPF4d1dBcwOU failed", "names a chunk, not a job"),
         (
             "bjob_A1 bjob_B2 bjob_C3 bjob_D4",
             "names 4 jobs (bjob_A1, bjob_B2, bjob_C3, …); paste one of them.",
