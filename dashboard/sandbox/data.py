@@ -312,7 +312,9 @@ def input_rows(job: Job) -> Iterator[list[str]]:
     for k in range(plan.chunk_count):
         failing = set(_offsets(plan, k))
         for offset in range(_chunk_rows(plan, k)):
-            yield rows.row(plan.job_type, ctx, k * size + offset, failing=offset in failing).values
+            yield rows.row(
+                plan.job_type, ctx, k * size + offset, failing=offset in failing, hostile_job=plan.hostile
+            ).values
 
 
 def error_header(job: Job) -> tuple[str, ...]:
