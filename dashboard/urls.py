@@ -15,6 +15,7 @@ urlpatterns = [
     path("jobs/<str:job_id>/chunks/rescan/", job.job_rescan, name="job-rescan"),
     path("jobs/<str:job_id>/files/<str:kind>/", downloads.job_file, name="job-file"),
     path("jobs/<str:job_id>/failures.csv", exports.failures_csv, name="job-failures-csv"),
+    path("jobs/<str:job_id>/rows-to-fix.csv", exports.rows_to_fix_csv, name="job-rows-to-fix-csv"),
     path("jobs/<str:job_id>/reasons/", reasons.reasons, name="job-reasons"),
     path("jobs/<str:job_id>/reasons.csv", reasons.reasons_csv, name="job-reasons-csv"),
     path("jobs/<str:job_id>/reasons/<str:key>/", reasons.reason_group, name="job-reason"),

@@ -1,8 +1,10 @@
-"""A job's failures as CSV, with the job page's filters: every matching failure, streamed."""
+"""A job's failures as CSV, with the job page's filters: every matching failure, streamed;
+and the input file's own rows of those failures, to fix and import again."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -11,29 +13,35 @@ from django.views.decorators.http import require_GET
 from dashboard.analysis import Analysis
 from dashboard.exports import Cell, csv_chunks
 from dashboard.forms import ExportQuery
-from dashboard.meteroid.errors import MeteroidError
+from dashboard.meteroid.client import FileDownload
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JobDetail
 from dashboard.reasons import pattern_of
+from dashboard.rows_to_fix import Misaligned, csv_records, fixed_rows
 from dashboard.scan import ScanStatus, stream_failures
 from dashboard.search import clean_query, fold
 from dashboard.views.downloads import safe_filename
 from dashboard.views.job import _load_job, chunk_is_unknown, no_such_group, scanned
-from dashboard.views.responses import bad_query, not_found, upstream_problem
+from dashboard.views.reasons import CSV_WAIT_SECONDS
+from dashboard.views.responses import bad_query, not_found, problem, upstream_problem
 
 FAILURES_HEADER = ("row", "identifier", "reason", "pattern", "chunk_id", "job_id")
 
 
-def export_filename(job_id: str, *, chunk: str = "", reason: str = "", q: str = "") -> str:
-    """`bjob_…-failures[-chunk-bjch_…][-reason-3f9a2c0b17de][-search-acme-gmbh].csv`."""
-    name = f"{job_id}-failures"
+def export_filename(
+    job_id: str, *, kind: str = "failures", chunk: str = "", reason: str = "", q: str = ""
+) -> str:
+    """`bjob_…-failures[-chunk-bjch_…][-reason-3f9a2c0b17de][-search-acme-gmbh].csv` (or
+    `-rows-to-fix…`)."""
+    name = f"{job_id}-{kind}"
     if chunk:
         name += f"-chunk-{chunk}"
     if reason:
         name += f"-reason-{reason}"
     if q:
         name += "-search-" + (safe_filename(q, "text")[:40].strip("._-") or "text")
-    return safe_filename(name, f"{job_id}-failures") + ".csv"
+    return safe_filename(name, f"{job_id}-{kind}") + ".csv"
 
 
 @require_GET
@@ -47,11 +55,7 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     chunk, reason, q = (form.cleaned_data[name] for name in ("chunk", "reason", "q"))
     scan, analysis = scanned(detail)
     if chunk_is_unknown(scan, chunk):
-        return not_found(
-            request,
-            "This job has no failures in that chunk.",
-            [f"Chunk {chunk} is not among the chunks of {detail.id} that have failures."],
-        )
+        return _no_failures_in_chunk(request, detail, chunk)
     if analysis is not None and _covers_all(scan):
         if reason and analysis.template(reason) is None:
             return no_such_group(request, detail, reason)
@@ -71,6 +75,111 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_GET
+def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The input file's rows of the matching failures, each with its reason in `_error`."""
+    detail = _load_job(request, job_id)
+    if isinstance(detail, HttpResponse):
+        return detail
+    form = ExportQuery(request.GET)
+    if not form.is_valid():
+        return bad_query(request, form.problems())
+    chunk, reason, q = (form.cleaned_data[name] for name in ("chunk", "reason", "q"))
+    if not detail.input_file_url:
+        return not_found(request, "This job has no input file to take the rows from.")
+    if detail.failure_count == 0:
+        return not_found(
+            request,
+            "Meteroid recorded no failed row of this job: there are no rows to fix.",
+            [
+                f"Its {detail.failed_items:,} failed rows were lost with chunks that failed as a whole; "
+                "Meteroid's errors CSV or the input file can tell which rows they are."
+            ]
+            if detail.failed_items
+            else [],
+        )
+    scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS)
+    if chunk_is_unknown(scan, chunk):
+        return _no_failures_in_chunk(request, detail, chunk)
+    if detail.is_active:
+        return problem(
+            request,
+            status=409,
+            title="The rows to fix are ready when the job has ended.",
+            details=["It is still running: more of its rows may fail."],
+        )
+    if scan.result is not None and scan.result.capped:
+        return problem(
+            request,
+            status=409,
+            title="This job has more failures than the dashboard reads.",
+            details=[
+                f"It reads the first {scan.result.scanned:,} of {scan.result.total_count:,}; "
+                "Meteroid's errors CSV has every failed row."
+            ],
+        )
+    if analysis is None:
+        return problem(
+            request,
+            status=409,
+            title="The rows to fix are ready once the dashboard has read the job's failures.",
+            details=["The job's page shows the reading's progress."],
+            retry=True,
+        )
+    if reason and analysis.template(reason) is None:
+        return no_such_group(request, detail, reason)
+    positions = analysis.select(chunk_id=chunk, group_key=reason, query=q)
+    failures = analysis.failures
+    indices, reasons, identifiers = failures.item_indices, failures.reasons, failures.identifiers
+    wanted = ((indices[p], reasons[p], identifiers[p]) for p in positions)
+    filename = export_filename(detail.id, kind="rows-to-fix", chunk=chunk, reason=reason, q=q)
+    try:
+        download = get_gateway().open_file(detail.input_file_url, default_filename=filename)
+    except MeteroidError as error:
+        if error.kind is ErrorKind.NOT_FOUND:  # the file, not the job
+            return not_found(request, error.message)
+        return upstream_problem(request, error)
+    try:
+        header, rows = fixed_rows(csv_records(download.iter_chunks()), wanted)
+        chunks = csv_chunks(header, rows, verbatim=True)
+        # The first batch is read before answering: a file that does not line up, or a
+        # Meteroid that fails at once, still gets a page that says so.
+        first = next(chunks)
+    except Misaligned as exc:
+        download.close()
+        return problem(
+            request,
+            status=502,
+            title="The input file's rows do not line up with Meteroid's failures.",
+            details=[str(exc), "Meteroid's errors CSV has every failed row with its reason."],
+        )
+    except MeteroidError as error:
+        download.close()
+        return upstream_problem(request, error)
+    response = StreamingHttpResponse(
+        _closing(chain([first], chunks), download), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _closing(chunks: Iterator[bytes], download: FileDownload) -> Iterator[bytes]:
+    # The rows stop once past the last one wanted, with the file's rest unread.
+    try:
+        yield from chunks
+    finally:
+        download.close()
+
+
+def _no_failures_in_chunk(request: HttpRequest, detail: JobDetail, chunk: str) -> HttpResponse:
+    return not_found(
+        request,
+        "This job has no failures in that chunk.",
+        [f"Chunk {chunk} is not among the chunks of {detail.id} that have failures."],
+    )
 
 
 def _covers_all(scan: ScanStatus) -> bool:
