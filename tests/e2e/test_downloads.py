@@ -45,3 +45,18 @@ def test_an_exports_output_file_arrives(page: Page):
     name, rows = _download(page, "Output file")
     assert name == f"{EXPORT}-output.csv"
     assert len(rows) - 1 == first_number(page.locator("#job-summary dd").first.inner_text())
+
+
+def test_the_rows_to_fix_of_one_reason_group_arrive_from_the_job_page(page: Page):
+    page.goto(f"/jobs/{CUSTOMERS}/")
+    # The largest group, from the list above the table; the table swaps to its failures.
+    page.locator(".top-reasons a.pattern").first.click()
+    page.wait_for_url("**reason=*")
+    count = first_number(page.locator("#failures .count").inner_text().split(" of ")[1])
+
+    name, rows = _download(page, "Their input rows, to fix")
+    key = page.url.split("reason=")[1][:12]
+    assert name == f"{CUSTOMERS}-rows-to-fix-reason-{key}.csv"
+    assert rows[0][-1] == "_error"
+    assert len(rows) - 1 == count
+    assert {row[-1].split("'")[0] for row in rows[1:]} == {"Duplicate alias "}
