@@ -140,3 +140,12 @@ def test_meteroid_failing_on_the_input_file_is_a_page_not_a_file(logged_in, mete
     assert response.status_code == 502
     assert "text/html" in response["Content-Type"]
     assert get_gateway().job(JOB).id == JOB
+
+
+def test_a_reason_groups_page_offers_its_rows_under_its_chunk(logged_in):
+    status = wait_for_scan(CUSTOMERS)
+    group = status.result.groups[0]
+    chunk = status.result.chunks[0].chunk_id
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/reasons/{group.key}/?chunk={chunk}").content.decode()
+    href = f"/jobs/{CUSTOMERS}/rows-to-fix.csv?chunk={chunk}&amp;reason={group.key}"
+    assert f'<a id="rows-to-fix" href="{href}" download>' in html
