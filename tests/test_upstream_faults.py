@@ -9,6 +9,7 @@ honestly instead of keeping half a result.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -111,6 +112,11 @@ def assert_pauses(client, fake: FakeMeteroid, page: Page) -> None:
     assert response.status_code == 503, body[:500]
     assert "rate-limiting" in body and "try again in" in body
     assert fake.count(page.upstream, **query) == before
+    # A scan the first request started may still have a 429 of its own on the way, which
+    # would pause requests again: let it end, then let the Retry-After pass.
+    for thread in threading.enumerate():
+        if thread.name.startswith("scan-"):
+            thread.join(timeout=PAGE_SECONDS)
     cache.delete(get_gateway().client.budget.pause_key)  # as if the Retry-After had passed
 
 
