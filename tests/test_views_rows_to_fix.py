@@ -149,3 +149,16 @@ def test_a_reason_groups_page_offers_its_rows_under_its_chunk(logged_in):
     html = logged_in.get(f"/jobs/{CUSTOMERS}/reasons/{group.key}/?chunk={chunk}").content.decode()
     href = f"/jobs/{CUSTOMERS}/rows-to-fix.csv?chunk={chunk}&amp;reason={group.key}"
     assert f'<a id="rows-to-fix" href="{href}" download>' in html
+
+
+def test_before_the_failures_are_read_it_says_so_with_a_retry(logged_in, settings, monkeypatch):
+    import dashboard.views.exports
+
+    monkeypatch.setattr(dashboard.views.exports, "CSV_WAIT_SECONDS", 0.0)
+    settings.SANDBOX_LATENCY_MS = 300
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/rows-to-fix.csv")
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "ready once the dashboard has read the job" in html and "Try again" in html
+    wait_for_scan(CUSTOMERS)
+    assert logged_in.get(f"/jobs/{CUSTOMERS}/rows-to-fix.csv").status_code == 200

@@ -87,47 +87,13 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     if not form.is_valid():
         return bad_query(request, form.problems())
     chunk, reason, q = (form.cleaned_data[name] for name in ("chunk", "reason", "q"))
-    if not detail.input_file_url:
-        return not_found(request, "This job has no input file to take the rows from.")
-    if detail.failure_count == 0:
-        return not_found(
-            request,
-            "Meteroid recorded no failed row of this job: there are no rows to fix.",
-            [
-                f"Its {detail.failed_items:,} failed rows were lost with chunks that failed as a whole; "
-                "Meteroid's errors CSV or the input file can tell which rows they are."
-            ]
-            if detail.failed_items
-            else [],
-        )
+    if (refusal := _no_rows_to_fix(request, detail)) is not None:
+        return refusal
     scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS)
     if chunk_is_unknown(scan, chunk):
         return _no_failures_in_chunk(request, detail, chunk)
-    if detail.is_active:
-        return problem(
-            request,
-            status=409,
-            title="The rows to fix are ready when the job has ended.",
-            details=["It is still running: more of its rows may fail."],
-        )
-    if scan.result is not None and scan.result.capped:
-        return problem(
-            request,
-            status=409,
-            title="This job has more failures than the dashboard reads.",
-            details=[
-                f"It reads the first {scan.result.scanned:,} of {scan.result.total_count:,}; "
-                "Meteroid's errors CSV has every failed row."
-            ],
-        )
-    if analysis is None:
-        return problem(
-            request,
-            status=409,
-            title="The rows to fix are ready once the dashboard has read the job's failures.",
-            details=["The job's page shows the reading's progress."],
-            retry=True,
-        )
+    if analysis is None or not _covers_all(scan):
+        return _not_read_whole(request, scan)
     if reason and analysis.template(reason) is None:
         return no_such_group(request, detail, reason)
     positions = analysis.select(chunk_id=chunk, group_key=reason, query=q)
@@ -164,6 +130,51 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _no_rows_to_fix(request: HttpRequest, detail: JobDetail) -> HttpResponse | None:
+    """Why the job itself has no rows to fix to give, as a page; None when it may have some."""
+    if not detail.input_file_url:
+        return not_found(request, "This job has no input file to take the rows from.")
+    if detail.failure_count == 0:
+        lost = (
+            f"Its {detail.failed_items:,} failed rows were lost with chunks that failed as a whole; "
+            "Meteroid's errors CSV or the input file can tell which rows they are."
+        )
+        return not_found(
+            request,
+            "Meteroid recorded no failed row of this job: there are no rows to fix.",
+            [lost] if detail.failed_items else [],
+        )
+    if detail.is_active:
+        return problem(
+            request,
+            status=409,
+            title="The rows to fix are ready when the job has ended.",
+            details=["It is still running: more of its rows may fail."],
+        )
+    return None
+
+
+def _not_read_whole(request: HttpRequest, scan: ScanStatus) -> HttpResponse:
+    """The page for a job whose failures the dashboard has not (or cannot have) all read."""
+    if scan.result is not None and scan.result.capped:
+        return problem(
+            request,
+            status=409,
+            title="This job has more failures than the dashboard reads.",
+            details=[
+                f"It reads the first {scan.result.scanned:,} of {scan.result.total_count:,}; "
+                "Meteroid's errors CSV has every failed row."
+            ],
+        )
+    return problem(
+        request,
+        status=409,
+        title="The rows to fix are ready once the dashboard has read the job's failures.",
+        details=["The job's page shows the reading's progress."],
+        retry=True,
+    )
 
 
 def _closing(chunks: Iterator[bytes], download: FileDownload) -> Iterator[bytes]:
