@@ -46,13 +46,10 @@ def export_filename(
 
 @require_GET
 def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
-    detail = _load_job(request, job_id)
-    if isinstance(detail, HttpResponse):
-        return detail
-    form = ExportQuery(request.GET)
-    if not form.is_valid():
-        return bad_query(request, form.problems())
-    chunk, reason, q = (form.cleaned_data[name] for name in ("chunk", "reason", "q"))
+    scope = _export_scope(request, job_id)
+    if isinstance(scope, HttpResponse):
+        return scope
+    detail, chunk, reason, q = scope
     scan, analysis = scanned(detail)
     if chunk_is_unknown(scan, chunk):
         return _no_failures_in_chunk(request, detail, chunk)
@@ -80,13 +77,10 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
 @require_GET
 def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     """The input file's rows of the matching failures, each with its reason in `_error`."""
-    detail = _load_job(request, job_id)
-    if isinstance(detail, HttpResponse):
-        return detail
-    form = ExportQuery(request.GET)
-    if not form.is_valid():
-        return bad_query(request, form.problems())
-    chunk, reason, q = (form.cleaned_data[name] for name in ("chunk", "reason", "q"))
+    scope = _export_scope(request, job_id)
+    if isinstance(scope, HttpResponse):
+        return scope
+    detail, chunk, reason, q = scope
     if (refusal := _no_rows_to_fix(request, detail)) is not None:
         return refusal
     scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS)
@@ -130,6 +124,17 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _export_scope(request: HttpRequest, job_id: str) -> tuple[JobDetail, str, str, str] | HttpResponse:
+    """What both exports start with: the job, and the filters (chunk, reason group, search)."""
+    detail = _load_job(request, job_id)
+    if isinstance(detail, HttpResponse):
+        return detail
+    form = ExportQuery(request.GET)
+    if not form.is_valid():
+        return bad_query(request, form.problems())
+    return detail, form.cleaned_data["chunk"], form.cleaned_data["reason"], form.cleaned_data["q"]
 
 
 def _no_rows_to_fix(request: HttpRequest, detail: JobDetail) -> HttpResponse | None:
