@@ -22,7 +22,7 @@ from dashboard.rows_to_fix import Misaligned, csv_records, fixed_rows
 from dashboard.scan import ScanStatus, stream_failures
 from dashboard.search import clean_query, fold
 from dashboard.views.downloads import safe_filename
-from dashboard.views.job import _load_job, chunk_is_unknown, no_such_group, scanned
+from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
 from dashboard.views.reasons import CSV_WAIT_SECONDS
 from dashboard.views.responses import bad_query, not_found, problem, upstream_problem
 
@@ -52,7 +52,7 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     detail, chunk, reason, q = scope
     scan, analysis = scanned(detail)
     if chunk_is_unknown(scan, chunk):
-        return _no_failures_in_chunk(request, detail, chunk)
+        return no_such_chunk(request, detail, chunk)
     if analysis is not None and _covers_all(scan):
         if reason and analysis.template(reason) is None:
             return no_such_group(request, detail, reason)
@@ -85,7 +85,7 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
         return refusal
     scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS)
     if chunk_is_unknown(scan, chunk):
-        return _no_failures_in_chunk(request, detail, chunk)
+        return no_such_chunk(request, detail, chunk)
     if analysis is None or not _covers_all(scan):
         return _not_read_whole(request, scan)
     if reason and analysis.template(reason) is None:
@@ -188,14 +188,6 @@ def _closing(chunks: Iterator[bytes], download: FileDownload) -> Iterator[bytes]
         yield from chunks
     finally:
         download.close()
-
-
-def _no_failures_in_chunk(request: HttpRequest, detail: JobDetail, chunk: str) -> HttpResponse:
-    return not_found(
-        request,
-        "This job has no failures in that chunk.",
-        [f"Chunk {chunk} is not among the chunks of {detail.id} that have failures."],
-    )
 
 
 def _covers_all(scan: ScanStatus) -> bool:

@@ -82,7 +82,7 @@ def no_such_group(request: HttpRequest, job: JobDetail, key: str) -> HttpRespons
     )
 
 
-def _no_such_chunk(request: HttpRequest, job: JobDetail, chunk_id: str) -> HttpResponse:
+def no_such_chunk(request: HttpRequest, job: JobDetail, chunk_id: str) -> HttpResponse:
     return not_found(
         request,
         "This job has no failures in that chunk.",
@@ -147,7 +147,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     if target == REASON_SUMMARY:
         return render(request, "jobs/job.html#reason-summary", context)
     if chunk_is_unknown(scan, chunk_id):
-        return _no_such_chunk(request, detail, chunk_id)
+        return no_such_chunk(request, detail, chunk_id)
     if chunk_id and scan.result:
         context["chunk"] = find_chunk(scan.result.chunks, chunk_id)
     if reason and scan.result:
@@ -187,7 +187,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         if failures is not None:
             total = context.pop("meteroid_total")
             if chunk_id and total == 0:
-                return _no_such_chunk(request, detail, chunk_id)
+                return no_such_chunk(request, detail, chunk_id)
             paging = Paging(query["page"], query["per_page"], total)
             if not paging.exists:
                 return _no_such_page(request, paging)

@@ -25,7 +25,7 @@ from dashboard.ranges import RangeText, describe
 from dashboard.reasons import Grouping, ReasonGroup
 from dashboard.scan import ScanStatus
 from dashboard.search import MAX_QUERY_CHARS
-from dashboard.views.job import _load_job, chunk_is_unknown, no_such_group, scanned
+from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
 from dashboard.views.responses import bad_query, not_found
 
 REASONS = "reasons"  # the htmx target of the groups region
@@ -80,11 +80,7 @@ def _scope(
     if chunk_is_unknown(scan, chunk_id) or (
         analysis and chunk_id and not len(analysis.chunk_positions(chunk_id))
     ):
-        return not_found(
-            request,
-            "This job has no failures in that chunk.",
-            [f"Chunk {chunk_id} is not among the chunks of {detail.id} that have failures."],
-        )
+        return no_such_chunk(request, detail, chunk_id)
     return detail, form, scan, analysis
 
 
