@@ -288,6 +288,15 @@ SCAN_CONCURRENCY = int(_positive("SCAN_CONCURRENCY", _read("SCAN_CONCURRENCY", e
 SCAN_MAX_FAILURES = int(_positive("SCAN_MAX_FAILURES", _read("SCAN_MAX_FAILURES", env.int, 250_000)))
 
 # --- Sandbox ----------------------------------------------------------------------------
+# The sandbox (its URLs under /sandbox/, its loopback server, its data) exists only where the
+# dashboard runs on it, or where this says so: on a real Meteroid it would be an open,
+# CPU-heavy fake API beside the real one.
+SANDBOX_ENABLED = _bool("SANDBOX_ENABLED", not METEROID_API_KEY)
+if not SANDBOX_ENABLED and not METEROID_API_KEY:
+    raise ImproperlyConfigured(
+        "Environment variable SANDBOX_ENABLED is False, but without METEROID_API_KEY the "
+        "dashboard runs on the sandbox: set METEROID_API_KEY, or leave SANDBOX_ENABLED unset."
+    )
 SANDBOX_API_KEY = _read("SANDBOX_API_KEY", env.str, "pv_sand_demo0000000000000000")
 SANDBOX_LATENCY_MS = _read("SANDBOX_LATENCY_MS", env.float, 0.0)
 SANDBOX_RATE_429 = _rate("SANDBOX_RATE_429", _read("SANDBOX_RATE_429", env.float, 0.0))

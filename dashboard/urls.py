@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -26,5 +27,9 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
-    path("sandbox/", include("dashboard.sandbox.urls")),
 ]
+
+if settings.SANDBOX_ENABLED:
+    # Only where the dashboard runs on the sandbox (or SANDBOX_ENABLED says so): elsewhere
+    # /sandbox/ is a 404 and no module of the sandbox is imported.
+    urlpatterns.append(path("sandbox/", include("dashboard.sandbox.urls")))

@@ -1,0 +1,111 @@
+"""The sandbox exists only where it belongs: with no METEROID_API_KEY (the dashboard runs on
+it), or with SANDBOX_ENABLED=True. Elsewhere /sandbox/ is a 404 and no module of the sandbox
+is imported, so its fake API and its 250,000-row files are not there to be asked for.
+
+Each case starts a fresh interpreter: what a process imports is decided at its start."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_KEY = "pv_sand_mount0000000000000000"
+
+# Loads the whole URL configuration (every view module it names) and the WSGI application,
+# asks for the sandbox's job list with its key, and reports which sandbox modules got imported.
+PROBE = f"""
+import json, sys
+from django.core.wsgi import get_wsgi_application
+from django.test import Client
+from django.urls import get_resolver
+
+get_wsgi_application()
+get_resolver().url_patterns
+response = Client().get(
+    "/sandbox/api/v1/batch-jobs", HTTP_AUTHORIZATION="Bearer {SANDBOX_KEY}", HTTP_HOST="127.0.0.1"
+)
+print(json.dumps({{
+    "status": response.status_code,
+    "json": response.get("Content-Type", "").startswith("application/json"),
+    "modules": sorted(name for name in sys.modules if name.startswith("dashboard.sandbox")),
+}}))
+"""
+
+
+def _run(**env: str) -> dict:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("METEROID_", "SANDBOX_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={
+            **base,
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SANDBOX_API_KEY": SANDBOX_KEY,
+            "LOG_LEVEL": "ERROR",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_it_is_a_404_and_never_imported_on_a_real_meteroid():
+    seen = _run(METEROID_API_KEY="pv_live_mount0000000000000000", METEROID_BASE_URL="http://127.0.0.1:9")
+    assert seen["status"] == 404
+    assert seen["modules"] == []
+
+
+def test_it_is_served_when_the_dashboard_runs_on_it():
+    seen = _run()
+    assert seen["status"] == 200 and seen["json"]
+    assert "dashboard.sandbox.views" in seen["modules"]
+
+
+def test_sandbox_enabled_serves_it_beside_a_real_meteroid():
+    seen = _run(
+        METEROID_API_KEY="pv_live_mount0000000000000000",
+        METEROID_BASE_URL="http://127.0.0.1:9",
+        SANDBOX_ENABLED="True",
+    )
+    assert seen["status"] == 200 and seen["json"]
+
+
+def test_sandbox_enabled_false_without_a_key_stops_start_up():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("METEROID_", "SANDBOX_"))},
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "SANDBOX_ENABLED": "False",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SANDBOX_ENABLED" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_malformed_sandbox_enabled_is_named(value):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "SANDBOX_ENABLED": value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SANDBOX_ENABLED" in result.stderr
