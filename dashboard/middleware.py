@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRedirect
 
-from dashboard.meteroid import freshness
+from dashboard.meteroid import deadline, freshness
 
 
 class LoginRequired(LoginRequiredMiddleware):
@@ -27,6 +28,21 @@ class LoginRequired(LoginRequiredMiddleware):
             )
             return HttpResponseClientRedirect(login["Location"])
         return super().handle_no_permission(request, view_func)
+
+
+class MeteroidDeadline:
+    """One deadline for all the calls to Meteroid that one request makes, retries included
+    (`dashboard.meteroid.deadline`): a page never keeps a person, or a server thread, waiting
+    on a slow Meteroid for longer than METEROID_REQUEST_DEADLINE_SECONDS. Downloads lift it
+    (`deadline.lifted()` around their view); a streamed body is read after this returns,
+    outside it."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with deadline.within(settings.METEROID_REQUEST_DEADLINE_SECONDS):
+            return self.get_response(request)
 
 
 class StaleNotice:

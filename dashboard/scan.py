@@ -37,6 +37,7 @@ from django.core.cache import cache
 
 from dashboard.analysis import analysis_of
 from dashboard.chunks import ChunkSummary, summarize_chunks
+from dashboard.meteroid import deadline
 from dashboard.meteroid.client import routine_call_level
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
@@ -271,6 +272,9 @@ def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
     # In the scan thread's own context (and its page threads' copies): its routine calls log at
     # DEBUG, and its "scanned" line sums them up.
     routine_call_level.set(logging.DEBUG)
+    # The copied context holds the deadline of the request that started the scan; a scan
+    # reads for much longer, on the client's own timeouts and retries.
+    deadline.lift()
     try:
         failures, result = run_scan(gateway, job, progress=_progress_writer(keys, token))
         publish(gateway, with_groups(result, failures), failures)

@@ -122,6 +122,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "dashboard.logs.RequestIdMiddleware",
+    # Every page's calls to Meteroid end within METEROID_REQUEST_DEADLINE_SECONDS.
+    "dashboard.middleware.MeteroidDeadline",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -252,6 +254,12 @@ METEROID_CONNECT_TIMEOUT = _positive(
 )
 METEROID_READ_TIMEOUT = _positive("METEROID_READ_TIMEOUT", _read("METEROID_READ_TIMEOUT", env.float, 10.0))
 METEROID_MAX_RETRIES = _read("METEROID_MAX_RETRIES", env.int, 3)
+# The time one page (any request but a download) may spend on all its calls to Meteroid,
+# retries included; past it the page shows what it has and loads the rest by itself later.
+# Downloads and background scans have the client's own, longer budget.
+METEROID_REQUEST_DEADLINE_SECONDS = _positive(
+    "METEROID_REQUEST_DEADLINE_SECONDS", _read("METEROID_REQUEST_DEADLINE_SECONDS", env.float, 8.0)
+)
 # Longest Retry-After the gateway will sleep through inside one request; beyond it the
 # user is told to come back later instead of waiting.
 METEROID_MAX_RETRY_WAIT = _read("METEROID_MAX_RETRY_WAIT", env.float, 5.0)

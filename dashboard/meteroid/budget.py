@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 from django.core.cache import cache
 
+from . import deadline
 from .errors import ErrorKind, MeteroidError
 
 logger = logging.getLogger("dashboard.meteroid")
@@ -32,6 +33,7 @@ class Budget:
     `slot()` is held around each request: it waits out a pause of up to `max_pause_wait`
     seconds (a longer one fails at once with RATE_LIMITED), then waits up to `slot_wait`
     seconds for one of `max_in_flight` slots (failing with UNAVAILABLE if none frees up).
+    Under a request's deadline both waits end with it (deadline.py).
     """
 
     def __init__(self, scope: str, *, max_in_flight: int, slot_wait: float, max_pause_wait: float) -> None:
@@ -54,7 +56,11 @@ class Budget:
     def slot(self) -> Iterator[None]:
         """Hold one of the process's request slots, once no pause is on."""
         self.wait_out_pause()
-        if not self._slots.acquire(timeout=self.slot_wait):
+        limit = deadline.current()
+        wait = self.slot_wait if limit is None else limit.cap(self.slot_wait)
+        if not self._slots.acquire(timeout=wait):
+            if limit is not None and limit.spent:
+                raise limit.error()
             raise MeteroidError(
                 ErrorKind.UNAVAILABLE,
                 "The dashboard is already waiting on many answers from Meteroid; try again in a moment.",
@@ -81,7 +87,12 @@ class Budget:
         remaining = self.paused_for()
         if remaining <= 0:
             return
-        if remaining > self.max_pause_wait:
+        limit = deadline.current()
+        longest = self.max_pause_wait
+        if limit is not None:
+            # A pause that ends too late for an answer within the deadline is not waited out.
+            longest = min(longest, limit.remaining() - deadline.MIN_ATTEMPT_SECONDS)
+        if remaining > longest:
             raise MeteroidError(
                 ErrorKind.RATE_LIMITED,
                 f"Meteroid is rate-limiting requests: try again in {math.ceil(remaining)} s.",

@@ -11,7 +11,8 @@ they hold across processes and machines when the cache is shared (Redis):
 - **Single flight.** However many ask for the same missing page at once, one fetch goes
   upstream: threads of a process wait on the first one's flight, and processes wait on a lock
   in the cache (`cache.add`, with a timeout, so that a holder that died blocks nobody for
-  long), polling the cache for its answer for a bounded time.
+  long), polling the cache for its answer for a bounded time; never past the request's own
+  deadline (deadline.py), where the wait ends as a slow answer would.
 - **Stale beats broken.** An entry outlives its lifetime by `METEROID_CACHE_STALE_SECONDS`.
   When a fetch fails in a way that retrying could fix (timeout, 5xx, 429, unreachable), the
   old copy is returned instead, marked `Stale` with its age and the reason. For a few seconds
@@ -36,6 +37,7 @@ from typing import Any, Literal
 from django.conf import settings
 from django.core.cache import cache
 
+from . import deadline
 from .errors import ErrorKind, MeteroidError
 from .records import RECORD_VERSION, Job
 
@@ -273,10 +275,13 @@ def _single_flight[T](
         if flight is None:
             flight = _flights[key] = _Flight()
     if not leader:
-        if flight.done.wait(FLIGHT_WAIT_SECONDS):
+        limit = deadline.current()
+        if flight.done.wait(FLIGHT_WAIT_SECONDS if limit is None else limit.cap(FLIGHT_WAIT_SECONDS)):
             if flight.error is not None:
                 raise flight.error
             return flight.value, False
+        if limit is not None and limit.spent:
+            raise limit.error()
         # The leader is stuck (Meteroid slow beyond reason): do not wait on it forever.
         return _across_processes(key, lifetime, fetch, expect, refresh=refresh, started=started)
     try:
@@ -304,7 +309,8 @@ def _across_processes[T](
 ) -> tuple[T, bool]:
     lock_key, failed_key = f"{key}:flight", f"{key}:failed"
     token = uuid.uuid4().hex
-    deadline = time.monotonic() + FLIGHT_WAIT_SECONDS
+    wait_until = time.monotonic() + FLIGHT_WAIT_SECONDS
+    limit = deadline.current()
 
     def usable(entry: _Entry | None) -> bool:
         # A refresh wants an answer fetched since it was asked for; anyone else, a fresh one.
@@ -339,14 +345,16 @@ def _across_processes[T](
         # Someone else is fetching this page: wait for their answer (or their failure).
         delay = FLIGHT_POLL_FIRST
         while True:
-            if time.monotonic() >= deadline:
+            if limit is not None and limit.spent:
+                raise limit.error()
+            if time.monotonic() >= wait_until:
                 logger.warning(
                     "Waited %.0f s for another fetch of one page; fetching it here", FLIGHT_WAIT_SECONDS
                 )
                 value = fetch()
                 _store(key, value, lifetime)
                 return value, True
-            time.sleep(delay)
+            time.sleep(delay if limit is None else limit.cap(delay))
             delay = min(delay * 2, FLIGHT_POLL_MAX)
             entry = _read(key, expect)
             if usable(entry):

@@ -12,7 +12,11 @@ Worst-case time of one call, in seconds, with R = `max_retries`:
     (R + 1) * (connect_timeout + read_timeout) + R * max(BACKOFF_MAX, max_retry_wait)
 
 (`worst_case_seconds`; about 67 s with the default settings), plus, with a `Budget`, the
-wait for a free request slot and through a pause after a 429. The read timeout bounds each
+wait for a free request slot and through a pause after a 429. That is the budget of
+downloads and background scans. A page's calls run under the request's deadline instead
+(deadline.py): each attempt's timeouts are capped by the time left, a retry is made only if
+it can start, after its backoff, with time left for an answer, and no call starts once the
+deadline is spent, so all the calls of one page end within it. The read timeout bounds each
 wait for bytes, not a whole body, so a server trickling a body byte by byte could take longer;
 Meteroid's answers are small pages, so that case is left to the server's own limits.
 """
@@ -29,6 +33,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -48,7 +53,9 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
 
+from . import deadline
 from .budget import Budget
 from .cache import key_fingerprint
 from .errors import ErrorKind, MeteroidError
@@ -64,6 +71,18 @@ cache_use: contextvars.ContextVar[str] = contextvars.ContextVar("meteroid_cache"
 routine_call_level: contextvars.ContextVar[int] = contextvars.ContextVar(
     "meteroid_routine_call_level", default=logging.INFO
 )
+
+
+@dataclass
+class _Retries:
+    """The retries of one call, told by `BoundedRetry`: how many were made (for the call's
+    log line), and whether the request's deadline stopped them."""
+
+    made: int = 0
+    cut_by_deadline: bool = False
+
+
+_retries: contextvars.ContextVar[_Retries | None] = contextvars.ContextVar("meteroid_retries", default=None)
 
 
 DEFAULT_USER_AGENT = "meteroid-failures-dashboard/0.1"
@@ -107,7 +126,8 @@ class BoundedRetry(Retry):
     person when to come back instead of holding a page open. A malformed `Retry-After`
     counts as absent (plain backoff) instead of failing the request. Each 429 seen on the
     way is reported to `on_rate_limited` (with its Retry-After), so that other requests can
-    pause rather than run into the same limit.
+    pause rather than run into the same limit. Under a request's deadline, a retry whose
+    wait would leave no time for an answer is not made: the last answer or error stands.
     """
 
     def __init__(
@@ -148,7 +168,42 @@ class BoundedRetry(Retry):
             if wait is not None and wait > self.max_retry_wait:
                 # Caught by urllib3, which then returns this response as the final one.
                 raise MaxRetryError(_pool, url, ResponseError("Retry-After is longer than we wait"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        limit = deadline.current()
+        if limit is not None:
+            wait = retry.get_backoff_time()
+            if response is not None and self.respect_retry_after_header:
+                wait = max(wait, self.get_retry_after(response) or 0.0)
+            left = limit.remaining()
+            if left - wait < deadline.MIN_ATTEMPT_SECONDS:
+                logger.info(
+                    "Meteroid GET %s: no retry, %.1f s left of the request's %g s deadline",
+                    urlsplit(url or "").path,
+                    max(0.0, left),
+                    limit.seconds,
+                )
+                if (told := _retries.get()) is not None:
+                    told.cut_by_deadline = True
+                # As when the retries run out: a response is returned as the final one
+                # (raise_on_status is off), an error is raised.
+                raise MaxRetryError(_pool, url, error or ResponseError("no time left for a retry"))
+        if (told := _retries.get()) is not None:
+            told.made += 1
+        return retry
+
+
+class _DeadlineTimeout(Timeout):
+    """Connect and read timeouts capped by the time a request's deadline has left. urllib3
+    clones the timeout for each attempt, retries included, so each clone is capped anew."""
+
+    def __init__(self, connect: float, read: float, limit: deadline.Deadline) -> None:
+        # A zero timeout would mean "do not block"; a spent deadline never gets this far.
+        left = max(0.001, limit.remaining())
+        super().__init__(connect=min(connect, left), read=read, total=left)
+        self._caps = (connect, read, limit)
+
+    def clone(self) -> _DeadlineTimeout:
+        return _DeadlineTimeout(*self._caps)
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -418,15 +473,22 @@ class MeteroidClient:
         comes streamed, an API answer whole."""
         path = urlsplit(url).path
         started = time.monotonic()
+        limit = deadline.current()
+        if limit is not None and limit.spent:
+            # The page's earlier calls used its time up: not one more attempt.
+            self._log(path, None, started, 0, error="DeadlineSpent")
+            raise limit.error()
+        told = _Retries()
+        telling = _retries.set(told)
         try:
             # Held for the request and its retries; a streamed body is read after it is freed.
             with self.budget.slot() if self.budget is not None else nullcontext():
                 response = self._get_file(url) if is_file else self._get_api(url, params)
         except requests.RequestException as exc:
-            # A MaxRetryError inside means urllib3 used up every retry it was allowed.
-            exhausted = any(isinstance(arg, MaxRetryError) for arg in exc.args)
-            self._log(path, None, started, self.max_retries if exhausted else 0, error=type(exc).__name__)
-            raise self._transport_error(exc, is_file=is_file) from None
+            self._log(path, None, started, told.made, error=type(exc).__name__)
+            raise self._transport_error(exc, is_file=is_file, cut=told.cut_by_deadline) from None
+        finally:
+            _retries.reset(telling)
         retries = _retries_of(response)
         self._log(path, response.status_code, started, retries)
         if 200 <= response.status_code < 300:
@@ -442,9 +504,7 @@ class MeteroidClient:
     def _get_api(self, url: str, params: list[tuple[str, str]] | None) -> requests.Response:
         request = self._api_request.copy()
         request.prepare_url(url, params)
-        response = self._adapter.send(
-            request, timeout=(self.connect_timeout, self.read_timeout), **self._api_settings
-        )
+        response = self._adapter.send(request, timeout=self._timeout(), **self._api_settings)
         # Read whole here, as the session does, so that an answer cut short is a transport
         # error like any other.
         _ = response.content
@@ -458,8 +518,14 @@ class MeteroidClient:
             headers={"Accept": "*/*"},
             stream=True,
             allow_redirects=True,
-            timeout=(self.connect_timeout, self.read_timeout),
+            timeout=self._timeout(),
         )
+
+    def _timeout(self) -> tuple[float, float] | Timeout:
+        limit = deadline.current()
+        if limit is None:
+            return (self.connect_timeout, self.read_timeout)
+        return _DeadlineTimeout(self.connect_timeout, self.read_timeout, limit)
 
     def _log(
         self, path: str, status: int | None, started: float, retries: int, error: str | None = None
@@ -487,7 +553,9 @@ class MeteroidClient:
             },
         )
 
-    def _transport_error(self, exc: requests.RequestException, *, is_file: bool = False) -> MeteroidError:
+    def _transport_error(
+        self, exc: requests.RequestException, *, is_file: bool = False, cut: bool = False
+    ) -> MeteroidError:
         """A request that got no HTTP answer, told for a person (no URL: it may hold a token)."""
         reason: BaseException | None = exc
         # requests wraps urllib3's errors, often in a MaxRetryError: find the root cause.
@@ -500,6 +568,14 @@ class MeteroidClient:
                 break
         host = urlsplit(self.base_url).netloc
         unreachable = "Meteroid could not be reached"
+        timed_out = isinstance(exc, requests.Timeout) or isinstance(
+            reason, ReadTimeoutError | ConnectTimeoutError
+        )
+        limit = deadline.current()
+        if timed_out and limit is not None and (cut or limit.spent):
+            # Cut by the request's deadline (the attempt, or the retries that would have
+            # followed it), not by the client's own timeouts.
+            return limit.error()
         if isinstance(exc, requests.ReadTimeout) or isinstance(reason, ReadTimeoutError):
             message = f"Meteroid did not answer within {self.read_timeout:g} s; try again in a moment."
         elif isinstance(reason, NameResolutionError):

@@ -13,6 +13,7 @@ class ErrorKind(enum.StrEnum):
     BAD_REQUEST = "bad_request"  # Meteroid refused the query (400)
     RATE_LIMITED = "rate_limited"  # 429 after the retries we allow ourselves
     UNAVAILABLE = "unavailable"  # unreachable, timed out, or a proxy's 502/503/504
+    SLOW = "slow"  # no answer within the request's deadline (deadline.py)
     UPSTREAM = "upstream"  # Meteroid's own 500, or an answer we cannot read
 
 
@@ -40,7 +41,18 @@ class MeteroidError(Exception):
 
     @property
     def retryable(self) -> bool:
-        return self.kind in (ErrorKind.RATE_LIMITED, ErrorKind.UNAVAILABLE, ErrorKind.UPSTREAM)
+        return self.kind in (
+            ErrorKind.RATE_LIMITED,
+            ErrorKind.UNAVAILABLE,
+            ErrorKind.SLOW,
+            ErrorKind.UPSTREAM,
+        )
+
+    @property
+    def slow(self) -> bool:
+        """Whether Meteroid did not answer within the request's deadline: the page shows
+        what it has, and loads the part it missed by itself a little later."""
+        return self.kind is ErrorKind.SLOW
 
     @property
     def retry_after_seconds(self) -> int | None:
@@ -54,6 +66,7 @@ class MeteroidError(Exception):
             ErrorKind.BAD_REQUEST: 400,
             ErrorKind.RATE_LIMITED: 503,
             ErrorKind.UNAVAILABLE: 503,
+            ErrorKind.SLOW: 503,
         }.get(self.kind, 502)
 
     def __repr__(self) -> str:

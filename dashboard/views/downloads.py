@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
+from dashboard.meteroid import deadline
 from dashboard.meteroid.client import FileDownload
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
@@ -69,6 +70,8 @@ def _stream(download: FileDownload) -> Iterator[bytes]:
 
 
 @require_GET
+# A download reads much more than a page, on the client's own timeouts and retries.
+@deadline.lifted()
 def job_file(request: HttpRequest, job_id: str, kind: str) -> HttpResponse:
     if kind not in FILE_KINDS:
         return not_found(request, "There is no such file.", [f"Files of a job are: {', '.join(FILE_KINDS)}."])

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from dashboard.analysis import Analysis
 from dashboard.exports import Cell, csv_chunks
 from dashboard.forms import ExportQuery
+from dashboard.meteroid import deadline
 from dashboard.meteroid.client import FileDownload
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
@@ -45,6 +46,8 @@ def export_filename(
 
 
 @require_GET
+# A download reads much more than a page, on the client's own timeouts and retries.
+@deadline.lifted()
 def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     scope = _export_scope(request, job_id)
     if isinstance(scope, HttpResponse):
@@ -75,6 +78,8 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @require_GET
+# A download reads much more than a page, on the client's own timeouts and retries.
+@deadline.lifted()
 def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     """The input file's rows of the matching failures, each with its reason in `_error`."""
     scope = _export_scope(request, job_id)

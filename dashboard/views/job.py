@@ -34,6 +34,8 @@ FAILURES = "failures"
 REASON_SUMMARY = "reason-summary"
 SUMMARY_GROUPS = 5  # reason groups named above the table
 SCAN_POLL_SECONDS = 0.1
+# A table that Meteroid was too slow for asks again this long after it was shown.
+SLOW_RETRY_SECONDS = 5
 
 
 def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
@@ -243,6 +245,7 @@ def _meteroid_page(
         page = get_gateway().failures(detail, limit=limit, offset=offset, chunk_id=chunk_id or None)
     except MeteroidError as error:
         context["failures_error"] = error
+        context["slow_retry_seconds"] = SLOW_RETRY_SECONDS
         return None
     context["meteroid_total"] = page.total_count
     return list(page.failures)

@@ -19,6 +19,7 @@ from dashboard.charts import Bar, bar_chart
 from dashboard.chunks import ChunkSummary, find_chunk
 from dashboard.exports import csv_chunks
 from dashboard.forms import ReasonsQuery
+from dashboard.meteroid import deadline
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
 from dashboard.ranges import RangeText, describe
@@ -200,6 +201,8 @@ REASONS_HEADER = (
 
 
 @require_GET
+# A download reads much more than a page, on the client's own timeouts and retries.
+@deadline.lifted()
 def reasons_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     """The reason groups as CSV, one line per group, largest first."""
     scope = _scope(request, job_id, wait=CSV_WAIT_SECONDS)
