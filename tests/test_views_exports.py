@@ -151,3 +151,45 @@ def test_an_export_goes_beyond_a_capped_scan(logged_in, settings):
     assert wait_for_scan(CUSTOMERS).result.capped
     rows = _read(logged_in.get(f"/jobs/{CUSTOMERS}/failures.csv"))
     assert len(rows) == 313
+
+
+def _with_empty_pages(meteroid, failures: int, empty: range) -> None:
+    from tests.upstream import JOB, Reply, detail_json, failure_json, failures_path
+
+    meteroid.details[JOB] = detail_json(
+        total_items=failures, processed_items=failures, failed_items=failures, failure_count=failures
+    )
+    meteroid.failures[JOB] = [failure_json(i) for i in range(failures)]
+
+    def answer(query):
+        if int(query.get("offset", ["0"])[0]) in empty:
+            return Reply(200, {"data": [], "total_count": failures})
+        return meteroid._failures(JOB, query)
+
+    meteroid.script(failures_path(), answer)
+
+
+def test_fewer_failures_than_announced_before_the_first_byte_is_a_page(logged_in, meteroid):
+    from tests.upstream import JOB
+
+    _with_empty_pages(meteroid, 300, range(100, 200))
+    response = logged_in.get(f"/jobs/{JOB}/failures.csv")
+    assert response.status_code == 502
+    assert "text/html" in response["Content-Type"]
+    assert "Meteroid listed 200 failures of the 300 it announced" in response.content.decode()
+
+
+def test_fewer_failures_than_announced_after_the_first_byte_aborts_the_download(logged_in, meteroid, caplog):
+    from dashboard.meteroid.errors import MeteroidError
+    from tests.upstream import JOB
+
+    _with_empty_pages(meteroid, 3000, range(2000, 3000))
+    response = logged_in.get(f"/jobs/{JOB}/failures.csv")
+    assert response.status_code == 200
+    chunks = iter(response.streaming_content)
+    assert next(chunks).startswith("\ufeffrow,".encode())
+    # The error goes up to the server, which then ends the response short of its last chunk.
+    with pytest.raises(MeteroidError, match="2,000 failures of the 3,000"):
+        list(chunks)
+    aborted = [r for r in caplog.records if r.name == "dashboard.downloads"]
+    assert aborted and f"failures CSV of {JOB} aborted after" in aborted[0].getMessage()

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import chain
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.analysis import Analysis
 from dashboard.exports import Cell, csv_chunks
 from dashboard.forms import ExportQuery
 from dashboard.meteroid import deadline
-from dashboard.meteroid.client import FileDownload
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JobDetail
@@ -25,7 +23,7 @@ from dashboard.search import clean_query, fold
 from dashboard.views.downloads import safe_filename
 from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
 from dashboard.views.reasons import CSV_WAIT_SECONDS
-from dashboard.views.responses import bad_query, not_found, problem, upstream_problem
+from dashboard.views.responses import bad_query, not_found, problem, streamed_download, upstream_problem
 
 FAILURES_HEADER = ("row", "identifier", "reason", "pattern", "chunk_id", "job_id")
 
@@ -68,13 +66,19 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
         except MeteroidError as error:
             return upstream_problem(request, error)
         rows = _rows_from_meteroid(detail, failures, reason, q)
-    response = StreamingHttpResponse(
-        csv_chunks(FAILURES_HEADER, rows), content_type="text/csv; charset=utf-8"
+    chunks = csv_chunks(FAILURES_HEADER, rows)
+    try:
+        # The first batch of rows is made before answering: a Meteroid that fails within it
+        # (a page that does not come, a job that lists fewer failures than it announced)
+        # still gets a page that says so, not a 500.
+        first = next(chunks)
+    except MeteroidError as error:
+        return upstream_problem(request, error)
+    return streamed_download(
+        chain([first], chunks),
+        what=f"failures CSV of {detail.id}",
+        filename=export_filename(detail.id, chunk=chunk, reason=reason, q=q),
     )
-    filename = export_filename(detail.id, chunk=chunk, reason=reason, q=q)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @require_GET
@@ -123,12 +127,10 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     except MeteroidError as error:
         download.close()
         return upstream_problem(request, error)
-    response = StreamingHttpResponse(
-        _closing(chain([first], chunks), download), content_type="text/csv; charset=utf-8"
+    # The rows stop once past the last one wanted, with the file's rest unread.
+    return streamed_download(
+        chain([first], chunks), what=f"rows to fix of {detail.id}", filename=filename, close=download.close
     )
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _export_scope(request: HttpRequest, job_id: str) -> tuple[JobDetail, str, str, str] | HttpResponse:
@@ -185,14 +187,6 @@ def _not_read_whole(request: HttpRequest, scan: ScanStatus) -> HttpResponse:
         details=["The job's page shows the reading's progress."],
         retry=True,
     )
-
-
-def _closing(chunks: Iterator[bytes], download: FileDownload) -> Iterator[bytes]:
-    # The rows stop once past the last one wanted, with the file's rest unread.
-    try:
-        yield from chunks
-    finally:
-        download.close()
 
 
 def _covers_all(scan: ScanStatus) -> bool:

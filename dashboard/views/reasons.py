@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -27,7 +27,7 @@ from dashboard.reasons import Grouping, ReasonGroup
 from dashboard.scan import ScanStatus
 from dashboard.search import MAX_QUERY_CHARS
 from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
-from dashboard.views.responses import bad_query, not_found
+from dashboard.views.responses import bad_query, not_found, streamed_download
 
 REASONS = "reasons"  # the htmx target of the groups region
 GROUPS_PER_PAGE = 50
@@ -236,12 +236,10 @@ def reasons_csv(request: HttpRequest, job_id: str) -> HttpResponse:
             ]
 
     name = f"{detail.id}-reasons" + (f"-chunk-{chunk_id}" if chunk_id else "") + ".csv"
-    response = StreamingHttpResponse(
-        csv_chunks(REASONS_HEADER, rows()), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = content_disposition_header(True, name)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    chunks = csv_chunks(REASONS_HEADER, rows())
+    # Made before answering, as every download's first batch: a problem found in it gets a page.
+    first = next(chunks)
+    return streamed_download(chain([first], chunks), what=f"reasons CSV of {detail.id}", filename=name)
 
 
 def _values_text(group: ReasonGroup) -> str:

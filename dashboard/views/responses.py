@@ -2,14 +2,22 @@
 
 An htmx request gets the message as a fragment for the element it targeted (htmx is
 configured in base.html to swap error responses too); a plain request gets a whole page.
+A download that fails once its first bytes are sent can no longer get a page: it is aborted
+(`streamed_download`).
 """
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import logging
+from collections.abc import Callable, Iterable, Iterator
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
+
+logger = logging.getLogger("dashboard.downloads")
 
 
 def problem(
@@ -64,3 +72,42 @@ def upstream_problem(request: HttpRequest, error: MeteroidError) -> HttpResponse
         retry=error.retryable,
         retry_after=error.retry_after_seconds,
     )
+
+
+def streamed_download(
+    chunks: Iterable[bytes],
+    *,
+    what: str,
+    filename: str,
+    content_type: str = "text/csv; charset=utf-8",
+    close: Callable[[], None] | None = None,
+) -> StreamingHttpResponse:
+    """A file streamed as it is made. `what` names it in the log ("failures CSV of bjob_…").
+
+    The caller makes the first chunk before calling this, so that a problem found then gets a
+    page with an honest status. A problem found later cannot change the status: it is logged
+    and raised on to the server, which then ends the response short of its final chunk
+    (gunicorn closes the connection), so that browsers and curl report a failed download
+    instead of saving a file cut short as if it were whole. `close` runs however it ends.
+    """
+    response = StreamingHttpResponse(_aborting(chunks, what, close), content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _aborting(chunks: Iterable[bytes], what: str, close: Callable[[], None] | None) -> Iterator[bytes]:
+    sent = 0
+    try:
+        for chunk in chunks:
+            sent += len(chunk)
+            yield chunk
+    except MeteroidError as error:
+        logger.warning("Download of the %s aborted after %d bytes: %s", what, sent, error.message)
+        raise
+    except Exception as exc:
+        logger.exception("Download of the %s aborted after %d bytes: %s", what, sent, exc)
+        raise
+    finally:
+        if close is not None:
+            close()
