@@ -9,12 +9,14 @@ retries stop when no time is left for them; downloads and scans keep their own b
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from dataclasses import replace
 
 import pytest
 
 from dashboard.meteroid import deadline
-from dashboard.meteroid.errors import ErrorKind
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from tests.helpers import htmx, wait_for_scan
 from tests.upstream import JOB, Reply, failures_path, job_path
 
@@ -152,12 +154,7 @@ def test_the_table_loads_by_itself_once_meteroid_answers(logged_in, meteroid, se
 def test_downloads_are_not_held_to_a_pages_deadline(logged_in, meteroid, settings):
     settings.METEROID_REQUEST_DEADLINE_SECONDS = 0.5
     settings.METEROID_READ_TIMEOUT = 3.0
-    meteroid.script(
-        failures_path(),
-        lambda q: meteroid._failures(JOB, q).__class__(
-            **{**meteroid._failures(JOB, q).__dict__, "delay": 0.7}
-        ),
-    )
+    meteroid.script(failures_path(), lambda q: replace(meteroid._failures(JOB, q), delay=0.7))
 
     response, body, seconds = timed_get(logged_in, f"/jobs/{JOB}/failures.csv")
 
@@ -169,12 +166,7 @@ def test_downloads_are_not_held_to_a_pages_deadline(logged_in, meteroid, setting
 def test_a_scan_started_by_a_page_is_not_held_to_its_deadline(logged_in, meteroid, settings):
     settings.METEROID_REQUEST_DEADLINE_SECONDS = 0.5
     settings.METEROID_READ_TIMEOUT = 3.0
-    meteroid.script(
-        failures_path(),
-        lambda q: meteroid._failures(JOB, q).__class__(
-            **{**meteroid._failures(JOB, q).__dict__, "delay": 0.7}
-        ),
-    )
+    meteroid.script(failures_path(), lambda q: replace(meteroid._failures(JOB, q), delay=0.7))
     logged_in.get(f"/jobs/{JOB}/")  # starts the scan (its table is too slow for the page)
 
     status = wait_for_scan(JOB)
@@ -192,3 +184,68 @@ def test_the_deadline_is_one_for_all_calls():
         assert deadline.current() is limit
     assert deadline.current() is None
     assert limit.error().kind is ErrorKind.SLOW and limit.error().retryable
+
+
+# --- every wait of a page ends at its deadline -----------------------------------------------
+
+
+def test_waiting_for_a_free_request_slot_ends_at_the_deadline():
+    from dashboard.meteroid.budget import Budget
+
+    budget = Budget("deadline-slots", max_in_flight=1, slot_wait=5.0, max_pause_wait=5.0)
+    with budget.slot(), deadline.within(0.5):
+        started = time.monotonic()
+        with pytest.raises(MeteroidError) as caught, budget.slot():
+            pass
+    assert time.monotonic() - started < 0.5 + 0.2
+    assert caught.value.kind is ErrorKind.SLOW
+
+
+def test_a_pause_that_ends_after_the_deadline_is_not_waited_out():
+    from dashboard.meteroid.budget import Budget
+
+    budget = Budget("deadline-pause", max_in_flight=1, slot_wait=5.0, max_pause_wait=5.0)
+    budget.pause(3.0)
+    with deadline.within(1.0):
+        started = time.monotonic()
+        with pytest.raises(MeteroidError) as caught, budget.slot():
+            pass
+    assert time.monotonic() - started < 0.2
+    assert caught.value.kind is ErrorKind.RATE_LIMITED
+
+
+def test_waiting_on_another_threads_fetch_ends_at_the_deadline():
+    from dashboard.meteroid import cache
+
+    get_or_fetch = cache.get_or_fetch
+    release = threading.Event()
+    leader = threading.Thread(target=get_or_fetch, args=("deadline-flight", 60, release.wait))
+    leader.start()
+    try:
+        opened = time.monotonic() + 5
+        while "deadline-flight" not in cache._flights:  # the leader's flight is open
+            assert time.monotonic() < opened
+            time.sleep(0.01)
+        with deadline.within(0.5):
+            started = time.monotonic()
+            with pytest.raises(MeteroidError) as caught:
+                get_or_fetch("deadline-flight", 60, lambda: pytest.fail("the waiter fetched"))
+        assert time.monotonic() - started < 0.5 + 0.2
+        assert caught.value.kind is ErrorKind.SLOW
+    finally:
+        release.set()
+        leader.join(5)
+
+
+def test_waiting_on_another_process_fetch_ends_at_the_deadline():
+    from django.core.cache import cache
+
+    from dashboard.meteroid.cache import get_or_fetch
+
+    cache.add("deadline-processes:flight", "another process", 30)
+    with deadline.within(0.5):
+        started = time.monotonic()
+        with pytest.raises(MeteroidError) as caught:
+            get_or_fetch("deadline-processes", 60, lambda: pytest.fail("the waiter fetched"))
+    assert time.monotonic() - started < 0.5 + 0.2
+    assert caught.value.kind is ErrorKind.SLOW
