@@ -54,6 +54,8 @@ def served(tmp_path):
             proc_env |= {
                 "METEROID_API_KEY": "pv_sand_demo0000000000000000",
                 "METEROID_BASE_URL": f"{base}/sandbox",
+                # With a key set, /sandbox/ is served only when asked for.
+                "SANDBOX_ENABLED": "True",
             }
         proc = subprocess.Popen(
             [
