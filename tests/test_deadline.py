@@ -249,3 +249,26 @@ def test_waiting_on_another_process_fetch_ends_at_the_deadline():
             get_or_fetch("deadline-processes", 60, lambda: pytest.fail("the waiter fetched"))
     assert time.monotonic() - started < 0.5 + 0.2
     assert caught.value.kind is ErrorKind.SLOW
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_malformed_deadline_stops_start_up_and_is_named(value):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "METEROID_REQUEST_DEADLINE_SECONDS": value,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "METEROID_REQUEST_DEADLINE_SECONDS" in result.stderr
