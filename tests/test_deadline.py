@@ -115,6 +115,9 @@ def test_a_slow_job_with_no_copy_is_a_page_that_says_so_with_a_way_to_try_again(
     assert seconds < 1.0 + SLACK
     assert response.status_code == 503
     assert "Meteroid is slow" in body and "Try again" in body
+    # Nothing to show at all: the page looks again by itself.
+    assert '<meta http-equiv="refresh" content="5">' in body
+    assert "asks again by itself in 5 s" in body
 
 
 def test_an_old_copy_of_the_table_is_shown_while_meteroid_is_slow(logged_in, meteroid, settings):

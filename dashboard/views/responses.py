@@ -19,6 +19,9 @@ from dashboard.meteroid.errors import ErrorKind, MeteroidError
 
 logger = logging.getLogger("dashboard.downloads")
 
+# A page that Meteroid was too slow for (nothing to show at all) asks again this long after.
+SLOW_AGAIN_SECONDS = 5
+
 
 def problem(
     request: HttpRequest,
@@ -28,17 +31,23 @@ def problem(
     details: list[str] | None = None,
     retry: bool = False,
     retry_after: int | None = None,
+    again_in: int | None = None,
 ) -> HttpResponse:
+    """The page (or htmx fragment) of a problem. `again_in`: a whole page asks again by
+    itself after that many seconds (Meteroid was only slow)."""
+    # A fragment only for htmx swaps of part of a page; boosted links replace the whole body.
+    fragment = bool(request.htmx and request.htmx.target)
     context = {
         "status": status,
         "title": title,
         "details": details or [],
         "retry": retry,
         "retry_after": retry_after,
+        # A fragment's region has its own way of asking again, or none.
+        "again_in": None if fragment else again_in,
         "back_url": request.get_full_path(),
     }
-    # A fragment only for htmx swaps of part of a page; boosted links replace the whole body.
-    template = "_problem.html" if request.htmx and request.htmx.target else "problem.html"
+    template = "_problem.html" if fragment else "problem.html"
     response = render(request, template, context, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
@@ -71,6 +80,7 @@ def upstream_problem(request: HttpRequest, error: MeteroidError) -> HttpResponse
         title=error.message,
         retry=error.retryable,
         retry_after=error.retry_after_seconds,
+        again_in=SLOW_AGAIN_SECONDS if error.slow else None,
     )
 
 
