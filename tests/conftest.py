@@ -24,6 +24,15 @@ def _clean_cache():
     services.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _no_retries_asked():
+    """Retries asked of the sandbox's control endpoint live in the process: none carries over."""
+    from dashboard.sandbox import control
+
+    yield
+    control.reset()
+
+
 @pytest.fixture
 def redis_cache(settings) -> str:
     """Django's cache on the test Redis database, under a key prefix of this test alone;

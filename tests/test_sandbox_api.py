@@ -211,8 +211,7 @@ def test_a_query_that_does_not_parse_gets_a_plain_text_400(api, path, query):
 
 
 def test_the_list_pages_newest_first(api, stopped_clock):
-    first = get_json(api, API)
-    meta = first["pagination_meta"]
+    meta = get_json(api, API, {"per_page": 10})["pagination_meta"]
     assert (meta["page"], meta["per_page"]) == (0, 10)
     assert meta["total_items"] >= 60
     assert meta["total_pages"] == -(-meta["total_items"] // 10)
@@ -227,6 +226,18 @@ def test_the_list_pages_newest_first(api, stopped_clock):
     created = [job["created_at"] for job in everything]
     assert created == sorted(created, reverse=True)
     assert get_json(api, API, {"page": 1000})["data"] == []
+
+
+def test_without_per_page_the_list_holds_25_jobs_but_says_10_as_meteroid_does(api, stopped_clock):
+    body = get_json(api, API)
+    meta = body["pagination_meta"]
+    assert len(body["data"]) == 25
+    assert (meta["page"], meta["per_page"]) == (0, 10)
+    # The pages that the answer counts are of the 25 it holds, not of the 10 it says.
+    assert meta["total_pages"] == -(-meta["total_items"] // 25)
+    assert body["data"] == get_json(api, API, {"per_page": 25})["data"]
+    second = get_json(api, API, {"page": 1})["data"]
+    assert second == get_json(api, API, {"per_page": 100})["data"][25:50]
 
 
 def test_the_list_filters_by_type_and_ors_statuses(api):
@@ -465,6 +476,84 @@ def test_faults_come_at_the_rate_asked(api, settings):
     settings.SANDBOX_RATE_500 = 0.5
     codes = [api.get(f"{API}/{SHOWCASE['no_failures']}").status_code for _ in range(60)]
     assert set(codes) == {200, 500}
+
+
+# --- Retries on demand (the control endpoint, outside the API) -------------------------------
+
+RETRY = "/sandbox/control/batch-jobs/{}/retry"
+
+
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:
+    """The sandbox's clock, moved by the test: `clock[0] += 5`."""
+    now = [time.time()]
+    monkeypatch.setattr(views, "_now", lambda: now[0])
+    return now
+
+
+def test_a_retry_reopens_the_job_runs_its_failed_chunks_and_ends_it_again(api, clock):
+    job_id = SHOWCASE["retryable"]
+    before = detail(api, "retryable")
+    assert before["status"] == "FAILED"
+    assert before["failed_items"] == before["total_items"] > 0
+    response = api.post(RETRY.format(job_id) + "?seconds=10")
+    assert response.status_code == 200
+    reopened = response.json()
+    assert_valid(reopened, "BatchJobDetailResponse")
+    assert reopened == detail(api, "retryable")
+    assert (reopened["status"], reopened["completed_at"]) == ("PROCESSING", None)
+    assert (reopened["has_error_csv"], reopened["error_csv_url"]) == (False, None)
+    listed = {job["id"]: job for job in get_json(api, API, {"per_page": 100})["data"]}
+    assert listed[job_id]["status"] == "PROCESSING"
+
+    clock[0] += 5
+    halfway = detail(api, "retryable")
+    assert halfway["status"] == "PROCESSING"
+    assert 0 < halfway["processed_items"] < halfway["total_items"]
+    assert api.post(RETRY.format(job_id)).status_code == 409  # still running
+
+    clock[0] += 6
+    after = detail(api, "retryable")
+    assert after["status"] in ("COMPLETED_WITH_ERRORS", "COMPLETED")
+    assert after["completed_at"] > before["completed_at"]
+    assert after["processed_items"] == after["total_items"]
+    # Some chunks got through: fewer failed rows, and the records of their own bad rows.
+    assert after["failed_items"] < before["failed_items"]
+    failures = all_failures(api, job_id, page=100)
+    assert len(failures) == after["failure_count"] > 0
+    assert after["has_error_csv"] is True
+
+
+def test_a_job_retried_twice_goes_on_from_where_the_first_retry_left_it(api, clock):
+    job_id = SHOWCASE["retryable"]
+    api.post(RETRY.format(job_id) + "?seconds=1")
+    clock[0] += 2
+    first = detail(api, "retryable")
+    assert api.post(RETRY.format(job_id) + "?seconds=1").status_code == 200
+    clock[0] += 2
+    second = detail(api, "retryable")
+    assert second["failed_items"] <= first["failed_items"]
+    assert second["failure_count"] >= first["failure_count"]
+
+
+def test_only_an_ended_job_with_failed_chunks_is_retried(api, clock):
+    assert api.post(RETRY.format(SHOWCASE["no_failures"])).status_code == 409
+    assert api.post(RETRY.format(SHOWCASE["processing"])).status_code == 409
+    assert api.post(RETRY.format(SHOWCASE["customers"])).status_code == 409  # no chunk failed whole
+    missing = api.post(RETRY.format("bjob_" + "0" * 22))
+    assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
+    assert api.post(RETRY.format(SHOWCASE["retryable"]) + "?seconds=0").status_code == 400
+    assert api.post(RETRY.format(SHOWCASE["retryable"]) + "?seconds=x").status_code == 400
+    assert api.get(RETRY.format(SHOWCASE["retryable"])).status_code == 405
+
+
+def test_the_control_endpoint_needs_the_sandbox_key(api, clock):
+    assert Client().post(RETRY.format(SHOWCASE["retryable"])).status_code == 401
+    assert Client().post("/sandbox/control/reset").status_code == 401
+    assert detail(api, "retryable")["status"] == "FAILED"
+    api.post(RETRY.format(SHOWCASE["retryable"]))
+    assert api.post("/sandbox/control/reset").status_code == 200
+    assert detail(api, "retryable")["status"] == "FAILED"
 
 
 # --- Request counts, session and database -----------------------------------------------------

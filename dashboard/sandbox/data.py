@@ -10,6 +10,13 @@ Catalogue jobs end before `ANCHOR_MS`, a fixed instant, so every process and eve
 agrees on them. Live jobs start every `LIVE_SLOT_MS` on the wall clock and advance with the
 `now` the caller passes; their ids come from (seed, slot), so every process agrees on them too.
 
+Ended jobs with chunks that failed as a whole can be retried, as in Meteroid's web app: the
+job reopens (`PROCESSING`, no `completed_at`, no errors CSV), its failed chunks run again, and
+it ends again (see "Retries" below). Some live jobs are retried a few minutes after they end,
+and get through some of those chunks; a few catalogue jobs are retried every
+`RETRY_CYCLE_MS` and fail the same way again; and the control endpoint retries a job on
+demand (the instants it was asked are an argument here, `retries`).
+
 Pure functions: the seed and the clock are arguments, nothing here reads settings.
 """
 
@@ -18,8 +25,8 @@ from __future__ import annotations
 import random
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import accumulate, islice
@@ -88,6 +95,10 @@ class JobPlan:
     created_by: str
     input_file_name: str | None
     hostile: bool = False  # every failing row carries hostile text
+    # Of the chunks that failed as a whole, those a retry is running again (no records, not
+    # failed yet) and those a retry got through (with the failures of their own rows).
+    pending: frozenset[int] = frozenset()
+    recovered: frozenset[int] = frozenset()
 
     @property
     def chunk_size(self) -> int:
@@ -109,6 +120,9 @@ class Job:
     failed_items: int  # failure records plus the rows of whole failed chunks
     failure_count: int  # failure records
     completed_ms: int | None
+    # Rows passed in file order, where it is not processed_items: while a retry runs again
+    # chunks behind it, every other chunk's records stay listed.
+    horizon: int | None = None
 
     @property
     def id(self) -> str:
@@ -167,24 +181,42 @@ class _Layout:
     whole: tuple[bool, ...]  # chunks that failed as a whole
     before: tuple[int, ...]  # failure records in the chunks before chunk k (k = 0..n)
     whole_rows_before: tuple[int, ...]  # rows of whole failed chunks before chunk k
+    # Rows of each chunk whose data is wrong: its records, or, for a chunk that failed as a
+    # whole, the rows that fail once a retry gets the chunk through.
+    spoiled: tuple[int, ...]
 
 
 def _chunk_rows(plan: JobPlan, k: int) -> int:
     return min(plan.chunk_size, plan.rows - k * plan.chunk_size)
 
 
+def _latent(plan: JobPlan, k: int, size: int) -> int:
+    """Rows of a chunk that failed as a whole that fail on their own once it gets through."""
+    d = Draw(plan.key, "latent", k)
+    return d.between(1, min(size, 3)) if d.unit() < 0.5 else 0
+
+
 @lru_cache(maxsize=512)
 def _layout(plan: JobPlan) -> _Layout:
     profile = plan.profile
-    counts, whole = [], []
+    counts, whole, spoiled = [], [], []
     for k in range(plan.chunk_count):
         d, size = Draw(plan.key, "chunk", k), _chunk_rows(plan, k)
         u, lost = d.unit(), d.unit()
         if (
             profile.whole_every and k % profile.whole_every == profile.whole_every - 1
         ) or lost < profile.whole:
-            counts.append(0)
-            whole.append(True)
+            latent = _latent(plan, k, size)
+            spoiled.append(latent)
+            if k in plan.pending:
+                counts.append(0)
+                whole.append(False)
+            elif k in plan.recovered:
+                counts.append(latent)
+                whole.append(False)
+            else:
+                counts.append(0)
+                whole.append(True)
             continue
         whole.append(False)
         if (profile.dense_every and k % profile.dense_every == 0) or 1 - profile.dense <= u:
@@ -194,22 +226,33 @@ def _layout(plan: JobPlan) -> _Layout:
             counts.append(0)
         else:
             counts.append(min(size, d.between(1, profile.few)))
+        spoiled.append(counts[-1])
     whole_rows = [_chunk_rows(plan, k) if lost else 0 for k, lost in enumerate(whole)]
     return _Layout(
         counts=tuple(counts),
         whole=tuple(whole),
         before=(0, *accumulate(counts)),
         whole_rows_before=(0, *accumulate(whole_rows)),
+        spoiled=tuple(spoiled),
     )
 
 
-@lru_cache(maxsize=8192)
 def _offsets(plan: JobPlan, k: int) -> tuple[int, ...]:
     """The failing rows of chunk k, as offsets in the chunk, ascending."""
-    count, size = _layout(plan).counts[k], _chunk_rows(plan, k)
+    return _pick(plan.key, k, _layout(plan).counts[k], _chunk_rows(plan, k))
+
+
+def _spoiled_offsets(plan: JobPlan, k: int) -> tuple[int, ...]:
+    """The rows of chunk k whose data is wrong: its failing rows, or those of a chunk that
+    failed as a whole once it gets through (the input file is the same before and after)."""
+    return _pick(plan.key, k, _layout(plan).spoiled[k], _chunk_rows(plan, k))
+
+
+@lru_cache(maxsize=8192)
+def _pick(key: str, k: int, count: int, size: int) -> tuple[int, ...]:
     if count == 0:
         return ()
-    pick = random.Random(Draw(plan.key, "rows", k).below(1 << 64))
+    pick = random.Random(Draw(key, "rows", k).below(1 << 64))
     if count * 2 <= size:
         return tuple(sorted(pick.sample(range(size), count)))
     # Dense chunk: draw the few rows that pass instead, it is cheaper.
@@ -294,7 +337,8 @@ def failures_page(
     if k is None or job.total_items is None:
         return [], 0
     offsets = _offsets(plan, k)
-    visible = offsets[: bisect_left(offsets, job.processed_items - k * plan.chunk_size)]
+    passed = job.processed_items if job.horizon is None else job.horizon
+    visible = offsets[: bisect_left(offsets, passed - k * plan.chunk_size)]
     return _failures(plan, ((k, o) for o in visible[offset : offset + limit])), len(visible)
 
 
@@ -310,7 +354,7 @@ def input_rows(job: Job) -> Iterator[list[str]]:
     plan = job.plan
     ctx, size = _context(plan), plan.chunk_size
     for k in range(plan.chunk_count):
-        failing = set(_offsets(plan, k))
+        failing = set(_spoiled_offsets(plan, k))
         for offset in range(_chunk_rows(plan, k)):
             yield rows.row(
                 plan.job_type, ctx, k * size + offset, failing=offset in failing, hostile_job=plan.hostile
@@ -443,6 +487,9 @@ _SHOWCASES: dict[str, _Showcase] = {
     "pending": _Showcase(CUSTOMERS, "PENDING", 600, SPARSE, age_ms=240_000, done=None),
     "chunking": _Showcase(EVENTS, "CHUNKING", 20_000, MIXED, age_ms=600_000, done=None),
     "processing": _Showcase(EVENTS, "PROCESSING", 40_000, MIXED, age_ms=1_500_000, done=0.45),
+    # Every chunk failed as a whole (the database was down): Meteroid ends such a job FAILED.
+    # Tests retry it on demand through the control endpoint; it is never retried by itself.
+    "retryable": _Showcase(CUSTOMERS, "FAILED", 400, Profile(whole=1.0), age_ms=14 * _DAY_MS),
 }
 
 # Stable ids of jobs with a known shape, for tests and demos. They do not depend on the
@@ -611,6 +658,7 @@ class _Live:
     chunking_ms: int
     processing_ms: int
     end_ms: int
+    retry: Retry | None  # asked a few minutes after the end (when the job has chunks to retry)
 
 
 @lru_cache(maxsize=2048)
@@ -640,7 +688,11 @@ def _live(seed: int, slot: int) -> _Live:
         created_by=d.pick(_users(seed)),
         input_file_name=f"{stem}-{when:%Y-%m-%d-%H%M}.csv",
     )
-    return _Live(plan, chunking, processing, end)
+    # Drawn after everything above, so that a live job is what it was before retries existed.
+    retry = None
+    if d.unit() < 0.6:
+        retry = Retry(end + d.between(400_000, 540_000), d.between(60_000, 90_000), "live")
+    return _Live(plan, chunking, processing, end, retry)
 
 
 def _live_job(live: _Live, now_ms: int) -> Job | None:
@@ -657,7 +709,10 @@ def _live_job(live: _Live, now_ms: int) -> Job | None:
         return Job(plan, "PROCESSING", plan.rows, horizon, failed, records, None)
     records, failed = _progress(plan, plan.rows)
     status = "COMPLETED_WITH_ERRORS" if failed else "COMPLETED"
-    return Job(plan, status, plan.rows, plan.rows, failed, records, live.end_ms)
+    ended = Job(plan, status, plan.rows, plan.rows, failed, records, live.end_ms)
+    if live.retry is not None and now_ms >= live.retry.asked_ms:
+        return retried(ended, live.retry, now_ms)
+    return ended
 
 
 def _now_ms(now: float | None) -> int:
@@ -676,7 +731,130 @@ def live_job_ids(now: float | None = None, seed: int = DEFAULT_SEED) -> list[str
     return [job.id for job in _live_jobs(seed, _now_ms(now), 3) if not job.is_terminal]
 
 
+# --- Retries: a job that ended with chunks failed as a whole runs them again -------------------
+
+RETRY_CYCLE_MS = 1_800_000  # scheduled catalogue retries: each such job once per cycle...
+RETRY_RUN_MS = 150_000  # ...running this long
+RETRY_SCHEDULED_JOBS = 2  # catalogue jobs retried on that schedule
+RETRY_RECOVERS = 0.6  # chance that a retry gets a failed chunk through
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A retry asked at `asked_ms`, running `run_ms`. `outcome` names the draws of which
+    chunks get through; "again" gets none through (whatever failed them still does)."""
+
+    asked_ms: int
+    run_ms: int
+    outcome: str
+
+
+def failed_chunks(job: Job) -> tuple[int, ...]:
+    """The chunks of an ended job that failed as a whole: what a retry runs again."""
+    return tuple(k for k, whole in enumerate(_layout(job.plan).whole) if whole)
+
+
+def is_retryable(job: Job) -> bool:
+    """Whether Meteroid would retry the job: it ended FAILED or COMPLETED_WITH_ERRORS after
+    going through its whole file, with chunks that failed as a whole."""
+    return (
+        job.status in ("FAILED", "COMPLETED_WITH_ERRORS")
+        and job.total_items is not None
+        and job.processed_items == job.total_items
+        and bool(failed_chunks(job))
+    )
+
+
+def retried(job: Job, retry: Retry, now_ms: int) -> Job:
+    """`job` (ended) at `now_ms`, once `retry` was asked (at or before `now_ms`).
+
+    As Meteroid does: the failure records of the failed chunks are deleted (a chunk that
+    failed as a whole has none), the job reopens (`PROCESSING`, `completed_at` null, no
+    errors CSV), the chunks run again in file order, and the job ends again with its counts
+    recomputed: `FAILED` if every chunk failed, else `COMPLETED_WITH_ERRORS` or `COMPLETED`.
+    The records of a chunk that gets through are listed once the job has ended.
+    """
+    if not is_retryable(job):
+        return job
+    plan = job.plan
+    chunks = failed_chunks(job)
+    recovered = frozenset(
+        k
+        for k in chunks
+        if retry.outcome != "again" and Draw(plan.key, "retry", retry.outcome, k).unit() < RETRY_RECOVERS
+    )
+    end_ms = retry.asked_ms + retry.run_ms
+    if now_ms < end_ms:
+        rerun = sum(_chunk_rows(plan, k) for k in chunks)
+        done = int(rerun * (now_ms - retry.asked_ms) / retry.run_ms)
+        failed_again, passed = 0, 0
+        for k in chunks:
+            size = _chunk_rows(plan, k)
+            if passed + size > done:
+                break
+            passed += size
+            failed_again += 0 if k in recovered else size
+        return Job(
+            plan=replace(plan, pending=frozenset(chunks)),
+            status="PROCESSING",
+            total_items=job.total_items,
+            processed_items=job.processed_items - rerun + done,
+            failed_items=job.failed_items - rerun + failed_again,
+            failure_count=job.failure_count,
+            completed_ms=None,
+            horizon=plan.rows,
+        )
+    after = replace(plan, recovered=plan.recovered | recovered)
+    records, failed = _progress(after, plan.rows)
+    layout = _layout(after)
+    if all(layout.whole):
+        status = "FAILED"
+    elif failed:
+        status = "COMPLETED_WITH_ERRORS"
+    else:
+        status = "COMPLETED"
+    return Job(after, status, plan.rows, plan.rows, failed, records, end_ms)
+
+
+@lru_cache(maxsize=8)
+def _scheduled(seed: int) -> dict[str, tuple[int, int]]:
+    """Catalogue jobs retried every cycle, with where in the cycle they are asked: the first
+    few random ones that can be retried (never a showcase job: tests rely on those)."""
+    showcase = set(SHOWCASE.values())
+    chosen = [j.id for j in _catalogue(seed) if j.id not in showcase and is_retryable(j)]
+    return {
+        job_id: (n, Draw(seed, "retry-phase", job_id).below(RETRY_CYCLE_MS - RETRY_RUN_MS))
+        for n, job_id in enumerate(sorted(chosen)[:RETRY_SCHEDULED_JOBS])
+    }
+
+
+def _with_schedule(seed: int, job: Job, now_ms: int) -> Job:
+    """A catalogue job as its scheduled retries left it at `now_ms`: the last one asked (after
+    the anchor) decides, since each fails the same way again."""
+    plan = _scheduled(seed).get(job.id)
+    if plan is None:
+        return job
+    _, phase = plan
+    asked = (now_ms - phase) // RETRY_CYCLE_MS * RETRY_CYCLE_MS + phase
+    if asked < ANCHOR_MS:
+        return job
+    return retried(job, Retry(asked, RETRY_RUN_MS, "again"), now_ms)
+
+
+def _with_control(job: Job, asked: Sequence[tuple[int, int]], now_ms: int) -> Job:
+    """`job` as it was when first retried on demand, then each retry asked by `now_ms` in turn
+    (each asked once the one before had ended)."""
+    for n, (asked_ms, run_ms) in enumerate(asked):
+        if asked_ms > now_ms:
+            break
+        job = retried(job, Retry(asked_ms, run_ms, f"control:{n}"), now_ms)
+    return job
+
+
 # --- What the endpoints ask -----------------------------------------------------------------
+
+
+type Asked = Mapping[str, Sequence[tuple[int, int]]]  # job id -> (asked_ms, run_ms) of each retry
 
 
 def list_jobs(
@@ -685,10 +863,17 @@ def list_jobs(
     *,
     job_type: str | None = None,
     statuses: Collection[str] = (),
+    retries: Asked | None = None,
 ) -> list[Job]:
     """Every listed job that matches the filters, newest first: the live jobs of the last
-    few slots, then the catalogue."""
-    jobs = _newest_first(_live_jobs(seed, _now_ms(now), LIVE_LIST_SLOTS) + list(_catalogue(seed)))
+    few slots, then the catalogue. `retries` are those asked on demand, by job id."""
+    now_ms = _now_ms(now)
+    jobs = _newest_first(
+        _live_jobs(seed, now_ms, LIVE_LIST_SLOTS)
+        + [_with_schedule(seed, j, now_ms) for j in _catalogue(seed)]
+    )
+    if retries:
+        jobs = [_on_demand(seed, job, retries, now_ms) for job in jobs]
     return [
         job
         for job in jobs
@@ -696,14 +881,31 @@ def list_jobs(
     ]
 
 
-def find_job(seed: int, job_id: str, now: float | None = None) -> Job | None:
-    """The job with this id as it is at `now`, or None when there is none."""
+def find_job(seed: int, job_id: str, now: float | None = None, *, retries: Asked | None = None) -> Job | None:
+    """The job with this id as it is at `now`, or None when there is none. `retries` are
+    those asked on demand, by job id."""
     if not is_meteroid_id(job_id, JOB_PREFIX):
         return None
+    now_ms = _now_ms(now)
+    job = _find(seed, job_id, now_ms)
+    if job is not None and retries:
+        job = _on_demand(seed, job, retries, now_ms)
+    return job
+
+
+def _on_demand(seed: int, job: Job, retries: Asked, now_ms: int) -> Job:
+    asked = retries.get(job.id)
+    if not asked or asked[0][0] > now_ms:
+        return job
+    # From the first retry on demand, the job follows those alone.
+    first = _find(seed, job.id, asked[0][0])
+    return job if first is None else _with_control(first, asked, now_ms)
+
+
+def _find(seed: int, job_id: str, now_ms: int) -> Job | None:
     job = _catalogue_by_id(seed).get(job_id)
     if job is not None:
-        return job
-    now_ms = _now_ms(now)
+        return _with_schedule(seed, job, now_ms)
     current = now_ms // LIVE_SLOT_MS
     for slot in range(current, current - LIVE_KEEP_SLOTS, -1):
         live = _live(seed, slot)
