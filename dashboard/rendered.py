@@ -1,15 +1,16 @@
 """Job pages kept rendered in the cache.
 
-An ended job never changes again, so the data part of each view of it (its summary, reason
-groups, filters and one page of failures, or that page alone for htmx) is the same HTML for
-everyone who asks, until the job's scan is redone. That HTML is kept in the cache, shared by
+An ended job's data does not change while its state holds (a retry that reopens it gives it
+another), so the data part of each view of it (its summary, reason groups, filters and one
+page of failures, or that page alone for htmx) is the same HTML for everyone who asks, until
+the job's state changes or its scan is redone. That HTML is kept in the cache, shared by
 every process, so that a view seen before costs two small reads instead of reading the page
 of failures, the analysis, and rendering them again. What differs per person (the forms
 that carry a CSRF token, the stale-copy banner, who is logged in) stays outside it.
 
 A key names everything the HTML is made from: the release (the code and templates that
-render it), the job as Meteroid last described it, the scan it was rendered with, and the
-view's query and fragment. Anything that changes one of them asks for another key; old
+render it), the job's state as Meteroid last described it (`job_state_key`), the scan it
+was rendered with, and the view's query and fragment. Anything that changes one of them asks for another key; old
 entries are simply no longer asked for and expire. Since a key says what its HTML is, each
 process also keeps the pages it served last in its own memory (`LOCAL_ENTRIES` at most), which
 spares the round trip to a shared cache for the views asked most.
@@ -62,7 +63,15 @@ def key_for(job: JobDetail, scan: ScanStatus, query: str, fragment: str) -> str 
     # A job without failures gets a result made up on the spot: it has no time of its own.
     finished = result.finished_at if result.scanned else 0.0
     made_from = repr(
-        (release(), job, finished, result.scanned, result.total_count, result.capped, result.provisional)
+        (
+            release(),
+            meteroid_cache.job_state_key(job),
+            finished,
+            result.scanned,
+            result.total_count,
+            result.capped,
+            result.provisional,
+        )
     )
     digest = hashlib.sha256(f"{made_from}|{query}|{fragment}".encode()).hexdigest()[:40]
     return f"rendered:{job.id}:{digest}"
@@ -87,7 +96,7 @@ def get(key: str) -> SafeString | None:
 
 
 def put(key: str, html: str, job: JobDetail) -> None:
-    """Keep `html` as long as the job's own data is kept."""
+    """Keep `html` as long as the job's failures are kept under its state."""
     seconds = meteroid_cache.lifetime("failures", job)
     local.set(key, str(html), seconds)
     try:

@@ -7,9 +7,11 @@ This module owns that scan:
 - it pages through the job with `SCAN_CONCURRENCY` requests in flight;
 - it runs once per job however many people ask, across processes too: a lock in the shared
   cache decides who scans, and progress is written to the cache for everyone to read;
-- it stores the result in the cache, for long once the job is terminal (its failures never
-  change again), briefly while the job is active (then the last result keeps being shown,
-  marked provisional, while a new scan refreshes it);
+- it stores the result in the cache under the job's state (`job_state_key`) once the job has
+  ended, for long: that state's failures never change, and a retry that reopens the job
+  gives it another state, whose scan is another; while the job is active, under the job
+  alone and briefly (the last result keeps being shown, marked provisional, while a new scan
+  refreshes it);
 - a scan that fails says so and is retried only when someone asks: a half result is never
   stored as a whole one.
 
@@ -38,6 +40,7 @@ from django.core.cache import cache
 from dashboard.analysis import analysis_of
 from dashboard.chunks import ChunkSummary, summarize_chunks
 from dashboard.meteroid import deadline
+from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.client import routine_call_level
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
@@ -47,7 +50,7 @@ from dashboard.reasons import GroupSummary, summarize_groups
 
 logger = logging.getLogger(__name__)
 
-SCAN_VERSION = 2
+SCAN_VERSION = 3
 PAGE_SIZE = 100  # the most the API gives in one call
 LOCK_SECONDS = 30  # a scanner that stops refreshing its lock for this long is presumed dead
 PROGRESS_EVERY = 0.25  # seconds between progress writes
@@ -57,6 +60,7 @@ KEEP_SECONDS = 60 * 60 * 24 * 7  # how long any result is kept at all
 SUMMARY_GROUPS = 100  # reason groups a result names (the job page's summary and filter)
 
 State = Literal["running", "failed", "done"]
+ACTIVE_SLOT = "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,7 @@ class ScanResult(PickledByFields):
     fresh_until: float
     groups: tuple[GroupSummary, ...] = ()  # the largest reason groups, largest first
     group_count: int = 0  # reason groups in all
+    slot: str = ACTIVE_SLOT  # what it is kept under (`_slot`): the job's ended state, or active
 
     @property
     def fresh(self) -> bool:
@@ -138,18 +143,29 @@ class _Keys:
     failures: str
 
 
-def _keys(gateway: Gateway, job_id: str) -> _Keys:
+def _slot(job: JobDetail) -> str:
+    """What a scan of `job` is kept under: its state once it has ended (a scan of one state
+    is never shown for another), or one place for all its active moments (shown, marked
+    provisional, while the next refreshes it)."""
+    return job_state_key(job) if job.is_terminal else ACTIVE_SLOT
+
+
+def _keys(gateway: Gateway, job_id: str, slot: str) -> _Keys:
     digest = hashlib.sha256(
-        f"{gateway.base_url}|{gateway.client.key_fingerprint}|{job_id}|{SCAN_VERSION}".encode()
+        f"{gateway.base_url}|{gateway.client.key_fingerprint}|{job_id}|{slot}|{SCAN_VERSION}".encode()
     ).hexdigest()[:40]
     base = f"scan:{digest}"
     return _Keys(f"{base}:lock", f"{base}:progress", f"{base}:result", f"{base}:failures")
 
 
+def _keys_of(gateway: Gateway, job: JobDetail) -> _Keys:
+    return _keys(gateway, job.id, _slot(job))
+
+
 def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
     """The scan of `job`: its result if there is one, else its progress (starting it if needed)."""
     gateway = gateway or get_gateway()
-    keys = _keys(gateway, job.id)
+    keys = _keys_of(gateway, job)
     if job.failure_count == 0 and job.is_terminal:
         # Nothing to page through: answer at once, without a call.
         now = time.time()
@@ -176,7 +192,7 @@ def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus
 def retry_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
     """Forget a failed scan of `job` and start again."""
     gateway = gateway or get_gateway()
-    keys = _keys(gateway, job.id)
+    keys = _keys_of(gateway, job)
     progress = _safe_get(keys.progress) or {}
     if progress.get("state") == "failed":
         cache.delete(keys.progress)
@@ -186,7 +202,7 @@ def retry_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
 def failure_set(job: JobDetail, *, gateway: Gateway | None = None) -> FailureSet | None:
     """The failures of the finished scan of `job`, or None while there is none."""
     gateway = gateway or get_gateway()
-    keys = _keys(gateway, job.id)
+    keys = _keys_of(gateway, job)
     result = _safe_get(keys.result)
     if not isinstance(result, ScanResult):
         return None
@@ -296,9 +312,15 @@ def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
 
 def publish(gateway: Gateway, result: ScanResult, failures: FailureSet) -> None:
     """Store a finished scan where every process finds it, and mark the scan done."""
-    keys = _keys(gateway, result.job_id)
+    keys = _keys(gateway, result.job_id, result.slot)
     cache.set(keys.failures, failures, KEEP_SECONDS)
     cache.set(keys.result, result, KEEP_SECONDS)
+    if result.slot != ACTIVE_SLOT:
+        # What was read while the job ran is of no use once it has ended; were it kept, a retry
+        # that reopens the job would show those old failures as provisional ones.
+        active = _keys(gateway, result.job_id, ACTIVE_SLOT)
+        _safe_delete(active.result)
+        _safe_delete(active.failures)
     # This process serves the set it holds, rather than unpickling a copy of it.
     _remember((keys.failures, result.finished_at), failures)
     cache.set(
@@ -424,6 +446,7 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         provisional=not job.is_terminal,
         finished_at=finished,
         fresh_until=finished + fresh_for,
+        slot=_slot(job),
     )
     logger.info(
         "scanned %s: %d failures, %d chunks, %d pages in %.2fs",
@@ -579,7 +602,7 @@ def refresh_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatu
     """Scan `job` again although a result may be at hand (refresh on demand): the result
     stays on show until the new scan replaces it, and a failed scan is forgotten."""
     gateway = gateway or get_gateway()
-    keys = _keys(gateway, job.id)
+    keys = _keys_of(gateway, job)
     progress = _safe_get(keys.progress) or {}
     if progress.get("state") == "failed":
         cache.delete(keys.progress)

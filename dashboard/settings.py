@@ -263,10 +263,14 @@ METEROID_REQUEST_DEADLINE_SECONDS = _positive(
 # Longest Retry-After the gateway will sleep through inside one request; beyond it the
 # user is told to come back later instead of waiting.
 METEROID_MAX_RETRY_WAIT = _read("METEROID_MAX_RETRY_WAIT", env.float, 5.0)
-# Cache lifetimes, in seconds (README, "Caching"). A terminal job never changes again; an
+# Cache lifetimes, in seconds (README, "Caching"). A completed or cancelled job never changes
+# again; a failed one (or one completed with errors) can be retried and reopen at any time; an
 # active one moves while people watch; the job list changes whenever a job starts or moves on.
 METEROID_CACHE_TERMINAL_SECONDS = int(
     _positive("METEROID_CACHE_TERMINAL_SECONDS", _read("METEROID_CACHE_TERMINAL_SECONDS", env.int, 6 * 3600))
+)
+METEROID_CACHE_REOPENABLE_SECONDS = int(
+    _positive("METEROID_CACHE_REOPENABLE_SECONDS", _read("METEROID_CACHE_REOPENABLE_SECONDS", env.int, 60))
 )
 METEROID_CACHE_ACTIVE_SECONDS = int(
     _positive("METEROID_CACHE_ACTIVE_SECONDS", _read("METEROID_CACHE_ACTIVE_SECONDS", env.int, 5))

@@ -16,7 +16,7 @@ from django.test import override_settings
 
 from dashboard.meteroid import cache
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
-from dashboard.meteroid.records import Job
+from dashboard.meteroid.records import Job, JobDetail
 
 API_KEY = "pv_live_SECRET0KEY0do0not0leak"
 BASE = "https://api.meteroid.example"
@@ -108,17 +108,70 @@ def test_the_job_list_lives_as_long_as_its_setting():
     assert cache.lifetime("jobs") == 7
 
 
-def test_the_defaults_are_hours_seconds_and_seconds():
+def test_the_defaults_are_hours_a_minute_seconds_and_seconds():
     assert cache.lifetime("job", job("COMPLETED")) == 6 * 3600
+    assert cache.lifetime("job", job("FAILED")) == 60
     assert cache.lifetime("job", job("PROCESSING")) == 5
     assert cache.lifetime("jobs") == 10
 
 
 @override_settings(METEROID_CACHE_TERMINAL_SECONDS=1234)
-@pytest.mark.parametrize("kind", ["job", "failures"])
+@pytest.mark.parametrize("status", ["COMPLETED", "CANCELLED"])
+def test_a_job_that_never_changes_again_lives_long(status):
+    assert cache.lifetime("job", job(status)) == 1234
+
+
+@override_settings(METEROID_CACHE_TERMINAL_SECONDS=1234, METEROID_CACHE_REOPENABLE_SECONDS=42)
+@pytest.mark.parametrize("status", ["COMPLETED_WITH_ERRORS", "FAILED"])
+def test_a_job_that_a_retry_can_reopen_is_asked_for_again_soon(status):
+    assert cache.lifetime("job", job(status)) == 42
+
+
+@override_settings(METEROID_CACHE_TERMINAL_SECONDS=1234, METEROID_CACHE_REOPENABLE_SECONDS=42)
 @pytest.mark.parametrize("status", ["COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"])
-def test_a_terminal_job_lives_long(kind, status):
-    assert cache.lifetime(kind, job(status)) == 1234
+def test_the_failures_of_an_ended_job_live_long_under_its_state(status):
+    assert cache.lifetime("failures", job(status)) == 1234
+
+
+def detail(**changes) -> JobDetail:
+    fields = {
+        "id": "bjob_1",
+        "job_type": "CUSTOMER_CSV_IMPORT",
+        "status": "FAILED",
+        "processed_items": 400,
+        "failed_items": 400,
+        "total_items": 400,
+        "created_by": "u",
+        "created_at": "2026-03-25T10:00:00.000Z",
+        "completed_at": "2026-03-25T10:05:00.000Z",
+        "input_file_name": "customers.csv",
+        "failure_count": 0,
+        "has_error_csv": False,
+        "error_csv_url": None,
+        "input_file_url": "/files/v1/batch-job/input/bjob_1?token=one",
+    }
+    return JobDetail.parse(fields | changes)
+
+
+def test_a_job_state_key_changes_with_what_a_retry_changes():
+    base = cache.job_state_key(detail())
+    changed = [
+        {"status": "PROCESSING", "completed_at": None},
+        {"status": "COMPLETED_WITH_ERRORS"},
+        {"completed_at": "2026-03-25T11:00:00.000Z"},
+        {"processed_items": 399},
+        {"failed_items": 59},
+        {"failure_count": 9},
+        {"has_error_csv": True, "error_csv_url": "/files/v1/batch-job/errors/bjob_1?token=x"},
+        {"id": "bjob_2"},
+    ]
+    keys = {cache.job_state_key(detail(**change)) for change in changed}
+    assert base not in keys and len(keys) == len(changed)
+
+
+def test_a_job_state_key_ignores_fresh_file_tokens():
+    fresh = detail(input_file_url="/files/v1/batch-job/input/bjob_1?token=two")
+    assert cache.job_state_key(fresh) == cache.job_state_key(detail())
 
 
 @override_settings(METEROID_CACHE_ACTIVE_SECONDS=3)

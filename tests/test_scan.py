@@ -219,7 +219,7 @@ def test_failures_that_the_cache_dropped_start_a_new_scan():
     # Drop the failures (and this process's memo of them), keep the summary.
     from dashboard import scan
 
-    keys = scan._keys(gateway, job.id)
+    keys = scan._keys_of(gateway, job)
     cache.delete(keys.failures)
     scan._memo.clear()
     assert failure_set(job, gateway=gateway) is None

@@ -39,7 +39,7 @@ from django.core.cache import cache
 
 from . import deadline
 from .errors import ErrorKind, MeteroidError
-from .records import RECORD_VERSION, Job
+from .records import RECORD_VERSION, Job, JobDetail
 
 logger = logging.getLogger("dashboard.meteroid")
 
@@ -60,6 +60,9 @@ FLIGHT_POLL_MAX = 0.1
 FAILURE_SHARE_SECONDS = 5
 # After a failure, pages that have a copy are served it without asking again for this long.
 OUTAGE_SECONDS = 5
+# Ended statuses that never change again. A FAILED or COMPLETED_WITH_ERRORS job can be retried
+# in Meteroid's web app: it reopens (PROCESSING, completed_at null) and ends again, differently.
+FINAL_STATUSES = ("COMPLETED", "CANCELLED")
 
 
 def key_fingerprint(api_key: str) -> str:
@@ -110,20 +113,57 @@ def _normalise(query: Mapping[str, QueryValue]) -> list[tuple[str, list[str]]]:
     return items
 
 
+def is_final(job: Job) -> bool:
+    """Whether the job can never change again (completed or cancelled)."""
+    return job.status in FINAL_STATUSES
+
+
+def job_state_key(job: JobDetail) -> str:
+    """The job's state as Meteroid last described it, as a short key: what everything built
+    from its failures (pages of failures, the scan, reason groups, rendered pages, exports)
+    is kept under, so that a copy serves that state alone.
+
+    It names what a retry changes (status, `completed_at`, the counts, the files) and nothing
+    that changes without the failures changing (the file links' tokens are fresh on every
+    fetch). Two descriptions of a job with the same key have the same failures.
+    """
+    material = json.dumps(
+        [
+            job.id,
+            job.status,
+            job.completed_at.isoformat() if job.completed_at else None,
+            job.processed_items,
+            job.failed_items,
+            job.total_items,
+            job.failure_count,
+            job.has_error_csv,
+            job.has_output,
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
+
+
 def lifetime(kind: CacheKind, job: Job | None = None) -> int:
     """How long, in seconds, an answer is served from the cache without asking again.
 
-    `jobs` (the list) lives METEROID_CACHE_LIST_SECONDS. A `job` or its `failures` live
-    METEROID_CACHE_TERMINAL_SECONDS once the job is terminal, since it never changes again,
-    and METEROID_CACHE_ACTIVE_SECONDS while it is active (or when its status is not known).
+    `jobs` (the list) lives METEROID_CACHE_LIST_SECONDS. A `job` lives
+    METEROID_CACHE_TERMINAL_SECONDS once it is completed or cancelled, since it never changes
+    again, METEROID_CACHE_REOPENABLE_SECONDS once it has failed or completed with errors
+    (a retry can reopen it), and METEROID_CACHE_ACTIVE_SECONDS while it is active (or when its
+    status is not known). Its `failures` are kept under its state (`job_state_key`), so they
+    live METEROID_CACHE_TERMINAL_SECONDS once it has ended however it ended: a retry changes
+    the state, and the pages of the old one are no longer asked for.
     """
     if kind == "jobs":
         return int(settings.METEROID_CACHE_LIST_SECONDS)
     if kind not in ("job", "failures"):
         raise ValueError(f"unknown cache kind {kind!r}")
-    if job is not None and job.is_terminal:
-        return int(settings.METEROID_CACHE_TERMINAL_SECONDS)
-    return int(settings.METEROID_CACHE_ACTIVE_SECONDS)
+    if job is None or not job.is_terminal:
+        return int(settings.METEROID_CACHE_ACTIVE_SECONDS)
+    if kind == "job" and not is_final(job):
+        return int(settings.METEROID_CACHE_REOPENABLE_SECONDS)
+    return int(settings.METEROID_CACHE_TERMINAL_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
+from django.core.cache import cache as django_cache
 
 from . import cache, freshness
 from .budget import Budget
@@ -28,9 +31,27 @@ from .client import (
     failures_path,
     job_path,
 )
-from .records import FailureColumns, FailurePage, JobDetail, JobList
+from .records import STATUSES, FailureColumns, FailurePage, JobDetail, JobList
 
 logger = logging.getLogger("dashboard.meteroid")
+
+# How long the dashboard remembers how it last saw a job end, to tell that it was reopened.
+ENDED_SEEN_SECONDS = 7 * 24 * 3600
+ENDED_FORMAT = "mtr-ended/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """How a job was when the dashboard last saw it ended."""
+
+    status: str
+    completed_at: datetime | None
+    failed_items: int
+    failure_count: int
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES.get(self.status, self.status)
 
 
 class Client(Protocol):
@@ -98,14 +119,60 @@ class Gateway:
         )
 
     def job(self, job_id: str, *, refresh: bool = False) -> JobDetail:
-        """One job's detail; cached long once it is terminal, a few seconds while active."""
+        """One job's detail; cached long once it is completed or cancelled, a minute once it
+        failed or completed with errors (a retry can reopen it), a few seconds while active."""
+
+        def fetch() -> JobDetail:
+            detail = self.client.get_job(job_id)
+            if detail.is_terminal:
+                self._note_ended(detail)
+            return detail
+
         return self._cached(
             job_path(job_id),
             {},
             JobDetail,
             lambda detail: cache.lifetime("job", detail),
-            lambda: self.client.get_job(job_id),
+            fetch,
             refresh=refresh,
+        )
+
+    def reopened(self, job: JobDetail) -> Ended | None:
+        """How an active job was when last seen ended, if it was: it has been retried since
+        (Meteroid reopens a failed job to run its failed chunks again). None otherwise."""
+        if job.is_terminal:
+            return None
+        try:
+            entry = django_cache.get(self._ended_key(job.id))
+        except Exception:
+            logger.warning("Cache read failed; a reopened job is shown as any running job", exc_info=True)
+            return None
+        if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == ENDED_FORMAT):
+            return None
+        _, status, completed_at, failed_items, failure_count = entry
+        try:
+            when = datetime.fromisoformat(completed_at) if completed_at else None
+        except (TypeError, ValueError):
+            when = None
+        return Ended(str(status), when, int(failed_items), int(failure_count))
+
+    def _note_ended(self, job: JobDetail) -> None:
+        # Plain values, not a record: an entry must outlive the class it was made from.
+        entry = (
+            ENDED_FORMAT,
+            job.status,
+            job.completed_at.isoformat() if job.completed_at else None,
+            job.failed_items,
+            job.failure_count,
+        )
+        try:
+            django_cache.set(self._ended_key(job.id), entry, ENDED_SEEN_SECONDS)
+        except Exception:
+            logger.warning("Cache write failed; a reopened job may not be recognised", exc_info=True)
+
+    def _ended_key(self, job_id: str) -> str:
+        return cache.fingerprinted_key(
+            self.base_url, self.client.key_fingerprint, job_path(job_id), {"seen": "ended"}
         )
 
     def failures(
@@ -117,10 +184,11 @@ class Gateway:
         chunk_id: str | None = None,
         refresh: bool = False,
     ) -> FailurePage:
-        """One page of a job's failures; cached as long as the job's status allows."""
+        """One page of a job's failures, kept under the job's state (`job_state_key`): never
+        served for another state of the job, as long as its status allows for this one."""
         return self._cached(
             failures_path(job.id),
-            {"limit": limit, "offset": offset, "chunk_id": chunk_id},
+            {"limit": limit, "offset": offset, "chunk_id": chunk_id, "state": cache.job_state_key(job)},
             FailurePage,
             cache.lifetime("failures", job),
             lambda: self.client.list_failures(job.id, limit=limit, offset=offset, chunk_id=chunk_id),

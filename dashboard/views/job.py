@@ -106,7 +106,8 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     if isinstance(detail, HttpResponse):
         return detail
     target = request.htmx.target if request.htmx else None
-    context = {"job": detail, "now": timezone.now()}
+    # A job seen ended that is active again was retried: the page says so while it runs.
+    context = {"job": detail, "now": timezone.now(), "reopened": get_gateway().reopened(detail)}
     if target == SUMMARY:
         response = render(request, "jobs/job.html#summary", context)
         if detail.is_terminal:

@@ -1,0 +1,146 @@
+"""A job retried while the dashboard has it cached: through the gateway, over HTTP, to the
+sandbox, which retries the job on demand (its control endpoint) as Meteroid's web app does.
+
+The job page must show it running within the short lifetime of a failed job's detail, with
+nothing of the old end shown as current (its counts, its errors CSV, its scan), follow it
+live, then show its new end with its new failures."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from dashboard.meteroid.gateway import get_gateway
+from dashboard.sandbox.data import SHOWCASE
+from dashboard.scan import scan_status
+from tests.helpers import wait_for_scan
+
+JOB = SHOWCASE["whole_chunks"]  # ended with errors, with records and chunks failed as a whole
+API = "/sandbox/api/v1/batch-jobs"
+LIFETIME = 1  # METEROID_CACHE_REOPENABLE_SECONDS in these tests
+RUN_SECONDS = 3  # how long the retry runs
+
+
+@pytest.fixture
+def sandbox(settings) -> Client:
+    """A client of the sandbox itself, with its key (for what the dashboard should show)."""
+    return Client(headers={"Authorization": f"Bearer {settings.SANDBOX_API_KEY}"})
+
+
+@pytest.fixture(autouse=True)
+def _short_lifetime(settings):
+    settings.METEROID_CACHE_REOPENABLE_SECONDS = LIFETIME
+
+
+def _page(client: Client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    if response.streaming:
+        return b"".join(response.streaming_content).decode("utf-8-sig")
+    return response.content.decode()
+
+
+def _wait_for(client: Client, url: str, ready: Callable[[str], bool], within: float) -> str:
+    deadline = time.monotonic() + within
+    while True:
+        html = _page(client, url)
+        if ready(html):
+            return html
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} not as expected within {within:.0f} s:\n{html[:2000]}")
+        time.sleep(0.1)
+
+
+def _badge(html: str) -> str:
+    found = re.search(r'<h1 id="job-title">.*?<span class="badge[^"]*">([^<]+)</span>', html, re.S)
+    assert found, html[:2000]
+    return found[1]
+
+
+def _fact(html: str, name: str) -> str:
+    found = re.search(rf"<dt>{name}</dt><dd>([0-9,]+)", html)
+    assert found, name
+    return found[1].replace(",", "")
+
+
+def _listed_status(html: str, job_id: str) -> str:
+    row = re.search(rf'id="job-{job_id}".*?</tr>', html, re.S)
+    assert row, f"{job_id} is not listed"
+    return re.search(r'<span class="badge[^"]*">([^<]+)</span>', row[0])[1]
+
+
+def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with_its_new_failures(
+    logged_in, sandbox
+):
+    url = f"/jobs/{JOB}/"
+    before = sandbox.get(f"{API}/{JOB}").json()
+    assert before["status"] == "COMPLETED_WITH_ERRORS"
+    html = _page(logged_in, url)
+    assert _badge(html) == "Completed with errors"
+    old = wait_for_scan(JOB).result
+    assert old is not None and old.total_count == before["failure_count"]
+    html = _page(logged_in, url)  # now kept rendered too
+    assert f"of the {before['failed_items']:,} failed rows" in html
+    assert 'id="download-errors"' in html
+    assert _page(logged_in, f"/jobs/{JOB}/failures.csv").count("\n") == before["failure_count"] + 1
+
+    retried = sandbox.post(f"/sandbox/control/batch-jobs/{JOB}/retry?seconds={RUN_SECONDS}")
+    assert retried.status_code == 200
+    asked = time.monotonic()
+
+    # The cached detail lives LIFETIME seconds: the page shows the job running by then.
+    html = _wait_for(logged_in, url, lambda h: _badge(h) == "Processing", LIFETIME + 2)
+    assert time.monotonic() - asked < LIFETIME + 2
+    assert 'id="job-reopened"' in html
+    assert "This job was retried" in html
+    assert "ended completed with errors" in html and f"with {before['failed_items']:,} failed rows" in html
+    # Nothing of the old end passes for current: not its counts, its errors CSV, nor its scan.
+    assert f"of the {before['failed_items']:,} failed rows" not in html
+    assert 'id="download-errors"' not in html
+    assert 'hx-trigger="every 3s"' in html  # followed live like any running job
+    running = get_gateway().job(JOB)
+    assert running.is_active
+    status = scan_status(running)
+    assert status.result is None or (status.result.provisional and status.result is not old)
+    assert logged_in.get(f"/jobs/{JOB}/rows-to-fix.csv").status_code == 409
+    jobs = _page(logged_in, "/jobs/?per_page=100")
+    assert _listed_status(jobs, JOB) == "Processing"
+
+    # It ends again: the page shows the new end and its new failures.
+    html = _wait_for(logged_in, url, lambda h: _badge(h) != "Processing", RUN_SECONDS + 10)
+    after = sandbox.get(f"{API}/{JOB}").json()
+    assert after["status"] == "COMPLETED_WITH_ERRORS"
+    assert after["failed_items"] < before["failed_items"]
+    assert after["failure_count"] != before["failure_count"]
+    assert _badge(html) == "Completed with errors"
+    assert _fact(html, "Failed rows") == str(after["failed_items"])
+    assert _fact(html, "Failure records") == str(after["failure_count"])
+    assert 'id="job-reopened"' not in html
+    new = wait_for_scan(JOB).result
+    assert new is not None and not new.provisional
+    assert new.total_count == new.scanned == after["failure_count"]
+    table = _page(logged_in, f"{url}?per_page=100")
+    assert f"of {after['failure_count']:,}" in table
+    export = _page(logged_in, f"/jobs/{JOB}/failures.csv")
+    assert export.count("\n") == after["failure_count"] + 1
+    assert _listed_status(_page(logged_in, "/jobs/?per_page=50"), JOB) == "Completed with errors"
+
+
+def test_a_failed_job_is_asked_for_again_after_its_short_lifetime_and_a_completed_one_is_not(logged_in):
+    gateway = get_gateway()
+    failed, completed = SHOWCASE["retryable"], SHOWCASE["no_failures"]
+    _page(logged_in, f"/jobs/{failed}/")
+    _page(logged_in, f"/jobs/{completed}/")
+    calls = gateway.stats()["calls"]
+    _page(logged_in, f"/jobs/{completed}/")
+    _page(logged_in, f"/jobs/{failed}/")
+    assert gateway.stats()["calls"] == calls  # both warm
+    time.sleep(LIFETIME + 0.2)  # past the failed job's lifetime (a bound, not a guess: 1 s)
+    _page(logged_in, f"/jobs/{completed}/")
+    assert gateway.stats()["calls"] == calls
+    _page(logged_in, f"/jobs/{failed}/")
+    assert gateway.stats()["calls"] == calls + 1  # its detail, and nothing else
