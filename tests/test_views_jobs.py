@@ -189,3 +189,32 @@ def test_opening_a_job_needs_a_login(client):
     response = client.get("/jobs/open/", {"job": "bjob_A1"})
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/jobs/open/%3Fjob%3Dbjob_A1"
+
+
+# --- per_page: Meteroid's list answers with another per_page than it paged by ----------------
+
+
+@pytest.mark.parametrize("per_page", [10, 25, 50])
+def test_the_list_pages_by_the_per_page_it_sent(logged_in, per_page):
+    # Without per_page the sandbox, like Meteroid, holds 25 jobs and says 10: a list that did
+    # not send it, or paged by what the answer says, would show the wrong rows or pages.
+    query = "" if per_page == 25 else f"?per_page={per_page}"
+    html = logged_in.get(f"/jobs/{query}").content.decode()
+    assert len(_job_ids(html)) == per_page
+    total = int(re.search(r"1–[0-9,]+ of ([0-9,]+) jobs", html)[1].replace(",", ""))
+    assert f"1–{per_page} of {total:,} jobs" in html
+    assert f"page 1 of {-(-total // per_page)}" in html
+
+
+def test_the_gateway_always_sends_per_page_and_never_pages_by_what_comes_back(logged_in, meteroid):
+    from tests.upstream import JOBS_PATH, Reply, job_json
+
+    assert logged_in.get("/jobs/").status_code == 200
+    assert meteroid.count(JOBS_PATH, per_page="25") == 1  # the default is sent too
+    # An answer that says another per_page, and pages counted by it, changes nothing.
+    told = {"page": 1, "per_page": 10, "total_items": 60, "total_pages": 6}
+    meteroid.script(JOBS_PATH, Reply(200, {"data": [job_json()], "pagination_meta": told}))
+    html = logged_in.get("/jobs/?page=2").content.decode()
+    assert meteroid.count(JOBS_PATH, per_page="25", page="1") == 1
+    assert "26–50 of 60 jobs" in html
+    assert "page 2 of 3" in html  # 60 jobs by the 25 it sent, not the 6 pages it was told
