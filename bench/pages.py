@@ -62,6 +62,7 @@ def _run(args: argparse.Namespace) -> None:
     for role in ("customers", "big"):
         _job_page(args, client, timed_get, SHOWCASE[role], role)
     _fragment_share(timed_get)
+    _warm_ended_jobs(args, timed_get)
 
 
 def _job_page(args, client, timed_get, job: str, role: str) -> None:
@@ -124,6 +125,63 @@ def _fragment_share(timed_get) -> None:
         f"  median {statistics.median(shares):.1%}   lowest {shares[0]:.1%}   highest {shares[-1]:.1%}   "
         f"at most 30%: {sum(s <= 0.30 for s in shares)} of {len(shares)}"
     )
+
+
+# A failed job's detail is asked for again after METEROID_CACHE_REOPENABLE_SECONDS (60 s by
+# default): shortened here so that the run waits out the real lifetime, not a simulated one.
+REOPENABLE_SECONDS = 2
+
+
+def _warm_ended_jobs(args, timed_get) -> None:
+    """Upstream calls of a warm view of ended jobs: none for a completed one (it never changes
+    again), and for a failed one (or one completed with errors), none within its short
+    lifetime and only its detail after it (the failures, scan and rendered page are kept under
+    the job's state, which a retry would change)."""
+    from collections import Counter
+
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from dashboard.meteroid.gateway import get_gateway
+    from dashboard.sandbox.data import SHOWCASE
+
+    settings.METEROID_CACHE_REOPENABLE_SECONDS = REOPENABLE_SECONDS
+    gateway = get_gateway()
+    kinds: Counter[str] = Counter()
+    client = gateway.client
+    for name in ("list_jobs", "get_job", "list_failures", "list_failure_columns", "open_file"):
+        original = getattr(client, name)
+
+        def counted(*a, _name=name, _original=original, **kw):
+            kinds[_name] += 1
+            return _original(*a, **kw)
+
+        setattr(client, name, counted)
+
+    print(
+        f"Warm views of ended jobs (page 2, sandbox latency {args.latency_ms:.0f} ms; "
+        f"failed jobs' lifetime set to {REOPENABLE_SECONDS} s for the run, 60 s by default)"
+    )
+    for role in ("no_failures", "export", "customers", "failed", "whole_chunks"):
+        job_id = SHOWCASE[role]
+        cache.clear()
+        url = f"/jobs/{job_id}/?page=2" if role not in ("no_failures", "export") else f"/jobs/{job_id}/"
+        timed_get(url)
+        _wait_for_scan(job_id)
+        timed_get(url)  # now kept rendered
+        status = gateway.job(job_id).status
+        kinds.clear()
+        warm = timed_get(url)[1]
+        line = f"  {status:<22} {role:<13} warm {warm}"
+        if status in ("COMPLETED", "CANCELLED"):
+            line += "   (target: 0)"
+        else:
+            time.sleep(REOPENABLE_SECONDS + 0.2)
+            kinds.clear()
+            after = timed_get(url)[1]
+            what = ", ".join(f"{n} {name}" for name, n in sorted(kinds.items())) or "none"
+            line += f"   after its lifetime {after} ({what})   (target: <= 1, the job detail)"
+        print(line)
 
 
 def _all_jobs(gateway) -> list:
