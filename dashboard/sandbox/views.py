@@ -323,7 +323,8 @@ def retry_job(request: HttpRequest, job_id: str) -> HttpResponse:
             "CONFLICT",
             f"Batch job {job_id} has no failed chunks to retry: it is {job.status}",
         )
-    control.ask(job_id, round(_now() * 1000), seconds * 1000)
+    # As data._now_ms reads the clock (truncated), so the retry counts from this very instant.
+    control.ask(job_id, int(_now() * 1000), seconds * 1000)
     return JsonResponse(_detail_json(_find(job_id)))
 
 
