@@ -138,8 +138,21 @@ def test_keys_of_different_base_urls_do_not_meet():
     assert len(one.calls) == len(other.calls) == 1
 
 
-@override_settings(METEROID_CACHE_TERMINAL_SECONDS=600, METEROID_CACHE_STALE_SECONDS=1000)
-@pytest.mark.parametrize(("status", "seconds"), [("COMPLETED", 600), ("FAILED", 600), ("PROCESSING", 5)])
+@override_settings(
+    METEROID_CACHE_TERMINAL_SECONDS=600,
+    METEROID_CACHE_REOPENABLE_SECONDS=60,
+    METEROID_CACHE_STALE_SECONDS=1000,
+)
+@pytest.mark.parametrize(
+    ("status", "seconds"),
+    [
+        ("COMPLETED", 600),
+        ("CANCELLED", 600),
+        ("FAILED", 60),
+        ("COMPLETED_WITH_ERRORS", 60),
+        ("PROCESSING", 5),
+    ],
+)
 def test_a_jobs_lifetime_follows_its_status(gateway, client, recording, status, seconds):
     client.status = status
     gateway.job(JOB_ID)
@@ -167,6 +180,55 @@ def test_failure_pages_are_cached_per_page_and_chunk(gateway, client):
     gateway.failures(job, limit=25, offset=0, chunk_id="bjch_1")
     assert len(client.calls) == 3
     assert gateway.hits == 1
+
+
+def test_failure_pages_are_never_served_for_another_state_of_the_job(gateway, client):
+    failed = detail("FAILED")
+    gateway.failures(failed, limit=25, offset=0)
+    gateway.failures(failed, limit=25, offset=0)
+    # Retried: reopened, then ended again with other counts. Each state has pages of its own.
+    reopened = JobDetail.parse({**_fields("PROCESSING"), "completed_at": None, "has_error_csv": False})
+    gateway.failures(reopened, limit=25, offset=0)
+    ended = JobDetail.parse({**_fields("COMPLETED_WITH_ERRORS"), "failure_count": 3, "failed_items": 3})
+    gateway.failures(ended, limit=25, offset=0)
+    gateway.failures(ended, limit=25, offset=0)
+    assert [call[0] for call in client.calls] == ["failures"] * 3
+    assert gateway.hits == 2
+
+
+def _fields(status: str) -> dict:
+    return {
+        "id": JOB_ID,
+        "job_type": "CUSTOMER_CSV_IMPORT",
+        "status": status,
+        "processed_items": 10,
+        "failed_items": 2,
+        "created_by": "u",
+        "created_at": "2026-03-25T10:00:00.000Z",
+        "completed_at": "2026-03-25T10:05:00.000Z",
+        "failure_count": 2,
+        "has_error_csv": True,
+    }
+
+
+def test_a_job_seen_ended_that_comes_back_active_was_reopened(gateway, client):
+    client.status = "PROCESSING"
+    assert gateway.reopened(gateway.job(JOB_ID)) is None  # never seen ended
+    client.status = "FAILED"
+    ended = gateway.job(JOB_ID, refresh=True)
+    assert gateway.reopened(ended) is None  # ended: nothing to say
+    client.status = "PROCESSING"
+    running = gateway.job(JOB_ID, refresh=True)
+    seen = gateway.reopened(running)
+    assert seen is not None
+    assert (seen.status, seen.status_label, seen.failed_items, seen.failure_count) == (
+        "FAILED",
+        "Failed",
+        2,
+        2,
+    )
+    other = Gateway(FakeClient(fingerprint="0" * 16))  # another key: another tenant's view
+    assert other.reopened(running) is None
 
 
 def test_files_are_never_cached(gateway, client):
