@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -276,3 +277,35 @@ def test_a_scan_that_lost_its_lock_no_longer_tells_the_jobs_state():
     client.fail_at = None
     assert scan_status(job, gateway=gateway).state == "running"
     assert _wait(job, gateway).state == "done"
+
+
+def test_a_scan_of_one_ended_state_is_never_shown_for_another():
+    client = FakeClient(300)
+    gateway = Gateway(client)
+    failed = _job(300, status="FAILED")
+    first = _wait(failed, gateway).result
+    assert first is not None and first.scanned == 300
+    # Retried: reopened, then ended again with fewer failures.
+    reopened = replace(failed, status="PROCESSING", has_error_csv=False)
+    client.rows = client.rows[:120]
+    running = _wait(reopened, gateway)
+    assert running.result is not first and running.result.provisional
+    ended = replace(failed, status="COMPLETED_WITH_ERRORS", failure_count=120, failed_items=120)
+    again = _wait(ended, gateway).result
+    assert again is not first and not again.provisional and again.scanned == 120
+    assert len(failure_set(ended, gateway=gateway)) == 120
+    # The state seen before the retry still has its own scan, never the new one.
+    assert scan_status(failed, gateway=gateway).result.scanned == 300
+
+
+def test_a_scan_read_while_a_job_ran_is_dropped_once_its_end_is_scanned():
+    from dashboard import scan
+
+    client = FakeClient(90)
+    gateway = Gateway(client)
+    active = _job(90, status="PROCESSING")
+    assert _wait(active, gateway).result.provisional
+    ended = replace(active, status="COMPLETED_WITH_ERRORS")
+    assert not _wait(ended, gateway).result.provisional
+    # A retry reopening the job must not find the first run's failures to show.
+    assert scan._safe_get(scan._keys_of(gateway, active).result) is None
