@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -54,6 +55,18 @@ def test_the_key_names_the_job_the_scan_the_view_and_the_release(ended, monkeypa
     monkeypatch.setattr(rendered, "release", lambda: "another-release")
     others.add(rendered.key_for(job, scan, "page=2", "page"))
     assert key not in others and len(others) == 5
+
+
+def test_the_key_follows_the_jobs_state_not_its_file_tokens(ended):
+    job, scan = ended
+    key = rendered.key_for(job, scan, "page=2", "page")
+    fresh = replace(
+        job, input_file_url=f"{job.input_file_url or ''}&fresh=1", error_csv_url="/files/x?token=new"
+    )
+    assert rendered.key_for(fresh, scan, "page=2", "page") == key
+    # Retried and ended again: another state, another page.
+    again = replace(job, status="FAILED", completed_at=datetime(2026, 12, 1, tzinfo=UTC))
+    assert rendered.key_for(again, scan, "page=2", "page") != key
 
 
 def test_a_job_without_failures_keeps_one_key_across_views():
