@@ -109,6 +109,7 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     assert logged_in.get(f"/jobs/{JOB}/rows-to-fix.csv").status_code == 409
     jobs = _page(logged_in, "/jobs/?per_page=100")
     assert _listed_status(jobs, JOB) == "Processing"
+    assert "retried</span>" in re.search(rf'id="job-{JOB}".*?</tr>', jobs, re.S)[0]
 
     # It ends again: the page shows the new end and its new failures.
     html = _wait_for(logged_in, url, lambda h: _badge(h) != "Processing", RUN_SECONDS + 10)
@@ -127,7 +128,9 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     assert f"of {after['failure_count']:,}" in table
     export = _page(logged_in, f"/jobs/{JOB}/failures.csv")
     assert export.count("\n") == after["failure_count"] + 1
-    assert _listed_status(_page(logged_in, "/jobs/?per_page=50"), JOB) == "Completed with errors"
+    jobs = _page(logged_in, "/jobs/?per_page=50")
+    assert _listed_status(jobs, JOB) == "Completed with errors"
+    assert "retried</span>" not in jobs
 
 
 def test_a_failed_job_is_asked_for_again_after_its_short_lifetime_and_a_completed_one_is_not(logged_in):

@@ -31,7 +31,7 @@ from .client import (
     failures_path,
     job_path,
 )
-from .records import STATUSES, FailureColumns, FailurePage, JobDetail, JobList
+from .records import STATUSES, FailureColumns, FailurePage, Job, JobDetail, JobList
 
 logger = logging.getLogger("dashboard.meteroid")
 
@@ -137,7 +137,7 @@ class Gateway:
             refresh=refresh,
         )
 
-    def reopened(self, job: JobDetail) -> Ended | None:
+    def reopened(self, job: Job) -> Ended | None:
         """How an active job was when last seen ended, if it was: it has been retried since
         (Meteroid reopens a failed job to run its failed chunks again). None otherwise."""
         if job.is_terminal:

@@ -52,6 +52,8 @@ def jobs(request: HttpRequest) -> HttpResponse:
         "job_types": JOB_TYPES,
         "statuses": STATUSES,
         "any_active": any(job.is_active for job in listing.jobs),
+        # Running jobs seen ended before: retried (a cache read per running job, few).
+        "retried": {job.id for job in listing.jobs if job.is_active and gateway.reopened(job)},
         "now": timezone.now(),
         "filtered": bool(query["type"] or query["status"]),
     }
