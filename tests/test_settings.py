@@ -40,6 +40,7 @@ def _start(**env: str) -> subprocess.CompletedProcess:
         ("DATABASE_URL", "nosuchdb://x"),
         ("CACHE_URL", "nosuchcache://x"),
         ("METEROID_CACHE_TERMINAL_SECONDS", "0"),
+        ("METEROID_CACHE_REOPENABLE_SECONDS", "0"),
         ("METEROID_CACHE_STALE_SECONDS", "a day"),
         ("METEROID_MAX_CONCURRENCY", "0"),
         ("REFRESH_INTERVAL_SECONDS", "-1"),
