@@ -66,6 +66,8 @@ def test_a_retried_job_goes_from_failed_to_processing_to_its_new_end(start_dashb
     listing = context.new_page()
     listing.goto("/jobs/?per_page=100")
     expect(listing.locator(f"tr:has(#job-{JOB}) .badge")).to_have_text("Processing")
+    expect(listing.locator(f"tr:has(#job-{JOB}) .retried")).to_have_text("retried")
+    assert_accessible(listing, "jobs list with a retried job")
     listing.close()
 
     # Followed live: the summary polls itself until the job ends again.
