@@ -17,7 +17,7 @@ from django.test import Client
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.data import SHOWCASE
 from dashboard.scan import scan_status
-from tests.helpers import wait_for_scan
+from tests.helpers import later, wait_for_scan
 
 JOB = SHOWCASE["whole_chunks"]  # ended with errors, with records and chunks failed as a whole
 API = "/sandbox/api/v1/batch-jobs"
@@ -133,17 +133,22 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     assert "retried</span>" not in jobs
 
 
-def test_a_failed_job_is_asked_for_again_after_its_short_lifetime_and_a_completed_one_is_not(logged_in):
+def test_a_failed_job_is_asked_for_again_after_its_short_lifetime_and_a_completed_one_is_not(
+    logged_in, settings, monkeypatch
+):
+    settings.METEROID_CACHE_REOPENABLE_SECONDS = 60
     gateway = get_gateway()
-    failed, completed = SHOWCASE["retryable"], SHOWCASE["no_failures"]
-    _page(logged_in, f"/jobs/{failed}/")
+    failed, completed = SHOWCASE["failed"], SHOWCASE["no_failures"]  # the failed one has failures
+    assert "Failure records</dt><dd>0<" not in _page(logged_in, f"/jobs/{failed}/?page=2")
+    wait_for_scan(failed)
     _page(logged_in, f"/jobs/{completed}/")
     calls = gateway.stats()["calls"]
     _page(logged_in, f"/jobs/{completed}/")
-    _page(logged_in, f"/jobs/{failed}/")
+    _page(logged_in, f"/jobs/{failed}/?page=2")
     assert gateway.stats()["calls"] == calls  # both warm
-    time.sleep(LIFETIME + 0.2)  # past the failed job's lifetime (a bound, not a guess: 1 s)
+    later(monkeypatch, 61)  # past the failed job's lifetime, well within the completed one's
     _page(logged_in, f"/jobs/{completed}/")
     assert gateway.stats()["calls"] == calls
-    _page(logged_in, f"/jobs/{failed}/")
-    assert gateway.stats()["calls"] == calls + 1  # its detail, and nothing else
+    _page(logged_in, f"/jobs/{failed}/?page=2")
+    # Its detail, and nothing else: its failures and scan are kept under its state, unchanged.
+    assert gateway.stats()["calls"] == calls + 1
