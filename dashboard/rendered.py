@@ -42,16 +42,25 @@ LOCAL_ENTRIES = 400  # a page's data part is 10 to 90 kB: some 4 to 36 MB at mos
 local = LocMemCache("rendered-pages", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": LOCAL_ENTRIES}})
 
 
-@memoize
-def release() -> str:
-    """A digest of the code and templates that render pages: a new release renders anew."""
-    root = Path(__file__).resolve().parent
+def sources() -> tuple[tuple[Path, str], ...]:
+    """What renders pages: the dashboard's modules and the templates (folder, glob)."""
+    return ((Path(__file__).resolve().parent, "*.py"), (Path(settings.BASE_DIR) / "templates", "*.html"))
+
+
+def digest_of(folders: tuple[tuple[Path, str], ...]) -> str:
+    """A digest of every file these folders hold under their pattern, names and contents."""
     digest = hashlib.sha256()
-    for folder, pattern in ((root, "*.py"), (Path(settings.BASE_DIR) / "templates", "*.html")):
+    for folder, pattern in folders:
         for path in sorted(folder.rglob(pattern)):
             digest.update(str(path.relative_to(folder)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+@memoize
+def release() -> str:
+    """A digest of the code and templates that render pages: a new release renders anew."""
+    return digest_of(sources())
 
 
 def key_for(job: JobDetail, scan: ScanStatus, query: str, fragment: str) -> str | None:

@@ -4,6 +4,7 @@ served from it is the page that would have been rendered, with its per-person pa
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -75,8 +76,27 @@ def test_a_job_without_failures_keeps_one_key_across_views():
     assert rendered.key_for(job, first, "", "page") == rendered.key_for(job, second, "", "page")
 
 
-def test_the_release_digest_covers_code_and_templates():
+def test_the_release_digest_covers_code_and_templates(tmp_path):
     assert re.fullmatch(r"[0-9a-f]{16}", rendered.release())
+    (code_root, code_glob), (templates_root, templates_glob) = rendered.sources()
+    assert rendered.release() == rendered.digest_of(rendered.sources())
+    # The same digest over a copy of this release, then over that copy changed file by file.
+    shutil.copytree(code_root, tmp_path / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(templates_root, tmp_path / "templates")
+    copy = ((tmp_path / "code", code_glob), (tmp_path / "templates", templates_glob))
+    digests = [rendered.digest_of(copy)]
+    assert digests[0] == rendered.release()
+    template = tmp_path / "templates" / "jobs" / "job.html"
+    template.write_text(template.read_text() + "<!-- changed -->")
+    digests.append(rendered.digest_of(copy))
+    module = tmp_path / "code" / "templatetags" / "dashboard_tags.py"
+    module.write_text(module.read_text() + "\n# changed\n")
+    digests.append(rendered.digest_of(copy))
+    (tmp_path / "templates" / "new.html").write_text("new")
+    digests.append(rendered.digest_of(copy))
+    module.rename(module.with_name("renamed.py"))
+    digests.append(rendered.digest_of(copy))
+    assert len(set(digests)) == len(digests), digests
 
 
 # --- pages -----------------------------------------------------------------------------------
