@@ -80,3 +80,19 @@ class RecordingCache:
     def lifetimes(self) -> list[float]:
         """How long each stored answer is fresh (the entry itself is kept longer)."""
         return [round(entry[2] - entry[1]) for entry in self.data.values() if isinstance(entry, tuple)]
+
+
+def assert_problem_page(response, status: int, *says: str) -> str:
+    """The answer is an HTML page (not a file to download) with this status, whose text says
+    each of `says`; its text is returned."""
+    from tests.markup import texts
+
+    assert response.status_code == status, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith("text/html"), response["Content-Type"]
+    assert "attachment" not in response.get("Content-Disposition", "")
+    html = response.content.decode()
+    assert html.lstrip().lower().startswith("<!doctype html>"), html[:200]
+    text = " ".join(texts(html).split())
+    for phrase in says:
+        assert phrase in text, (phrase, text[:2000])
+    return text

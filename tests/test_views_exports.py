@@ -16,7 +16,7 @@ from dashboard.sandbox.data import SHOWCASE
 from dashboard.sandbox.rows import HOSTILE_VALUES
 from dashboard.scan import failure_set
 from dashboard.views.exports import export_filename
-from tests.helpers import wait_for_scan
+from tests.helpers import assert_problem_page, wait_for_scan
 
 pytestmark = pytest.mark.django_db
 
@@ -127,17 +127,22 @@ def test_a_failure_before_the_first_byte_is_a_page_not_a_file(logged_in, setting
 
 
 @pytest.mark.parametrize(
-    ("query", "status"),
+    ("query", "status", "says"),
     [
-        ("reason=000000000000", 404),
-        ("reason=bad", 400),
-        ("chunk=bjch_0000000000000000000000", 404),
-        ("q=" + "x" * 300, 400),
+        ("reason=000000000000", 404, "No failure of {job} has a reason in group 000000000000."),
+        ("reason=bad", 400, "reason: Not a reason group key"),
+        (
+            "chunk=bjch_0000000000000000000000",
+            404,
+            "Chunk bjch_0000000000000000000000 is not among the chunks",
+        ),
+        ("q=" + "x" * 300, 400, "q: Ensure this value has at most 200 characters (it has 300)."),
     ],
 )
-def test_bad_filters_get_a_page(logged_in, query, status):
+def test_bad_filters_get_a_page_that_says_what_was_wrong(logged_in, query, status, says):
     wait_for_scan(CUSTOMERS)
-    assert logged_in.get(f"/jobs/{CUSTOMERS}/failures.csv?{query}").status_code == status
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/failures.csv?{query}")
+    assert_problem_page(response, status, says.format(job=CUSTOMERS))
 
 
 def test_file_names_are_safe_whatever_was_searched():

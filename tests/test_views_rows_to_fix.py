@@ -14,7 +14,7 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.reasons import group_key
 from dashboard.sandbox.data import SHOWCASE
 from dashboard.sandbox.rows import HOSTILE_VALUES
-from tests.helpers import wait_for_scan
+from tests.helpers import assert_problem_page, wait_for_scan
 
 pytestmark = pytest.mark.django_db
 
@@ -110,12 +110,21 @@ def test_a_capped_scan_sends_people_to_meteroids_errors_csv(logged_in, settings)
 
 
 @pytest.mark.parametrize(
-    ("query", "status"),
-    [("reason=000000000000", 404), ("reason=bad", 400), ("chunk=bjch_0000000000000000000000", 404)],
+    ("query", "status", "says"),
+    [
+        ("reason=000000000000", 404, "No failure of {job} has a reason in group 000000000000."),
+        ("reason=bad", 400, "reason: Not a reason group key"),
+        (
+            "chunk=bjch_0000000000000000000000",
+            404,
+            "Chunk bjch_0000000000000000000000 is not among the chunks",
+        ),
+    ],
 )
-def test_bad_filters_get_a_page(logged_in, query, status):
+def test_bad_filters_get_a_page_that_says_what_was_wrong(logged_in, query, status, says):
     wait_for_scan(CUSTOMERS)
-    assert logged_in.get(f"/jobs/{CUSTOMERS}/rows-to-fix.csv?{query}").status_code == status
+    response = logged_in.get(f"/jobs/{CUSTOMERS}/rows-to-fix.csv?{query}")
+    assert_problem_page(response, status, says.format(job=CUSTOMERS))
 
 
 def test_an_input_file_that_does_not_line_up_is_refused_with_a_page(logged_in, meteroid):
