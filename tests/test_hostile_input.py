@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.conf import settings
+from django.urls import resolve
 from django.utils.http import content_disposition_header
 
 from dashboard.reasons import pattern_of
@@ -15,9 +18,9 @@ from dashboard.sandbox.data import SHOWCASE
 from dashboard.sandbox.rows import HOSTILE_FILE_NAME, HOSTILE_VALUES
 from dashboard.templatetags.dashboard_tags import visible
 from dashboard.views.downloads import safe_filename
-from tests.helpers import htmx, wait_for_scan
-from tests.markup import audit, texts
-from tests.upstream import JOB, JOBS_PATH, Reply, detail_json, failure_json, failures_path
+from tests.helpers import assert_problem_page, htmx, wait_for_scan
+from tests.markup import attribute_values, audit, links, texts
+from tests.upstream import CHUNKS, JOB, JOBS_PATH, Reply, detail_json, failure_json, failures_path
 
 pytestmark = pytest.mark.django_db
 
@@ -132,11 +135,53 @@ def test_the_file_name_and_unknown_type_are_escaped_and_isolated(logged_in, host
     assert "&lt;img src=x onerror=alert(8)&gt;" in pages["job page"]
 
 
-def test_the_chunk_filter_and_links_stay_well_formed(logged_in, hostile):
+def _options(html: str, select_id: str) -> list[str]:
+    """The values of a <select>'s options, in order, as a browser reads them."""
+    body = html[html.index(f'<select id="{select_id}"') :]
+    return attribute_values(body[: body.index("</select>")], "value")
+
+
+def test_the_chunk_and_reason_filters_stay_well_formed(logged_in, hostile):
     html = _pages(logged_in)["chunk filter"]
-    chunks = html[html.index('<select id="chunk"') :]
-    chunks = chunks[: chunks.index("</select>")]
-    assert chunks.count("<option") == 4  # all chunks, and the three that have failures
+    assert _options(html, "chunk") == ["", *CHUNKS]  # all chunks, and the three that have failures
+    keys = _options(html, "reason")
+    assert keys[0] == "" and len(keys) == len(HOSTILE) + 1
+    assert set(keys[1:]) == {pattern_of(reason).key for reason in HOSTILE}
+
+
+POSTED = {"job-refresh", "job-rescan", "logout"}  # forms that post, not links to follow
+
+
+def test_every_link_on_the_job_page_stays_well_formed_and_leads_somewhere(logged_in, hostile):
+    html = _pages(logged_in)["job page"]
+    keys = {pattern_of(reason).key for reason in HOSTILE}
+    followed = {}
+    for link in links(html, f"/jobs/{JOB}/"):
+        parts = urlsplit(link)
+        if parts.path.startswith(settings.STATIC_URL):
+            continue
+        match = resolve(parts.path)  # a path of the dashboard, whatever the data held
+        if match.kwargs.get("job_id") == JOB and match.url_name not in POSTED:
+            followed[link] = match
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            assert name in {"chunk", "reason", "q", "page", "per_page", "row", "next"}, link
+            if name == "chunk":
+                assert value in CHUNKS, link
+            elif name == "reason":
+                assert value in keys, link
+            elif name in {"page", "per_page", "row"}:
+                assert value.isdigit(), link
+    # Row links, pages, reason groups and downloads: each answers as a page or a file.
+    assert len(followed) > 100
+    for link, match in sorted(followed.items()):
+        response = logged_in.get(link)
+        if match.url_name == "job-rows-to-fix-csv":
+            # This world's input file is two lines: its rows cannot line up, and the page says so.
+            assert_problem_page(response, 502, "do not line up with Meteroid")
+            continue
+        assert response.status_code == 200, (link, response.status_code)
+        if response.streaming:
+            b"".join(response.streaming_content)
 
 
 def test_download_names_are_safe_whatever_meteroid_calls_the_file(logged_in, hostile):
