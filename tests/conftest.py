@@ -72,7 +72,8 @@ def logged_in(client, user):
 @pytest.fixture
 def meteroid(settings):
     """The dashboard pointed at a scripted Meteroid (tests/upstream.py), with timeouts and
-    retries small enough for tests: two retries, half a second to read."""
+    retries small enough for tests: two retries, half a second to read. A test in which it
+    gave an answer that breaks the contract (and was not scripted to) fails."""
     from dashboard.meteroid.gateway import reset_gateway
     from tests.upstream import FAKE_KEY, FakeMeteroid
 
@@ -86,6 +87,8 @@ def meteroid(settings):
     yield fake
     fake.close()
     reset_gateway()
+    # An answer Meteroid would never give proves nothing about the dashboard.
+    assert not fake.violations, "the scripted Meteroid broke the contract:\n" + "\n".join(fake.violations)
 
 
 def pytest_sessionstart(session) -> None:

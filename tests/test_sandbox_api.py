@@ -1,80 +1,23 @@
 """The sandbox's HTTP endpoints against the contract: the OpenAPI spec's schemas and the
-behaviours of tests/contract/API-NOTES.md. No database: the sandbox never touches it."""
+behaviours of contract/API-NOTES.md. No database: the sandbox never touches it."""
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import json
 import re
 import time
-import uuid
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from dashboard.sandbox import data, files, rows, stats, views
 from dashboard.sandbox.data import SHOWCASE
+from tests.support.contract import assert_valid
 
 API = "/sandbox/api/v1/batch-jobs"
-SPEC = json.loads((Path(__file__).parent / "contract" / "batch-jobs-openapi.json").read_text())
-
-
-def _current_spec() -> dict[str, Any]:
-    """The published spec plus what newer servers add (API-NOTES.md, "The API moves"),
-    with every object closed, so that a misspelt or stray field fails too."""
-    spec = copy.deepcopy(SPEC)
-    schemas = spec["components"]["schemas"]
-    schemas["BatchJobType"]["enum"].append("TAX_REPORT_EXPORT")
-    detail = schemas["BatchJobDetailResponse"]
-    detail["properties"]["has_output"] = {"type": "boolean"}
-    detail["properties"]["output_url"] = {"type": ["string", "null"]}
-    detail["required"] += ["has_output", "output_url"]
-    for schema in schemas.values():
-        if schema.get("type") == "object":
-            schema["additionalProperties"] = False
-    return spec
-
-
-_formats = FormatChecker(formats=())
-
-
-@_formats.checks("date-time", raises=ValueError)
-def _is_meteroid_time(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value):
-        raise ValueError(f"not RFC 3339 UTC with milliseconds: {value!r}")
-    datetime.fromisoformat(value)
-    return True
-
-
-@_formats.checks("uuid", raises=ValueError)
-def _is_uuid(value: object) -> bool:
-    return not isinstance(value, str) or str(uuid.UUID(value)) == value
-
-
-@_formats.checks("MeteroidId")
-def _is_meteroid_id(value: object) -> bool:
-    return not isinstance(value, str) or bool(re.fullmatch(r"(bjob|bjch)_[0-9A-Za-z]{22}", value))
-
-
-_registry = Registry().with_resource("urn:spec", Resource.from_contents(_current_spec(), DRAFT202012))
-
-
-def assert_valid(body: Any, schema: str) -> None:
-    validator = Draft202012Validator(
-        {"$ref": f"urn:spec#/components/schemas/{schema}"}, registry=_registry, format_checker=_formats
-    )
-    errors = [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)]
-    assert not errors, errors
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from django.core.cache import cache
@@ -20,6 +20,7 @@ from dashboard.meteroid.gateway import get_gateway
 from tests.helpers import htmx, wait_for_scan
 from tests.upstream import (
     ACTIVE_JOB,
+    CHUNKS,
     FAKE_KEY,
     FILE_TOKEN,
     JOB,
@@ -143,7 +144,7 @@ STATUS_FAULTS = [
     ),
     Fault(
         "403",
-        Reply(403, {"code": "FORBIDDEN", "message": "nope"}),
+        Reply(403, {"code": "FORBIDDEN", "message": "nope"}, contract=False),
         502,
         ("refused access", "not be allowed", "ask for a key"),
         1,
@@ -181,7 +182,7 @@ STATUS_FAULTS = [
         "504 with HTML", Reply(504, HTML, {"Content-Type": "text/html"}), 503, ("HTTP 504", "try again"), 3
     ),
     Fault("invalid JSON", Reply(200, b'{"data": [', {}), 502, ("could not read", "try again later"), 1),
-    Fault("JSON of the wrong shape", Reply(200, [1, 2, 3]), 502, ("could not read",), 1),
+    Fault("JSON of the wrong shape", Reply(200, [1, 2, 3], contract=False), 502, ("could not read",), 1),
     Fault("JSON null", Reply(200, b"null"), 502, ("could not read",), 1),
     Fault("not UTF-8", Reply(200, b"\xff\xfe\x00{", {}), 502, ("could not read",), 1),
 ]
@@ -221,7 +222,13 @@ def test_a_status_fault_is_told_honestly_on_every_page(logged_in, meteroid, page
     if fault.status == 503 and fault.reply.headers.get("Retry-After"):
         assert response["Retry-After"] == "30"
     query = dict(page.query)
-    assert meteroid.count(page.upstream, **query) == fault.attempts
+    asked = meteroid.count(page.upstream, **query)
+    if fault.reply.status == 429 and page.upstream == failures_path():
+        # The job's scan, started by the same view, may meet the 429 first: the pause it
+        # begins then spares the page its own call. Meteroid was asked, within bounds.
+        assert meteroid.count(page.upstream) >= 1 and asked <= fault.attempts
+    else:
+        assert asked == fault.attempts
     assert elapsed < PAGE_SECONDS
     if fault.reply.status == 429:
         assert_pauses(logged_in, meteroid, page)
@@ -275,7 +282,7 @@ TRANSPORT_PAGES = [PAGES[0], PAGES[2], PAGES[5], PAGES[7]]
 
 @pytest.mark.parametrize("page", TRANSPORT_PAGES, ids=[p.name for p in TRANSPORT_PAGES])
 def test_a_slow_read_beyond_the_timeout_is_unavailable(logged_in, meteroid, page):
-    meteroid.script(page.upstream, Reply(200, detail_json(), delay=1.5))
+    meteroid.script(page.upstream, replace(meteroid.world(page.upstream, **dict(page.query)), delay=1.5))
     response, body, elapsed = fetch(logged_in, page)
     assert response.status_code == 503
     assert "did not answer within 0.5 s" in body and "try again" in body
@@ -312,7 +319,7 @@ def test_a_connect_timeout_is_unavailable(logged_in, meteroid, page):
 
 @pytest.mark.parametrize("page", [PAGES[0], PAGES[2]], ids=["jobs list", "job page"])
 def test_an_answer_cut_short_is_unavailable(logged_in, meteroid, page):
-    meteroid.script(page.upstream, Reply(200, detail_json(), cut_after=50))
+    meteroid.script(page.upstream, replace(meteroid.world(page.upstream), cut_after=50))
     response, body, elapsed = fetch(logged_in, page)
     assert response.status_code == 503
     assert "broke before it finished answering" in body and "try again" in body
@@ -352,7 +359,7 @@ def test_retries_are_bounded_in_count_and_time_under_every_503(logged_in, metero
     [("total_items", -1), ("processed_items", -5), ("failed_items", "many"), ("created_at", "yesterday")],
 )
 def test_a_job_with_impossible_values_is_unreadable_not_a_crash(logged_in, meteroid, field, value):
-    meteroid.script(job_path(), Reply(200, detail_json(**{field: value})))
+    meteroid.script(job_path(), Reply(200, detail_json(**{field: value}), contract=False))
     response, body, _ = fetch(logged_in, PAGES[2])
     assert response.status_code == 502
     assert "could not read" in body
@@ -363,7 +370,7 @@ def test_a_job_with_impossible_values_is_unreadable_not_a_crash(logged_in, meter
 def test_a_job_missing_a_required_field_is_unreadable(logged_in, meteroid, missing):
     detail = detail_json()
     del detail[missing]
-    meteroid.script(job_path(), Reply(200, detail))
+    meteroid.script(job_path(), Reply(200, detail, contract=False))
     response, body, _ = fetch(logged_in, PAGES[2])
     assert response.status_code == 502
     assert "could not read" in body
@@ -386,6 +393,7 @@ def test_an_answer_about_another_job_is_refused_and_not_cached(logged_in, metero
 
 
 def test_unknown_types_and_statuses_are_shown_as_they_come(logged_in, meteroid):
+    meteroid.contract = False  # a newer Meteroid, with values this contract does not know
     meteroid.details[JOB] = detail_json(job_type="INVOICE_CSV_IMPORT", status="PAUSED_FOR_REVIEW")
     listing = logged_in.get("/jobs/")
     page = logged_in.get(f"/jobs/{JOB}/")
@@ -402,7 +410,7 @@ def test_a_job_list_claiming_billions_of_pages_still_renders(logged_in, meteroid
         "data": [job_json()],
         "pagination_meta": {"page": 0, "per_page": 25, "total_items": 10**11, "total_pages": 4 * 10**9},
     }
-    meteroid.script(JOBS_PATH, Reply(200, listing))
+    meteroid.script(JOBS_PATH, Reply(200, listing, contract=False))
     response = logged_in.get("/jobs/")
     html = response.content.decode()
     assert response.status_code == 200
@@ -413,7 +421,8 @@ def test_a_job_list_claiming_billions_of_pages_still_renders(logged_in, meteroid
 
 
 def test_a_job_claiming_absurdly_many_failures_renders_and_its_scan_stops_early(logged_in, meteroid):
-    meteroid.details[JOB] = detail_json(failure_count=10**12, failed_items=10**12)
+    # As many as the contract can say: 2^31 - 1 rows, and a trillion failure records.
+    meteroid.details[JOB] = detail_json(failure_count=10**12, failed_items=2**31 - 1)
     rows = [failure_json(i) for i in range(25)]
     meteroid.script(
         failures_path(),
@@ -457,11 +466,7 @@ def test_a_scan_that_meets_an_empty_page_in_the_middle_fails_honestly(logged_in,
     assert response.status_code == 200
     scan = wait_for_scan(JOB, timeout=10)
     assert scan.state == "done"
-    assert [c.chunk_id for c in scan.result.chunks] == [
-        "bjch_FakeChunk0",
-        "bjch_FakeChunk1",
-        "bjch_FakeChunk2",
-    ]
+    assert [c.chunk_id for c in scan.result.chunks] == list(CHUNKS)
     assert scan.result.scanned == 120
 
 

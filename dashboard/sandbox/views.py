@@ -1,5 +1,5 @@
 """The sandbox's HTTP endpoints: Meteroid's batch-jobs REST API, as the contract describes it
-(tests/contract/), served from the demo data.
+(contract/), served from the demo data.
 
 Status codes, validation and error bodies follow the real server, the plain-text 400 of a
 query string that does not parse included, so that the gateway's real code path runs

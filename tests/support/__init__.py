@@ -1,0 +1,1 @@
+"""What tests share: the contract, the scripted Meteroid's checks, servers and browsers."""
