@@ -58,6 +58,15 @@ def recording(monkeypatch):
 
 
 @pytest.fixture
+def clock(monkeypatch):
+    """The wall clock of the dashboard and of Django's local-memory cache, to move on with
+    `clock.advance(seconds)` rather than sleeping through them (tests/helpers.Clock)."""
+    from tests.helpers import Clock
+
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user(username="support", password="correct horse battery")
 

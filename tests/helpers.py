@@ -33,6 +33,45 @@ def upstream_calls() -> int:
     return get_gateway().stats()["calls"]
 
 
+def wait_until(condition, timeout: float = 10.0, what: str = "the condition"):
+    """Poll `condition` until it returns something true, and return that; fail after
+    `timeout` seconds. For what happens in another thread or process: a test waits for it,
+    with a bound, rather than sleeping a guess."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.01)
+
+
+class Clock:
+    """The wall clock as the dashboard and Django's local-memory cache read it, moved on by
+    `advance()` instead of waited for. Monotonic clocks and sleep stay real."""
+
+    def __init__(self, monkeypatch) -> None:
+        from django.core.cache.backends import base, locmem
+
+        from dashboard import refresh, rendered, scan
+        from dashboard.meteroid import budget, cache
+        from dashboard.views import health
+
+        self.offset = 0.0
+        for module in (cache, budget, refresh, rendered, scan, health, base, locmem):
+            monkeypatch.setattr(module, "time", self)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
 class _Later:
     """The `time` module as seen `offset` seconds from now (monotonic clocks and sleep stay real)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 
@@ -114,13 +115,33 @@ def test_a_long_pause_fails_at_once_saying_when_to_come_back():
 
 
 class CountingBudget(Budget):
+    """A budget that remembers its pauses (`paused` is set at the first) and the most
+    requests it ever had in flight at once."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.pauses: list[float | None] = []
+        self.paused = threading.Event()
+        self.entered = self.in_flight = self.peak = 0
+        self._count = threading.Lock()
 
     def pause(self, seconds):
         self.pauses.append(seconds)
         super().pause(seconds)
+        self.paused.set()
+
+    @contextmanager
+    def slot(self):
+        with super().slot():
+            with self._count:
+                self.entered += 1
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+            try:
+                yield
+            finally:
+                with self._count:
+                    self.in_flight -= 1
 
 
 def client(limits: Budget, *, max_retries: int = 0) -> MeteroidClient:
@@ -150,9 +171,11 @@ def test_a_429_that_is_being_retried_already_pauses_the_others(settings):
     limits = CountingBudget("scope-under-test", max_in_flight=2, slot_wait=5, max_pause_wait=5)
     with client(limits, max_retries=1) as meteroid, ThreadPoolExecutor(max_workers=1) as pool:
         call = pool.submit(meteroid.get_job, JOB_ID)
-        time.sleep(0.4)  # the client sleeps through Retry-After: 1 before its retry
-        assert not call.done()
+        assert limits.paused.wait(5)  # the first 429
+        # The client now sleeps through Retry-After: 1 before its retry; meanwhile the
+        # others are paused already.
         assert budget().paused_for() > 0
+        assert not call.done()
         with pytest.raises(MeteroidError):
             call.result()
     assert set(limits.pauses) == {1.0}
@@ -169,10 +192,12 @@ def test_during_a_long_pause_no_request_goes_upstream(settings):
 
 
 def test_the_client_keeps_no_more_than_the_cap_in_flight(settings):
-    settings.SANDBOX_LATENCY_MS = 150
-    with client(budget(max_in_flight=2)) as meteroid, ThreadPoolExecutor(max_workers=6) as pool:
-        started = time.monotonic()
+    settings.SANDBOX_LATENCY_MS = 150  # slow enough that six asked at once would meet
+    limits = CountingBudget("scope-under-test", max_in_flight=2, slot_wait=5, max_pause_wait=5)
+    before = stats.snapshot()["job"]
+    with client(limits) as meteroid, ThreadPoolExecutor(max_workers=6) as pool:
         jobs = list(pool.map(lambda _: meteroid.get_job(JOB_ID), range(6)))
-        took = time.monotonic() - started
     assert {job.id for job in jobs} == {JOB_ID}
-    assert took >= 3 * 0.15 * 0.95  # three rounds of two, never six at once
+    # Each request went through a slot, and never more than two at once.
+    assert limits.entered == 6 == stats.snapshot()["job"] - before
+    assert limits.peak == 2

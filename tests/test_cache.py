@@ -397,11 +397,12 @@ def test_a_success_ends_the_outage(monkeypatch):
     assert cache.get_or_fetch("b", 60, Fetcher("new b"), scope="m").value == "new b"
 
 
-def test_the_outage_note_expires(monkeypatch):
-    monkeypatch.setattr(cache, "OUTAGE_SECONDS", 1)
+def test_the_outage_note_expires(clock):
     put("a", "old a", age=300, fresh_for=10)
     cache.get_or_fetch("a", 60, Fetcher(down()), scope="m")
-    time.sleep(1.1)
+    clock.advance(cache.OUTAGE_SECONDS - 1)
+    assert cache.get_or_fetch("a", 60, Fetcher("new a"), scope="m").value == "old a"  # still out
+    clock.advance(2)
     assert cache.get_or_fetch("a", 60, Fetcher("new a"), scope="m").value == "new a"
 
 
@@ -484,48 +485,85 @@ def test_different_pages_do_not_wait_for_each_other():
     assert all(r.value == "v" for r in results)
 
 
+@pytest.fixture
+def waiting(monkeypatch) -> threading.Event:
+    """Set once a reader is waiting for another process's fetch (its first poll), so that
+    the other process answers while it waits, not before it looks."""
+    polled = threading.Event()
+
+    class Time:
+        def __getattr__(self, name: str):
+            return getattr(time, name)
+
+        def sleep(self, seconds: float) -> None:
+            polled.set()
+            time.sleep(seconds)
+
+    monkeypatch.setattr(cache, "time", Time())
+    return polled
+
+
+def _elsewhere(waiting: threading.Event, then) -> threading.Thread:
+    """Another process that does `then` once a reader here waits for it."""
+
+    def run() -> None:
+        assert waiting.wait(10), "nobody waited"
+        then()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 def _lock(key: str, seconds: float) -> None:
     """Another process holds the fetch of `key`."""
     assert django_cache.add(f"{key}:flight", "another-process", seconds)
 
 
-def test_a_fetch_held_elsewhere_is_waited_for_not_repeated():
+def test_a_fetch_held_elsewhere_is_waited_for_not_repeated(waiting):
     _lock("k", 30)
     fetch = Fetcher("mine")
 
     def other_process_finishes():
-        time.sleep(0.3)
         put("k", "theirs", age=0, fresh_for=60)
         django_cache.delete("k:flight")
 
-    threading.Thread(target=other_process_finishes).start()
+    other = _elsewhere(waiting, other_process_finishes)
     assert cache.get_or_fetch("k", 60, fetch) == cache.Fetched("theirs", hit=True)
     assert fetch.calls == 0
+    other.join(10)
 
 
-def test_a_failure_elsewhere_is_shared_with_those_waiting():
+def test_a_failure_elsewhere_is_shared_with_those_waiting(waiting):
     put("k", "old", age=100, fresh_for=10)
     _lock("k", 30)
     fetch = Fetcher("mine")
 
     def other_process_fails():
-        time.sleep(0.2)
         cache._share_failure("k:failed", down(ErrorKind.RATE_LIMITED))
         django_cache.delete("k:flight")
 
-    threading.Thread(target=other_process_fails).start()
+    other = _elsewhere(waiting, other_process_fails)
     fetched = cache.get_or_fetch("k", 60, fetch)
+    other.join(10)
     assert fetch.calls == 0
     assert fetched.value == "old" and fetched.stale.kind is ErrorKind.RATE_LIMITED
 
 
-def test_a_lock_left_by_a_dead_holder_blocks_only_until_it_expires():
+def test_a_lock_left_by_a_dead_holder_blocks_only_until_it_expires(waiting):
     _lock("k", 1)  # the holder died: nothing will come
-    fetch = Fetcher("mine")
+    holders = []
+
+    def fetch() -> str:
+        holders.append(django_cache.get("k:flight"))
+        return "mine"
+
     started = time.monotonic()
     assert cache.get_or_fetch("k", 60, fetch).value == "mine"
-    assert fetch.calls == 1
-    assert 0.8 < time.monotonic() - started < 3
+    # It waited, and fetched only once the dead holder's lock had expired and was its own.
+    assert waiting.is_set()
+    assert len(holders) == 1 and holders[0] not in (None, "another-process")
+    assert time.monotonic() - started < 3
 
 
 def test_the_wait_for_another_fetch_is_bounded(monkeypatch):
@@ -537,28 +575,24 @@ def test_the_wait_for_another_fetch_is_bounded(monkeypatch):
     assert time.monotonic() - started < 1.5
 
 
-def test_a_holder_that_ends_without_an_answer_hands_over():
+def test_a_holder_that_ends_without_an_answer_hands_over(waiting):
     _lock("k", 30)
-
-    def holder_gives_up():
-        time.sleep(0.2)
-        django_cache.delete("k:flight")
-
-    threading.Thread(target=holder_gives_up).start()
+    other = _elsewhere(waiting, lambda: django_cache.delete("k:flight"))
     fetch = Fetcher("mine")
     assert cache.get_or_fetch("k", 60, fetch) == cache.Fetched("mine", hit=False)
+    other.join(10)
 
 
-def test_a_refresh_does_not_take_an_answer_older_than_itself():
+def test_a_refresh_does_not_take_an_answer_older_than_itself(waiting):
     put("k", "cached", age=1, fresh_for=60)
     _lock("k", 30)
 
     def other_process_finishes():
-        time.sleep(0.2)
         put("k", "theirs", age=0, fresh_for=60)
         django_cache.delete("k:flight")
 
-    threading.Thread(target=other_process_finishes).start()
+    other = _elsewhere(waiting, other_process_finishes)
     fetch = Fetcher("mine")
     assert cache.get_or_fetch("k", 60, fetch, refresh=True).value == "theirs"
     assert fetch.calls == 0
+    other.join(10)

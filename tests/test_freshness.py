@@ -149,13 +149,12 @@ def test_without_an_old_copy_the_failure_is_shown_as_before(logged_in, settings)
 
 
 @pytest.mark.django_db
-def test_when_meteroid_answers_again_the_banner_goes(logged_in, settings, monkeypatch):
-    monkeypatch.setattr(cache, "OUTAGE_SECONDS", 1)
+def test_when_meteroid_answers_again_the_banner_goes(logged_in, settings, clock):
     logged_in.get(f"/jobs/{CUSTOMERS}/")
-    later(monkeypatch, EIGHT_HOURS)
+    clock.advance(EIGHT_HOURS)
     settings.SANDBOX_RATE_500 = 1.0
     assert "8 hours ago" in logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode()
     settings.SANDBOX_RATE_500 = 0.0
-    time.sleep(1.1)  # past the outage note
+    clock.advance(cache.OUTAGE_SECONDS + 1)  # past the outage note
     html = logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode()
     assert " hidden" in _banner(html)

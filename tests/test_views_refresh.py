@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from dashboard import refresh
 from dashboard.sandbox.data import SHOWCASE
-from tests.helpers import later, upstream_calls, wait_for_scan
+from tests.helpers import upstream_calls, wait_for_scan, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -16,10 +14,9 @@ CUSTOMERS = SHOWCASE["customers"]
 
 
 @pytest.fixture(autouse=True)
-def _not_at_the_end_of_a_minute():
-    # The per-person count is per minute: do not let a test straddle two minutes.
-    if time.time() % 60 > 55:
-        time.sleep(60 - time.time() % 60 + 0.05)
+def _at_the_start_of_a_minute(clock):
+    # The per-person count is per minute: no test straddles two, and none waits for one.
+    clock.advance(60 - clock.time() % 60 + 0.05)
 
 
 def _messages(html: str) -> str:
@@ -56,10 +53,11 @@ def test_refreshing_a_job_asks_meteroid_again_and_comes_back_to_the_view(logged_
 def test_refreshing_a_job_scans_it_again(logged_in):
     first = wait_for_scan(CUSTOMERS)
     logged_in.post(f"/jobs/{CUSTOMERS}/refresh/")
-    deadline = time.monotonic() + 30
-    while (status := wait_for_scan(CUSTOMERS)).result.finished_at == first.result.finished_at:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    status = wait_until(
+        lambda: (s := wait_for_scan(CUSTOMERS)).result.finished_at != first.result.finished_at and s,
+        timeout=30,
+        what="a new scan",
+    )
     assert status.result.scanned == first.result.scanned
 
 
@@ -93,11 +91,14 @@ def test_the_wait_is_per_page_and_per_person(logged_in, client, django_user_mode
     assert upstream_calls() - before == 4
 
 
-def test_a_page_can_be_refreshed_again_after_the_interval(logged_in, settings):
-    settings.REFRESH_INTERVAL_SECONDS = 1
+def test_a_page_can_be_refreshed_again_after_the_interval(logged_in, settings, clock):
+    settings.REFRESH_INTERVAL_SECONDS = 10
     logged_in.post("/jobs/refresh/")
-    time.sleep(1.1)
+    clock.advance(9)
     before = upstream_calls()
+    logged_in.post("/jobs/refresh/")
+    assert upstream_calls() == before  # not yet
+    clock.advance(1.1)
     logged_in.post("/jobs/refresh/")
     assert upstream_calls() - before == 1
 
@@ -124,11 +125,9 @@ def test_a_refresh_while_meteroid_fails_keeps_the_copy_and_says_why(logged_in, s
     assert '<tr id="row-' in html
 
 
-def test_a_refresh_of_an_expired_page_while_meteroid_fails_shows_the_banner_too(
-    logged_in, settings, monkeypatch
-):
+def test_a_refresh_of_an_expired_page_while_meteroid_fails_shows_the_banner_too(logged_in, settings, clock):
     logged_in.get("/jobs/")
-    later(monkeypatch, 120)
+    clock.advance(120)
     settings.SANDBOX_RATE_500 = 1.0
     response = logged_in.post("/jobs/refresh/")
     html = logged_in.get(response["Location"]).content.decode()
