@@ -55,16 +55,20 @@ def test_it_serves_requests_side_by_side(key, settings):
     assert time.perf_counter() - started < 8 * 0.2
 
 
-def test_a_kept_alive_connection_answers_fast(key):
-    # Nagle's algorithm against delayed ACKs would cost ~40 ms a request here.
+def test_a_kept_alive_connection_is_kept_and_sent_without_delay(key):
+    # What keeps a request on loopback fast (the time itself is a figure: bench/sandbox.py):
+    # the connection is reused, and small writes are not held back by Nagle's algorithm.
+    assert server._QuietRequestHandler.disable_nagle_algorithm is True
     base = sandbox_base_url()
     with requests.Session() as session:
         session.headers.update(key)
-        session.get(f"{base}/_stats", timeout=10)
-        started = time.perf_counter()
         for _ in range(10):
-            assert session.get(f"{base}/_stats", timeout=10).status_code == 200
-    assert (time.perf_counter() - started) / 10 < 0.03
+            response = session.get(f"{base}/_stats", timeout=10)
+            assert response.status_code == 200
+            assert response.headers.get("Connection", "").lower() != "close"
+        pools = session.get_adapter(base).poolmanager.pools
+        pools = [pools[key] for key in pools.keys()]
+        assert [(pool.num_connections, pool.num_requests) for pool in pools] == [(1, 10)]
 
 
 def test_it_streams_files(key):
