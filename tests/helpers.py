@@ -48,8 +48,8 @@ def wait_until(condition, timeout: float = 10.0, what: str = "the condition"):
 
 
 class Clock:
-    """The wall clock as the dashboard and Django's local-memory cache read it, moved on by
-    `advance()` instead of waited for. Monotonic clocks and sleep stay real."""
+    """The clocks (wall and monotonic) as the dashboard and Django's local-memory cache read
+    them, moved on by `advance()` instead of waited for. Sleep stays real."""
 
     def __init__(self, monkeypatch) -> None:
         from django.core.cache.backends import base, locmem
@@ -67,6 +67,9 @@ class Clock:
 
     def time(self) -> float:
         return time.time() + self.offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
 
     def __getattr__(self, name: str):
         return getattr(time, name)

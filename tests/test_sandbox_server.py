@@ -67,7 +67,7 @@ def test_a_kept_alive_connection_is_kept_and_sent_without_delay(key):
             assert response.status_code == 200
             assert response.headers.get("Connection", "").lower() != "close"
         pools = session.get_adapter(base).poolmanager.pools
-        pools = [pools[key] for key in pools.keys()]
+        pools = [pools[key] for key in pools.keys()]  # noqa: SIM118 (it cannot be iterated)
         assert [(pool.num_connections, pool.num_requests) for pool in pools] == [(1, 10)]
 
 

@@ -13,6 +13,7 @@ from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway
 from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail
 from dashboard.scan import failure_set, retry_scan, run_scan, scan_status, stream_failures
+from tests.helpers import wait_until
 
 
 def _job(
@@ -136,6 +137,40 @@ def test_an_active_jobs_scan_is_provisional():
     _, result = run_scan(Gateway(FakeClient(10)), _job(10, status="PROCESSING"))
     assert result.provisional
     assert result.fresh_until - result.finished_at < 60
+
+
+def test_a_terminal_jobs_scan_is_kept_seven_days_and_no_longer(clock):
+    client = FakeClient(100)
+    gateway, job = Gateway(client), _job(100)
+    first = _wait(job, gateway).result
+    calls = client.calls
+    clock.advance(7 * 24 * 3600 - 60)
+    status = scan_status(job, gateway=gateway)
+    assert status.state == "done" and not status.refreshing and status.result == first
+    assert client.calls == calls
+    clock.advance(120)  # past seven days: the result is gone, and a new scan reads it again
+    again = _wait(job, gateway)
+    assert again.state == "done" and again.result.finished_at > first.finished_at
+    assert client.calls == 2 * calls
+
+
+def test_an_active_jobs_scan_is_shown_for_15_s_then_refreshed_in_the_background(clock):
+    client = FakeClient(100)
+    gateway, job = Gateway(client), _job(100, status="PROCESSING")
+    first = _wait(job, gateway).result
+    calls = client.calls
+    clock.advance(14.5)
+    status = scan_status(job, gateway=gateway)
+    assert status.result == first and not status.refreshing and client.calls == calls
+    clock.advance(1)
+    status = scan_status(job, gateway=gateway)
+    # The old result is still shown while the new one is read.
+    assert status.state == "done" and status.result == first and status.refreshing
+    wait_until(
+        lambda: scan_status(job, gateway=gateway).result.finished_at > first.finished_at,
+        what="the refreshed scan",
+    )
+    assert client.calls == 2 * calls
 
 
 def test_scan_status_runs_in_the_background_and_then_serves_the_result():

@@ -64,6 +64,31 @@ def test_meteroid_is_asked_once_however_often_the_endpoint_is_called(client, met
     assert hit.query == {"page": ["0"], "per_page": ["1"]}
 
 
+def test_meteroid_is_asked_again_once_15_seconds_have_passed(client, meteroid, clock):
+    assert health.METEROID_CHECK_SECONDS == 15
+    client.get("/healthz")
+    clock.advance(14.5)
+    for _ in range(5):
+        client.get("/healthz")
+    assert meteroid.count(JOBS_PATH) == 1
+    clock.advance(1)
+    body = client.get("/healthz").json()
+    assert meteroid.count(JOBS_PATH) == 2
+    assert abs(body["meteroid"]["checked_at"] - clock.time()) <= 1.5
+
+
+def test_another_process_reads_the_answer_for_its_15_seconds(client, meteroid, clock):
+    client.get("/healthz")
+    health._last.clear()  # a process that has not asked yet: it reads the shared answer
+    clock.advance(14.5)
+    client.get("/healthz")
+    assert meteroid.count(JOBS_PATH) == 1
+    health._last.clear()
+    clock.advance(1)
+    client.get("/healthz")
+    assert meteroid.count(JOBS_PATH) == 2
+
+
 def test_an_unavailable_meteroid_is_not_retried(client, meteroid):
     meteroid.script(JOBS_PATH, Reply(503, "<html>busy</html>"))
     body = client.get("/healthz").json()
