@@ -201,3 +201,43 @@ def test_the_client_keeps_no_more_than_the_cap_in_flight(settings):
     # Each request went through a slot, and never more than two at once.
     assert limits.entered == 6 == stats.snapshot()["job"] - before
     assert limits.peak == 2
+
+
+# --- files count too -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_file_download_waits_for_a_slot_like_any_request(logged_in, meteroid, settings):
+    from dashboard.meteroid.gateway import get_gateway
+    from tests.upstream import JOB, file_path
+
+    settings.METEROID_MAX_CONCURRENCY = 1
+    logged_in.get(f"/jobs/{JOB}/")  # the job, and its file links, are known
+    budget_ = get_gateway().client.budget
+    assert budget_.max_in_flight == 1
+    with budget_.slot():  # another request holds the only slot
+        response = logged_in.get(f"/jobs/{JOB}/files/errors/")
+        assert response.status_code == 503
+        assert "already waiting on many answers" in response.content.decode()
+        assert meteroid.count(file_path("errors")) == 0
+    response = logged_in.get(f"/jobs/{JOB}/files/errors/")
+    assert response.status_code == 200 and b"acme-1" in b"".join(response.streaming_content)
+    assert meteroid.count(file_path("errors")) == 1
+
+
+@pytest.mark.django_db
+def test_a_429_on_a_file_pauses_the_pages_too(logged_in, meteroid):
+    from tests.upstream import JOB, Reply, failures_path, file_path
+
+    logged_in.get(f"/jobs/{JOB}/")
+    meteroid.script(
+        file_path("errors"),
+        Reply(429, {"code": "TOO_MANY_REQUESTS", "message": "slow down"}, {"Retry-After": "30"}),
+    )
+    assert logged_in.get(f"/jobs/{JOB}/files/errors/").status_code == 503
+    asked = meteroid.count(failures_path())
+    # A page of failures not seen before: Meteroid is not asked for it while the pause is on.
+    response = logged_in.get(f"/jobs/{JOB}/?page=3", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="failures")
+    assert response.status_code == 503
+    assert "rate-limiting" in response.content.decode()
+    assert meteroid.count(failures_path()) == asked

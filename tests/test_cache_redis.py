@@ -90,14 +90,63 @@ def test_a_lock_left_by_a_dead_process_expires(redis):
     assert 0.5 < time.monotonic() - started < 3 and len(calls) == 1
 
 
-def test_a_pause_after_a_429_holds_for_another_process(redis):
-    code = (
-        "import django; django.setup(); from dashboard.meteroid.budget import Budget; "
-        "Budget('meteroid-a', max_in_flight=1, slot_wait=1, max_pause_wait=1).pause(30)"
+@pytest.mark.django_db
+def test_a_429_met_by_another_process_pauses_this_one(redis, meteroid, logged_in):
+    from dashboard.meteroid.gateway import get_gateway
+    from tests.upstream import FAKE_KEY, JOB, Reply, job_path
+
+    meteroid.script(
+        job_path(), Reply(429, {"code": "TOO_MANY_REQUESTS", "message": "slow down"}, {"Retry-After": "30"})
     )
-    _python(redis[1], "-c", code)
-    assert 28 < Budget("meteroid-a", max_in_flight=1, slot_wait=1, max_pause_wait=1).paused_for() <= 30
+    # Another dashboard process asks Meteroid through its own gateway, and meets the 429.
+    code = (
+        "import django; django.setup(); from dashboard.meteroid.gateway import get_gateway; "
+        "from dashboard.meteroid.errors import MeteroidError\n"
+        f"try: get_gateway().job({JOB!r})\n"
+        "except MeteroidError as error: print(error.kind.value)"
+    )
+    out = _python(
+        redis[1],
+        "-c",
+        code,
+        METEROID_BASE_URL=meteroid.base_url,
+        METEROID_API_KEY=FAKE_KEY,
+        METEROID_MAX_RETRIES="0",
+    )
+    assert out.strip() == "rate_limited"
+    assert meteroid.count(job_path()) == 1
+    # This process has not met it, yet is paused for the rest of the Retry-After...
+    assert 28 < get_gateway().client.budget.paused_for() <= 30
+    meteroid.heal()
+    response = logged_in.get(f"/jobs/{JOB}/")
+    assert response.status_code == 503
+    assert "try again in" in response.content.decode()
+    assert meteroid.count(job_path()) == 1  # ...and does not ask Meteroid meanwhile
+    # ...while another Meteroid (another base URL or key) is not paused.
     assert Budget("meteroid-b", max_in_flight=1, slot_wait=1, max_pause_wait=1).paused_for() == 0
+
+
+@pytest.mark.django_db
+def test_refresh_limits_hold_across_processes(redis, settings):
+    from dashboard import refresh
+
+    settings.REFRESH_PER_MINUTE = 2
+    claim = (
+        "from dashboard import refresh; d = refresh.claim({person!r}, {page!r}); print(d.allowed, d.reason)"
+    )
+
+    def elsewhere(person: str, page: str) -> str:
+        code = "import django; django.setup(); " + claim.format(person=person, page=page)
+        return _python(redis[1], "-c", code, REFRESH_PER_MINUTE="2").strip()
+
+    # A page refreshed by one process cannot be refreshed at once through another.
+    assert refresh.claim("7", "/jobs/").allowed
+    assert elsewhere("7", "/jobs/") == "False page"
+    # A person's pages a minute are counted across processes too.
+    assert elsewhere("7", "/jobs/?page=2") == "True"
+    decision = refresh.claim("7", "/jobs/?page=3")
+    assert not decision.allowed and decision.reason == "person"
+    assert elsewhere("8", "/jobs/") == "True"  # another person is not held back
 
 
 # --- across processes --------------------------------------------------------------------------
@@ -113,9 +162,14 @@ def _env(prefix: str) -> dict[str, str]:
     }
 
 
-def _python(prefix: str, *args: str) -> str:
+def _python(prefix: str, *args: str, **env: str) -> str:
     result = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=_env(prefix), capture_output=True, text=True, timeout=60
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**_env(prefix), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

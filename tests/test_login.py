@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +75,16 @@ def test_the_lockout_ends_after_the_cool_off(client, user, settings):
         attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1)
     )
     assert _try(client, PASSWORD).status_code == 302
+
+
+def test_axes_reset_username_lifts_a_pause(client, user, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _try(client, "guess")
+    assert _try(client, PASSWORD).status_code == 429
+    out = io.StringIO()
+    call_command("axes_reset_username", "support", stdout=out)  # as README tells operators
+    assert _try(client, PASSWORD).status_code == 302
+    assert client.get("/jobs/").status_code == 200
 
 
 def test_a_session_lasts_its_age_and_no_longer(client, user, settings):
