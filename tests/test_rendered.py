@@ -204,18 +204,18 @@ def test_a_process_keeps_the_pages_it_served_last_in_memory(ended, monkeypatch):
     assert rendered.get(key) == "<p>kept</p>"
 
 
-def test_a_copy_from_the_shared_cache_expires_with_it(ended, monkeypatch):
-    import time
-
+def test_a_copy_from_the_shared_cache_expires_with_it(ended, clock):
     from django.core.cache import cache
 
     job, scan = ended
     key = rendered.key_for(job, scan, "page=9", "page")
-    cache.set(key, (rendered.FORMAT, time.time() + 0.2, "<p>shared</p>"), 60)
+    cache.set(key, (rendered.FORMAT, clock.time() + 20, "<p>shared</p>"), 60)
     assert rendered.get(key) == "<p>shared</p>"
-    time.sleep(0.25)
+    clock.advance(19)
+    assert rendered.local.get(key) == "<p>shared</p>"  # kept here for what the entry had left
+    clock.advance(2)
     assert rendered.local.get(key) is None
-    cache.set(key, (rendered.FORMAT, time.time() - 1, "<p>shared</p>"), 60)
+    cache.set(key, (rendered.FORMAT, clock.time() - 1, "<p>shared</p>"), 60)
     assert rendered.get(key) is None
 
 
