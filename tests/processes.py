@@ -6,79 +6,29 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from tests.support.django_process import checked, manage, python
+from tests.support.gunicorn import Gunicorn
+from tests.support.net import free_port
+
+__all__ = ["PASSWORD", "SANDBOX_KEY", "Stack", "free_port", "start_stack"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_KEY = "pv_sand_processes000000000000"
 PASSWORD = "correct horse battery staple"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """One gunicorn serving the dashboard (and its /sandbox/) on a loopback port."""
-
-    port: int
-    env: dict[str, str]
-    workers: int = 1
-    threads: int = 8
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Server:
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "dashboard.wsgi",
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(self.workers), "--threads", str(self.threads),
-                "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "2",
-                "--log-level", "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        return self
-
-    def wait_ready(self, path: str = "/accounts/login/", timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn on {self.port} exited: {self.process.stderr.read()[-2000:]}")
-            try:
-                requests.get(self.url + path, timeout=2)
-                return
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise RuntimeError(f"gunicorn on {self.port} did not answer within {timeout} s")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+def _gunicorn(port: int, env: dict[str, str], *, workers: int = 1, threads: int = 8) -> Gunicorn:
+    """One gunicorn serving the dashboard (and its /sandbox/) on a loopback port, its output
+    kept beside the stack's database."""
+    folder = Path(env["DATABASE_URL"].removeprefix("sqlite:///")).parent
+    return Gunicorn(
+        env, port=port, workers=workers, threads=threads, log_path=folder / f"gunicorn-{port}.log"
+    )
 
 
 @dataclass
@@ -86,8 +36,8 @@ class Stack:
     """A sandbox process and dashboards pointed at it, sharing a cache and a database."""
 
     base_env: dict[str, str]
-    sandbox: Server
-    dashboards: list[Server] = field(default_factory=list)
+    sandbox: Gunicorn
+    dashboards: list[Gunicorn] = field(default_factory=list)
 
     @property
     def sandbox_url(self) -> str:
@@ -109,10 +59,10 @@ class Stack:
     def replace_sandbox(self, **env: str) -> None:
         """Stop the sandbox and start another on the same port, with `env` added."""
         self.sandbox.stop()
-        self.sandbox = Server(self.sandbox.port, {**self.sandbox.env, **env}, threads=16).start()
+        self.sandbox = _gunicorn(self.sandbox.port, {**self.sandbox.env, **env}, threads=16).start()
         self.sandbox.wait_ready("/sandbox/_stats")
 
-    def login(self, dashboard: Server, username: str = "support") -> requests.Session:
+    def login(self, dashboard: Gunicorn, username: str = "support") -> requests.Session:
         """A browser session logged in through the login form (sessions live in the shared
         database, so it is good on every dashboard)."""
         session = requests.Session()
@@ -129,9 +79,11 @@ class Stack:
         assert response.status_code == 302, response.text[:500]
         return session
 
-    def add_dashboard(self, *, workers: int = 1, threads: int = 8, **env: str) -> Server:
+    def add_dashboard(self, *, workers: int = 1, threads: int = 8, **env: str) -> Gunicorn:
         """Start one more dashboard like the others, with `env` added."""
-        dashboard = Server(free_port(), {**self.dashboards[0].env, **env}, workers=workers, threads=threads)
+        dashboard = _gunicorn(
+            free_port(), {**self.dashboards[0].env, **env}, workers=workers, threads=threads
+        )
         self.dashboards.append(dashboard.start())
         dashboard.wait_ready()
         return dashboard
@@ -159,18 +111,15 @@ def start_stack(
         "SANDBOX_API_KEY": SANDBOX_KEY,
         "LOG_LEVEL": "WARNING",
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=base_env, check=True
-    )
-    subprocess.run(
-        [
-            sys.executable, "manage.py", "shell", "-c",
+    checked(manage("migrate", "--noinput", "-v", "0", env=base_env))
+    checked(
+        python(
             "from django.contrib.auth import get_user_model; "
             f"get_user_model().objects.create_user('support', password={PASSWORD!r})",
-        ],
-        cwd=ROOT, env=base_env, check=True,
-    )  # fmt: skip
-    sandbox = Server(
+            env=base_env,
+        )
+    )
+    sandbox = _gunicorn(
         free_port(), {**base_env, **{k: v for k, v in env.items() if k.startswith("SANDBOX_")}}, threads=16
     )
     stack = Stack(base_env, sandbox.start())
@@ -181,7 +130,7 @@ def start_stack(
         **{k: v for k, v in env.items() if not k.startswith("SANDBOX_")},
     }
     stack.dashboards = [
-        Server(free_port(), dashboard_env, workers=workers, threads=threads).start()
+        _gunicorn(free_port(), dashboard_env, workers=workers, threads=threads).start()
         for _ in range(dashboards)
     ]
     try:

@@ -4,12 +4,10 @@ page across processes, old copies for bad days, entries this release cannot read
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache as django_cache
@@ -18,10 +16,9 @@ from dashboard.meteroid import cache
 from dashboard.meteroid.budget import Budget
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from tests import services
+from tests.support.django_process import ROOT, checked, environment, python
 
 pytestmark = pytest.mark.redis
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -100,14 +97,13 @@ def test_a_429_met_by_another_process_pauses_this_one(redis, meteroid, logged_in
     )
     # Another dashboard process asks Meteroid through its own gateway, and meets the 429.
     code = (
-        "import django; django.setup(); from dashboard.meteroid.gateway import get_gateway; "
+        "from dashboard.meteroid.gateway import get_gateway; "
         "from dashboard.meteroid.errors import MeteroidError\n"
         f"try: get_gateway().job({JOB!r})\n"
         "except MeteroidError as error: print(error.kind.value)"
     )
     out = _python(
         redis[1],
-        "-c",
         code,
         METEROID_BASE_URL=meteroid.base_url,
         METEROID_API_KEY=FAKE_KEY,
@@ -136,8 +132,7 @@ def test_refresh_limits_hold_across_processes(redis, settings):
     )
 
     def elsewhere(person: str, page: str) -> str:
-        code = "import django; django.setup(); " + claim.format(person=person, page=page)
-        return _python(redis[1], "-c", code, REFRESH_PER_MINUTE="2").strip()
+        return _python(redis[1], claim.format(person=person, page=page), REFRESH_PER_MINUTE="2").strip()
 
     # A page refreshed by one process cannot be refreshed at once through another.
     assert refresh.claim("7", "/jobs/").allowed
@@ -152,27 +147,18 @@ def test_refresh_limits_hold_across_processes(redis, settings):
 # --- across processes --------------------------------------------------------------------------
 
 
-def _env(prefix: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "CACHE_URL": f"{services.REDIS_URL}?key_prefix={prefix}",
-        "TEST_REDIS_URL": services.REDIS_URL,
-        "LOG_LEVEL": "ERROR",
-    }
-
-
-def _python(prefix: str, *args: str, **env: str) -> str:
-    result = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env={**_env(prefix), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+def _env(prefix: str, **env: str) -> dict[str, str]:
+    return environment(
+        CACHE_URL=f"{services.REDIS_URL}?key_prefix={prefix}",
+        TEST_REDIS_URL=services.REDIS_URL,
+        LOG_LEVEL="ERROR",
+        **env,
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+
+
+def _python(prefix: str, code: str, **env: str) -> str:
+    """Django in another process on this test's Redis prefix, running `code`."""
+    return checked(python(code, env=_env(prefix, **env)))
 
 
 def _ask_from_processes(

@@ -12,63 +12,9 @@ from django.test import override_settings
 from dashboard.meteroid import cache, freshness
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway, reset_gateway
-from dashboard.meteroid.records import FailurePage, JobDetail, JobList
 from tests.helpers import RecordingCache
-
-JOB_ID = "bjob_7n42DGM5Tflk9n8mt7Fhc7"
-
-
-def detail(status: str = "COMPLETED_WITH_ERRORS", job_id: str = JOB_ID) -> JobDetail:
-    return JobDetail.parse(
-        {
-            "id": job_id,
-            "job_type": "CUSTOMER_CSV_IMPORT",
-            "status": status,
-            "processed_items": 10,
-            "failed_items": 2,
-            "created_by": "u",
-            "created_at": "2026-03-25T10:00:00.000Z",
-            "failure_count": 2,
-            "has_error_csv": True,
-        }
-    )
-
-
-class FakeClient:
-    """Stands in for MeteroidClient: canned answers, counted calls, scripted errors."""
-
-    def __init__(self, *, base_url: str = "http://meteroid.test", fingerprint: str = "f" * 16):
-        self.base_url = base_url
-        self.key_fingerprint = fingerprint
-        self.status = "COMPLETED_WITH_ERRORS"
-        self.calls: list[tuple] = []
-        self.errors: list[MeteroidError] = []
-
-    def _answer(self, call: tuple):
-        self.calls.append(call)
-        if self.errors:
-            raise self.errors.pop(0)
-
-    def list_jobs(self, *, job_type=None, statuses=(), page=0, per_page=10) -> JobList:
-        self._answer(("jobs", job_type, tuple(statuses), page, per_page))
-        return JobList.parse(
-            {
-                "data": [],
-                "pagination_meta": {"page": page, "per_page": per_page, "total_items": 0, "total_pages": 0},
-            }
-        )
-
-    def get_job(self, job_id: str) -> JobDetail:
-        self._answer(("job", job_id))
-        return detail(self.status, job_id)
-
-    def list_failures(self, job_id, *, limit=25, offset=0, chunk_id=None) -> FailurePage:
-        self._answer(("failures", job_id, limit, offset, chunk_id))
-        return FailurePage.parse({"data": [], "total_count": 0})
-
-    def open_file(self, url, *, default_filename="download"):
-        self._answer(("file", url))
-        return url
+from tests.support.fake_client import JOB_ID, FakeClient
+from tests.support.fake_client import job_detail as detail
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from dashboard.logs import JsonFormatter, new_request_id
 from tests.helpers import wait_for_scan
+from tests.support.django_process import environment, python
 from tests.upstream import FAKE_KEY, FILE_TOKEN, JOB, JOBS_PATH, failures_path, job_path
 
 pytestmark = pytest.mark.django_db
@@ -160,14 +160,7 @@ def _run_logging(log_format: str) -> subprocess.CompletedProcess:
         "import django, logging; django.setup(); "
         "logging.getLogger('dashboard.meteroid').warning('hello %s', 'there', extra={'meteroid_status': 503})"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "LOG_FORMAT": log_format},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return python(code, env=environment(LOG_FORMAT=log_format), setup=False)
 
 
 def test_log_format_json_switches_the_console_to_json():

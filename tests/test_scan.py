@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.meteroid.errors import ErrorKind, MeteroidError
+from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway
-from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail
+from dashboard.meteroid.records import FailurePage, JobDetail
 from dashboard.scan import failure_set, retry_scan, run_scan, scan_status, stream_failures
 from tests.helpers import wait_until
+from tests.support.fake_client import FakeClient
 
 
 def _job(
@@ -39,44 +40,6 @@ def _job(
     )
 
 
-class FakeClient:
-    """Serves `count` failures, every third row failing, 50 rows per chunk."""
-
-    base_url = "http://meteroid.test"
-    key_fingerprint = "f" * 16
-
-    def __init__(self, count: int, *, fail_at: int | None = None, gate: threading.Event | None = None):
-        self.rows = [
-            Failure(
-                f"id-{i}", f"bjch_{(i * 3) // 50}", i * 3, f"alias-{i}" if i % 5 else None, f"Reason {i % 4}"
-            )
-            for i in range(count)
-        ]
-        self.fail_at = fail_at
-        self.gate = gate
-        self.calls = 0
-        self.lock = threading.Lock()
-
-    def list_failures(self, job_id, *, limit=25, offset=0, chunk_id=None):
-        with self.lock:
-            self.calls += 1
-        if self.gate is not None:
-            self.gate.wait(5)
-        if self.fail_at is not None and offset >= self.fail_at:
-            raise MeteroidError(ErrorKind.UNAVAILABLE, "Meteroid could not be reached.")
-        return FailurePage(tuple(self.rows[offset : offset + limit]), len(self.rows))
-
-    def list_failure_columns(self, job_id, *, limit=25, offset=0):
-        page = self.list_failures(job_id, limit=limit, offset=offset)
-        return FailureColumns(
-            [f.item_index for f in page.failures],
-            [f.chunk_id for f in page.failures],
-            [f.item_identifier for f in page.failures],
-            [f.reason for f in page.failures],
-            page.total_count,
-        )
-
-
 def _wait(job, gateway, timeout=10.0):
     deadline = time.monotonic() + timeout
     while (status := scan_status(job, gateway=gateway)).state == "running":
@@ -89,7 +52,7 @@ def test_a_scan_reads_every_page_and_lists_chunks_in_file_order():
     client = FakeClient(1234)
     failures, result = run_scan(Gateway(client), _job(1234))
     assert len(failures) == 1234 == result.scanned
-    assert client.calls == 13
+    assert len(client.calls) == 13
     assert list(failures.item_indices) == [i * 3 for i in range(1234)]
     assert [c.chunk_id for c in result.chunks] == [f"bjch_{k}" for k in range(len(result.chunks))]
     assert sum(c.failures for c in result.chunks) == 1234
@@ -143,25 +106,25 @@ def test_a_terminal_jobs_scan_is_kept_seven_days_and_no_longer(clock):
     client = FakeClient(100)
     gateway, job = Gateway(client), _job(100)
     first = _wait(job, gateway).result
-    calls = client.calls
+    calls = len(client.calls)
     clock.advance(7 * 24 * 3600 - 60)
     status = scan_status(job, gateway=gateway)
     assert status.state == "done" and not status.refreshing and status.result == first
-    assert client.calls == calls
+    assert len(client.calls) == calls
     clock.advance(120)  # past seven days: the result is gone, and a new scan reads it again
     again = _wait(job, gateway)
     assert again.state == "done" and again.result.finished_at > first.finished_at
-    assert client.calls == 2 * calls
+    assert len(client.calls) == 2 * calls
 
 
 def test_an_active_jobs_scan_is_shown_for_15_s_then_refreshed_in_the_background(clock):
     client = FakeClient(100)
     gateway, job = Gateway(client), _job(100, status="PROCESSING")
     first = _wait(job, gateway).result
-    calls = client.calls
+    calls = len(client.calls)
     clock.advance(14.5)
     status = scan_status(job, gateway=gateway)
-    assert status.result == first and not status.refreshing and client.calls == calls
+    assert status.result == first and not status.refreshing and len(client.calls) == calls
     clock.advance(1)
     status = scan_status(job, gateway=gateway)
     # The old result is still shown while the new one is read.
@@ -170,7 +133,7 @@ def test_an_active_jobs_scan_is_shown_for_15_s_then_refreshed_in_the_background(
         lambda: scan_status(job, gateway=gateway).result.finished_at > first.finished_at,
         what="the refreshed scan",
     )
-    assert client.calls == 2 * calls
+    assert len(client.calls) == 2 * calls
 
 
 def test_scan_status_runs_in_the_background_and_then_serves_the_result():
@@ -182,9 +145,9 @@ def test_scan_status_runs_in_the_background_and_then_serves_the_result():
     gate.set()
     status = _wait(job, gateway)
     assert status.state == "done" and status.result.scanned == 500
-    calls = client.calls
+    calls = len(client.calls)
     assert scan_status(job, gateway=gateway).state == "done"
-    assert client.calls == calls
+    assert len(client.calls) == calls
     assert len(failure_set(job, gateway=gateway)) == 500
 
 
@@ -201,7 +164,7 @@ def test_many_people_asking_at_once_start_one_scan():
         thread.join()
     gate.set()
     _wait(job, gateway)
-    assert client.calls == 3
+    assert len(client.calls) == 3
 
 
 def test_a_failed_scan_says_so_stores_nothing_and_can_be_retried():
@@ -212,9 +175,9 @@ def test_a_failed_scan_says_so_stores_nothing_and_can_be_retried():
     assert "could not be reached" in status.message
     assert failure_set(job, gateway=gateway) is None
     # It is not retried by itself...
-    calls = client.calls
+    calls = len(client.calls)
     assert scan_status(job, gateway=gateway).state == "failed"
-    assert client.calls == calls
+    assert len(client.calls) == calls
     # ...but on request.
     client.fail_at = None
     retry_scan(job, gateway=gateway)
@@ -225,7 +188,7 @@ def test_a_job_without_failures_needs_no_scan():
     client = FakeClient(0)
     status = scan_status(_job(0), gateway=Gateway(client))
     assert status.state == "done" and status.result.chunks == ()
-    assert client.calls == 0
+    assert len(client.calls) == 0
 
 
 def test_a_scan_groups_the_reasons_once_and_names_the_largest_groups():
@@ -268,10 +231,10 @@ def test_streamed_failures_come_in_order_a_few_pages_ahead():
     client = FakeClient(1234)
     total, failures = stream_failures(Gateway(client), _job(1234))
     assert total == 1234
-    assert client.calls == 1  # only the first page before anything is read
+    assert len(client.calls) == 1  # only the first page before anything is read
     rows = list(failures)
     assert [f.item_index for f in rows] == [i * 3 for i in range(1234)]
-    assert client.calls == 13
+    assert len(client.calls) == 13
 
 
 def test_streamed_failures_stop_on_an_error_rather_than_end_short():

@@ -3,10 +3,7 @@ response carries a strict Content Security Policy and the headers `check --deplo
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 from collections import deque
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from dashboard.sandbox import files
 from dashboard.sandbox.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 from tests.markup import audit, links
+from tests.support.django_process import environment, manage
 from tests.upstream import FAKE_KEY, FILE_TOKEN, JOB
 from tests.urlconf import all_routes
 
@@ -257,22 +255,18 @@ def test_plain_http_works_on_loopback_without_secure_https(logged_in, settings):
 
 
 def test_check_deploy_passes_with_secure_https_and_debug_off():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DEBUG": "False",
-        "SECURE_HTTPS": "True",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "ALLOWED_HOSTS": "dashboard.example.com",
-    }
-    command = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = environment(
+        DEBUG="False",
+        SECURE_HTTPS="True",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        ALLOWED_HOSTS="dashboard.example.com",
+    )
+    command = ("check", "--deploy", "--fail-level", "WARNING")
+    result = manage(*command, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
     # Without SECURE_HTTPS the same check names what is missing.
-    insecure = subprocess.run(
-        command, cwd=ROOT, env={**env, "SECURE_HTTPS": "False"}, capture_output=True, text=True, timeout=120
-    )
+    insecure = manage(*command, env={**env, "SECURE_HTTPS": "False"})
     assert insecure.returncode != 0
     assert "SECURE_SSL_REDIRECT" in insecure.stderr + insecure.stdout
 

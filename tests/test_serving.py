@@ -3,51 +3,29 @@ sandbox, with no deadlock between a page and the Meteroid calls it makes."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from dashboard.sandbox.data import SHOWCASE
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120
-    )
+from tests.support.django_process import checked, environment, manage, python
+from tests.support.gunicorn import Gunicorn
+from tests.support.net import free_port
 
 
 @pytest.fixture
 def served(tmp_path):
     """Start gunicorn with the given options; yields a function that returns a logged-in session."""
-    procs: list[subprocess.Popen] = []
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-        "LOG_LEVEL": "WARNING",
-    }
+    servers: list[Gunicorn] = []
+    env = environment(DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", LOG_LEVEL="WARNING")
     env.pop("METEROID_API_KEY", None)
-    _manage(env, "migrate", "--noinput")
+    checked(manage("migrate", "--noinput", env=env))
     code = "from django.contrib.auth.models import User; User.objects.create_user('ops', password='long enough pass 1')"
-    _manage(env, "shell", "-c", code)
+    checked(python(code, env=env))
 
     def start(*options: str, own_sandbox_as_meteroid: bool = False) -> tuple[requests.Session, str]:
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         proc_env = dict(env)
         if own_sandbox_as_meteroid:
@@ -57,34 +35,11 @@ def served(tmp_path):
                 # With a key set, /sandbox/ is served only when asked for.
                 "SANDBOX_ENABLED": "True",
             }
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "dashboard.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--timeout",
-                "30",
-                *options,
-            ],
-            cwd=ROOT,
-            env=proc_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        procs.append(proc)
+        server = Gunicorn(proc_env, port=port, options=options, log_path=tmp_path / f"gunicorn-{port}.log")
+        servers.append(server.start())
+        server.wait_ready(timeout=30)
         session = requests.Session()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                login = session.get(f"{base}/accounts/login/", timeout=5)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        login = session.get(f"{base}/accounts/login/", timeout=5)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
         response = session.post(
             f"{base}/accounts/login/",
@@ -101,9 +56,8 @@ def served(tmp_path):
         return session, base
 
     yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(10)
+    for server in servers:
+        server.stop()
 
 
 @pytest.mark.parametrize(

@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.django_process import environment, manage, python
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     """`manage.py` as an operator runs it, with these variables."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage(*args, env=environment(**env), timeout=60)
 
 
 def _start(**env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return python("from django.conf import settings; print(settings.DEBUG)", env=environment(**env))
 
 
 @pytest.mark.parametrize(
@@ -83,38 +65,25 @@ def test_defaults_start_without_any_variable():
 
 def test_secure_https_switches_on_every_https_setting():
     code = (
-        "import django; django.setup(); from django.conf import settings as s; "
+        "from django.conf import settings as s; "
         "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "SECURE_HTTPS": "True"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = python(code, env=environment(SECURE_HTTPS="True"))
     assert result.stdout.split() == ["True", "True", "True", "True"], result.stderr
 
 
 def test_redis_and_postgres_urls_use_djangos_own_backends():
     code = (
-        "import json, django; django.setup(); from django.conf import settings; "
+        "import json; from django.conf import settings; "
         "print(json.dumps([settings.CACHES['default'], settings.DATABASES['default']['ENGINE'], "
         "settings.DATABASES['default']['NAME'], settings.DATABASES['default']['HOST']]))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-            "CACHE_URL": "redis://127.0.0.1:6379/5?key_prefix=dash&timeout=60",
-            "DATABASE_URL": "postgres://dash:secret@db.internal:5432/dashboard",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = python(
+        code,
+        env=environment(
+            CACHE_URL="redis://127.0.0.1:6379/5?key_prefix=dash&timeout=60",
+            DATABASE_URL="postgres://dash:secret@db.internal:5432/dashboard",
+        ),
     )
     cache, engine, name, host = json.loads(result.stdout)
     assert cache["BACKEND"] == "dashboard.redis_cache.RedisCache"

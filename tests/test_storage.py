@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from django.templatetags.static import static
+
+from tests.support.django_process import checked, environment, python
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK = "from django.templatetags.static import static; print(static('css/dashboard.css'))"
 
 
 def _django(code: str, static_root: Path) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "STATIC_ROOT": str(static_root)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return checked(python(code, env=environment(STATIC_ROOT=str(static_root)), timeout=120)).strip()
 
 
 def test_a_file_the_manifest_does_not_know_keeps_its_plain_name():

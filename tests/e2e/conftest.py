@@ -1,4 +1,5 @@
-"""Fixtures of the browser tests: a running dashboard, one Chromium, a context per test.
+"""Fixtures of the browser tests (every one is here, on these): a running dashboard, one
+Chromium, a context per test.
 
 Every test of this folder is marked `browser`. Without /usr/bin/chromium they are skipped on
 a developer's machine, and fail where CI_REQUIRE_SERVICES is set (CI installs Chromium).
@@ -26,6 +27,11 @@ from tests.e2e.server import Dashboard, Setup, prepare
 from tests.e2e.support import CHROMIUM, LAUNCH, log_in, same_origin
 
 DESKTOP = {"width": 1280, "height": 900}
+WATCH_POLICY = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.reportPolicyViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -126,6 +132,12 @@ def new_context(
                 broken.append(message.text) if "Content Security Policy" in message.text else None
             ),
         )
+        # What the policy refused, reported from the page itself as it happens (Chromium's
+        # own console line is not promised for every kind of violation).
+        context.expose_binding(
+            "reportPolicyViolation", lambda source, text: broken.append(f"{source['page'].url}: {text}")
+        )
+        context.add_init_script(WATCH_POLICY)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context

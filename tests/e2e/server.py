@@ -13,16 +13,15 @@ import os
 import re
 import secrets
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.sandbox.data import DEFAULT_SEED
+from tests.support.django_process import manage
+from tests.support.gunicorn import Gunicorn
+from tests.support.net import free_port
+
+__all__ = ["ROOT", "Dashboard", "Setup", "free_port", "prepare"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,12 +52,6 @@ class Setup:
     folder: Path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def prepare(folder: Path) -> Setup:
     """Migrate a fresh SQLite database, collect static files and make a login, in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -71,14 +64,7 @@ def prepare(folder: Path) -> Setup:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "PYTHONUNBUFFERED": "1",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "demo", "127.0.0.1:8000", "--no-serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("demo", "127.0.0.1:8000", "--no-serve", env=env)
     if result.returncode != 0:
         raise RuntimeError(f"manage.py demo failed:\n{result.stdout}\n{result.stderr}")
     login = re.search(r"log in\s+(\S+) / (\S+)", result.stdout)
@@ -87,81 +73,25 @@ def prepare(folder: Path) -> Setup:
     return Setup(env=env, username=login[1], password=login[2], folder=folder)
 
 
-class Dashboard:
-    """One gunicorn process serving a prepared dashboard, with `extra_env` on top."""
+class Dashboard(Gunicorn):
+    """One gunicorn process serving a prepared dashboard, with `extra_env` on top; its output
+    goes to a log in the set-up's folder."""
 
     def __init__(self, setup: Setup, *, name: str = "dashboard", port: int | None = None, **extra_env: str):
         self.setup = setup
-        self.name = name
-        self.port = port or free_port()
         self.extra_env = extra_env
-        self.log_path = setup.folder / f"{name}-{self.port}.log"
-        self._process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        port = port or free_port()
+        super().__init__(
+            {**setup.env, **extra_env}, port=port, name=name, log_path=setup.folder / f"{name}-{port}.log"
+        )
 
     def start(self, timeout: float = 30.0) -> Dashboard:
-        log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "dashboard.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                "8",
-                "--worker-class",
-                "gthread",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "2",
-            ],
-            cwd=ROOT,
-            env={**self.setup.env, **self.extra_env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer within {timeout:.0f} s:\n{self.log()}")
+        super().start()
+        self.wait_ready(timeout=timeout)
+        return self
 
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: nothing to drain here
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-    def log(self) -> str:
-        """The process's output so far (the last 4,000 characters)."""
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except FileNotFoundError:
-            return ""
+    def stop(self, how: signal.Signals = signal.SIGINT) -> None:
+        super().stop(how)  # SIGINT by default: gunicorn's quick shutdown, nothing to drain here
 
     def __enter__(self) -> Dashboard:
         return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
