@@ -94,10 +94,8 @@ def meteroid(settings):
     settings.METEROID_MAX_RETRIES = 2
     settings.METEROID_MAX_RETRY_WAIT = 1.0
     yield fake
-    fake.close()
     reset_gateway()
-    # An answer Meteroid would never give proves nothing about the dashboard.
-    assert not fake.violations, "the scripted Meteroid broke the contract:\n" + "\n".join(fake.violations)
+    fake.close()  # fails the test if an answer broke the contract
 
 
 def pytest_sessionstart(session) -> None:

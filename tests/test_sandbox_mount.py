@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.django_process import environment, manage, python
+
 SANDBOX_KEY = "pv_sand_mount0000000000000000"
 
 # Loads the whole URL configuration (every view module it names) and the WSGI application,
@@ -40,9 +38,8 @@ print(json.dumps({{
 
 def _run(**env: str) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("METEROID_", "SANDBOX_"))}
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
+    result = python(
+        PROBE,
         env={
             **base,
             "DJANGO_SETTINGS_MODULE": "dashboard.settings",
@@ -51,9 +48,7 @@ def _run(**env: str) -> dict:
             "LOG_LEVEL": "ERROR",
             **env,
         },
-        capture_output=True,
-        text=True,
-        timeout=60,
+        setup=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -80,32 +75,21 @@ def test_sandbox_enabled_serves_it_beside_a_real_meteroid():
     assert seen["status"] == 200 and seen["json"]
 
 
+def _refused(env: dict[str, str]) -> str:
+    """What start-up says when it refuses: one line, no traceback."""
+    result = manage("check", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    return result.stderr
+
+
 def test_sandbox_enabled_false_without_a_key_stops_start_up():
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith(("METEROID_", "SANDBOX_"))},
-            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-            "SANDBOX_ENABLED": "False",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode != 0
-    assert "SANDBOX_ENABLED" in result.stderr
+    env = {k: v for k, v in environment().items() if not k.startswith(("METEROID_", "SANDBOX_"))}
+    assert "SANDBOX_ENABLED" in _refused({**env, "SANDBOX_ENABLED": "False"})
 
 
 @pytest.mark.parametrize("value", ["maybe", "2"])
 def test_a_malformed_sandbox_enabled_is_named(value):
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "SANDBOX_ENABLED": value},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    assert _refused(environment(SANDBOX_ENABLED=value)).startswith(
+        "Cannot start: Environment variable SANDBOX_ENABLED "
     )
-    assert result.returncode != 0
-    assert "SANDBOX_ENABLED" in result.stderr

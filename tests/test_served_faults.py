@@ -113,7 +113,7 @@ def wait_for_log(served: Dashboard, needle: str, timeout: float = 5.0) -> str:
 
 
 def test_a_page_answers_within_the_deadline_when_meteroid_sleeps_40_s(served, fake, session):
-    job = "bjob_Served00000000000000slow"
+    job = "bjob_Served000000000000slow"
     add_job(fake, job, 120)
     fake.script(failures_path(job), Reply(200, {"data": [], "total_count": 0}, delay=40))
     timings: list[tuple[int, float, str]] = []
@@ -149,7 +149,7 @@ def test_a_page_answers_within_the_deadline_when_meteroid_sleeps_40_s(served, fa
 
 def test_a_failures_csv_that_fails_before_its_first_byte_is_a_page(served, fake, session):
     # Meteroid announces 300 failures, and offsets 100..199 come back empty.
-    job = "bjob_Served0000000000000holes"
+    job = "bjob_Served00000000000holes"
     add_job(fake, job, 300)
     with_empty_pages(fake, job, range(100, 200))
 
@@ -163,7 +163,7 @@ def test_a_failures_csv_that_fails_before_its_first_byte_is_a_page(served, fake,
 
 def test_a_failures_csv_that_fails_after_its_first_byte_is_aborted(served, fake, session, tmp_path):
     # The first 1,000 rows go out before Meteroid's pages from 2,000 on come back empty.
-    job = "bjob_Served000000000000000cut"
+    job = "bjob_Served0000000000000cut"
     add_job(fake, job, 3000)
     with_empty_pages(fake, job, range(2000, 3000))
     url = f"{served.url}/jobs/{job}/failures.csv"
@@ -176,7 +176,7 @@ def test_a_failures_csv_that_fails_after_its_first_byte_is_aborted(served, fake,
 
 
 def test_rows_to_fix_that_fail_after_their_first_byte_are_aborted(served, fake, session, tmp_path):
-    job = "bjob_Served0000000000000rows"
+    job = "bjob_Served000000000000rows"
     add_job(fake, job, 3000)
     notes = "n" * 200  # rows of 200-odd bytes: the file is read 64 kB at a time
     body = "alias,name\r\n" + "".join(f"cus_{i:05d},{notes}\r\n" for i in range(3000))
@@ -193,7 +193,7 @@ def test_rows_to_fix_that_fail_after_their_first_byte_are_aborted(served, fake, 
 
 
 def test_rows_to_fix_that_fail_before_their_first_byte_are_a_page(served, fake, session):
-    job = "bjob_Served00000000000rowspage"
+    job = "bjob_Served00000000rowspage"
     add_job(fake, job, 20)
     fake.files["input"] = Reply(503, "<html>down for maintenance</html>", {"Content-Type": "text/html"})
 
@@ -205,7 +205,7 @@ def test_rows_to_fix_that_fail_before_their_first_byte_are_a_page(served, fake, 
 
 
 def test_a_reasons_csv_before_the_failures_are_read_is_a_page(served, fake, session):
-    job = "bjob_Served000000000reasonspage"
+    job = "bjob_Served00000reasonspage"
     add_job(fake, job, 300)
     with_empty_pages(fake, job, range(100, 200))  # the scan fails: its groups never come
 
@@ -217,7 +217,7 @@ def test_a_reasons_csv_before_the_failures_are_read_is_a_page(served, fake, sess
 
 
 def test_a_whole_export_ends_with_its_last_chunk(served, fake, session, tmp_path):
-    job = "bjob_Served0000000000000whole"
+    job = "bjob_Served00000000000whole"
     add_job(fake, job, 2500)
     url = f"{served.url}/jobs/{job}/failures.csv"
 

@@ -221,9 +221,14 @@ class FakeMeteroid:
         self._closed = False
 
     def close(self) -> None:
+        """Stop serving; then fail if any answer broke the contract (a test that saw one
+        proves nothing about the dashboard)."""
         for sock in self._blackhole:
             sock.close()
         self.refuse()
+        with self._lock:
+            violations, self.violations = list(self.violations), []
+        assert not violations, "the scripted Meteroid broke the contract:\n" + "\n".join(violations)
 
     # --- the world's own answers ----------------------------------------------------------
 
@@ -333,9 +338,10 @@ class FakeMeteroid:
                 with fake._lock:
                     fake.hits.append(Hit(parts.path, query, dict(self.headers)))
                 reply = fake._answer(parts.path, query, dict(self.headers))
-                time.sleep(reply.delay)
                 body, content_type = reply.encoded()
+                # Checked before any delay: an answer the client gave up on counts too.
                 fake._check(parts.path, reply, body, reply.headers.get("Content-Type", content_type))
+                time.sleep(reply.delay)
                 self.send_response(reply.status)
                 headers = {"Content-Type": content_type, "Content-Length": str(len(body)), **reply.headers}
                 for name, value in headers.items():
