@@ -12,6 +12,7 @@ from django.test import override_settings
 from dashboard.meteroid import cache, freshness
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway, reset_gateway
+from dashboard.meteroid.records import JobDetail
 from tests.helpers import RecordingCache
 from tests.support.fake_client import JOB_ID, FakeClient
 from tests.support.fake_client import job_detail as detail
