@@ -327,7 +327,32 @@ def test_the_error_csv_holds_the_failed_rows_and_their_reasons(api):
     assert response["Content-Disposition"] == f'attachment; filename="{body["id"]}-errors.csv"'
     assert table[0] == ["name", "alias", "billing_email", "currency", "country", "net_terms", "_error"]
     failures = all_failures(api, body["id"], page=100)
-    assert [row[-1] for row in table[1:]] == [f["reason"] for f in failures]
+    # Less the rows that do not parse as CSV (too few fields): Meteroid leaves them out.
+    readable = [f for f in failures if "found record with" not in f["reason"]]
+    assert len(readable) < len(failures)
+    assert [row[-1] for row in table[1:]] == [f["reason"] for f in readable]
+
+
+def test_files_of_european_jobs_keep_their_delimiter_and_the_errors_csv_is_utf8(api):
+    # The input as uploaded (`;`, or Windows-1252); the errors CSV with the input's
+    # delimiter, in UTF-8, holding the rows of the whole failed chunks.
+    for role, delimiter, encoding in (("semicolon", ";", "utf-8"), ("latin1", ",", "cp1252")):
+        body = detail(api, role)
+        response = api.get(f"/sandbox{body['input_file_url']}")
+        raw = b"".join(response.streaming_content)
+        text = raw.decode(encoding)
+        assert raw == text.encode(encoding)
+        header = text.split("\r\n", 1)[0]
+        assert header == delimiter.join(rows.columns(body["job_type"]))
+        response = api.get(f"/sandbox{body['error_csv_url']}")
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        errors = b"".join(response.streaming_content).decode("utf-8")
+        table = list(csv.reader(io.StringIO(errors, newline=""), delimiter=delimiter))
+        assert table[0] == [*rows.columns(body["job_type"]), "_error"]
+        assert len(table) - 1 > body["failure_count"]  # rows of whole failed chunks too
+        if encoding == "cp1252":
+            assert "é" in text or "ü" in text
+            assert any(any(ord(c) > 127 for c in row[0]) for row in table[1:])
 
 
 def test_the_input_csv_holds_every_row(api):

@@ -281,18 +281,75 @@ def test_hostile_values_are_sprinkled_rarely_elsewhere():
 
 
 def test_the_error_csv_rows_are_the_failed_rows_with_their_reason():
+    # As Meteroid's worker writes it: the failed rows in file order, less those that do not
+    # parse as CSV (a short record), each with its reason.
     j = job("customers")
     header = data.error_header(j)
     assert header == (*data.input_header(j), "_error")
     errors = list(data.error_rows(j))
-    assert [row[-1] for row in errors] == [f.reason for f in all_failures(j)]
     assert all(len(row) == len(header) for row in errors)
     inputs = list(data.input_rows(j))
     assert len(inputs) == j.total_items
-    failures = all_failures(j)
-    for f, row in islice(zip(failures, errors, strict=True), 50):
-        cells = inputs[f.item_index]
-        assert row[: len(cells)] == cells
+    readable = [f for f in all_failures(j) if len(inputs[f.item_index]) == len(header) - 1]
+    assert 0 < len(readable) < j.failure_count  # the showcase has short records too
+    assert [row[-1] for row in errors] == [f.reason for f in readable]
+    for f, row in zip(readable, errors, strict=True):
+        assert row[:-1] == inputs[f.item_index]
+
+
+def assert_errors_csv_as_meteroid_writes_it(j: data.Job, role: str) -> dict[int, set[str]]:
+    """Check the errors CSV of ended job `j` row for row against its input file and its
+    failure records; return the error of each whole failed chunk found in it."""
+    inputs = list(islice(data.input_rows(j), j.processed_items))
+    records = {f.item_index: f.reason for f in all_failures(j)}
+    errors = list(data.error_rows(j))
+    width = len(data.input_header(j))
+    size = j.plan.chunk_size
+    # The whole failed chunks passed, as the job's counts count them.
+    whole = [k for k in data.failed_chunks(j) if k < j.processed_items // size]
+    lost = [i for k in whole for i in range(k * size, min((k + 1) * size, j.total_items))]
+    # Left out: the rows that do not parse, failure records and rows of whole chunks alike
+    # (a whole chunk holds the bad rows a retry would find, some of them short).
+    short = {i for i in [*records, *lost] if len(inputs[i]) != width}
+    assert len(errors) == j.failed_items - len(short), role
+    # In file order: each errors row is the next input row with the same cells.
+    at = 0
+    chunks: dict[int, set[str]] = {}
+    chunk_rows = 0
+    for row in errors:
+        while inputs[at] != row[:-1]:
+            at += 1
+        if at in records:
+            assert row[-1] == records[at]
+        else:
+            assert row[-1] in data.CHUNK_ERRORS
+            chunks.setdefault(at // size, set()).add(row[-1])
+            chunk_rows += 1
+        at += 1
+    # Failure records and the rows of whole failed chunks make up the failed items.
+    assert j.failure_count + len(lost) == j.failed_items, role
+    # Every row of such a chunk that parses, each with the chunk's one error.
+    assert all(len(messages) == 1 for messages in chunks.values()), role
+    assert set(chunks) == set(whole), role
+    assert len(lost) == chunk_rows + len(short.difference(records)), role
+    return chunks
+
+
+def test_the_error_csv_holds_every_row_of_a_whole_failed_chunk_with_its_error():
+    for role in ("whole_chunks", "whole_only", "failed", "semicolon", "latin1"):
+        assert_errors_csv_as_meteroid_writes_it(job(role), role)
+
+
+def test_european_jobs_have_semicolons_and_windows_1252_with_accents():
+    semicolon, latin1 = job("semicolon"), job("latin1")
+    assert (semicolon.plan.delimiter, semicolon.plan.encoding) == (";", "utf-8")
+    assert (latin1.plan.delimiter, latin1.plan.encoding) == (",", "cp1252")
+    names = [row[0] for row in islice(data.input_rows(latin1), 200)]
+    assert sum(any(ord(c) > 127 for c in name) for name in names) > 150
+    assert all(name.encode("cp1252") for name in names)
+    listed = data.list_jobs(SEED, NOW)
+    assert sum(j.plan.delimiter == ";" for j in listed) >= 5
+    assert sum(j.plan.encoding == "cp1252" for j in listed) >= 2
 
 
 def test_a_live_job_advances_with_the_clock_and_ends():
@@ -432,12 +489,31 @@ def test_retries_asked_on_demand_follow_one_another():
     assert data.find_job(SEED, j.id, (at + 500) / 1000, retries=asked).status == "PROCESSING"
 
 
+def test_a_retried_jobs_errors_csv_follows_its_new_state():
+    # None while the job is reopened; once it ends again, the rows of the chunks that still
+    # failed as a whole with their error, and the failure records of those a retry got through.
+    j = job("whole_chunks")
+    at = int(NOW * 1000)
+    asked = {j.id: ((at, 1000),)}
+    reopened = data.find_job(SEED, j.id, (at + 500) / 1000, retries=asked)
+    assert reopened.status == "PROCESSING" and not reopened.has_error_csv
+    end = data.find_job(SEED, j.id, (at + 1000) / 1000, retries=asked)
+    assert end.status == "COMPLETED_WITH_ERRORS" and end.has_error_csv
+    recovered = end.plan.recovered
+    assert recovered and set(data.failed_chunks(end)) == set(data.failed_chunks(j)) - recovered
+    chunks = assert_errors_csv_as_meteroid_writes_it(end, "retried")
+    assert not set(chunks) & recovered
+    size = j.plan.chunk_size
+    assert any(f.item_index // size in recovered for f in all_failures(end))
+
+
 def _sample(seed: int) -> Iterator[object]:
     """A broad sample of what the sandbox serves for `seed`: every listed job, pages of
     failures from the start, the middle and the end of each job and of one of its chunks,
     and the first rows of its files."""
     for j in data.list_jobs(seed, NOW):
         yield j.id, j.status, j.total_items, j.processed_items, j.failed_items, j.failure_count
+        yield j.plan.delimiter, j.plan.encoding
         for offset in sorted({0, j.failure_count // 2, max(0, j.failure_count - 60)}):
             yield data.failures_page(j, offset=offset, limit=60)
         if j.failure_count:
@@ -453,16 +529,24 @@ def _sample(seed: int) -> Iterator[object]:
 @pytest.mark.parametrize(
     ("seed", "digest"),
     [
-        (SEED, "43ed899c180ec3c343f13afec36d27797ed1ec73e8fca1d01d29bf01e08cff2e"),
-        (7, "a14846d441a980eac94be6b75280a2cd9bcbce353d7dc75eae235e90951cc14e"),
+        (SEED, "0e044ee732a66407211334cf35a741141c92272adda390b9e1051232d362b6d2"),
+        (7, "1f5981909989cbcdbec7c5822d719e88d6f15be8231b6f8bd02d0c740c7caa85"),
     ],
 )
 def test_the_same_seed_gives_the_same_data_as_ever(seed, digest):
     # Pages are computed, never stored: a change to how they are computed must not change
     # them, or links and exported files of the demo would stop matching what it serves.
-    # Last changed on purpose when retries came: the "retryable" showcase job was added, and
-    # the input rows of chunks that failed as a whole now hold the bad rows that a retry
-    # finds (before, they were all clean); every other page is as it was.
+    # Changed on purpose, and only there:
+    # - when retries came: the "retryable" showcase job was added, and the input rows of
+    #   chunks that failed as a whole hold the bad rows that a retry finds (before, they were
+    #   all clean);
+    # - when the errors CSV came to be written as Meteroid writes it: the rows of whole failed
+    #   chunks in (as the input holds them, those bad rows included), rows that do not parse
+    #   out, only for jobs that ended with errors (not for cancelled ones);
+    # - when European jobs (`;`, Windows-1252 with accented names) and their two showcases
+    #   came, and the sample came to name each job's delimiter and encoding.
+    # Every job's counts, and every page of failures of the jobs that were there, are as
+    # they were.
     sample = hashlib.sha256()
     for part in _sample(seed):
         sample.update(repr(part).encode())
@@ -472,14 +556,17 @@ def test_the_same_seed_gives_the_same_data_as_ever(seed, digest):
 @pytest.mark.parametrize("role", ["customers", "hostile", "subscriptions", "events"])
 def test_the_input_files_failed_rows_are_the_ones_meteroid_reports(role):
     # Row for row: the input file at each failure's item_index holds what the errors CSV
-    # holds for it, and its identifier, so that rows can be taken from the input to be fixed.
+    # holds for it (when the row parses), and its identifier, so that rows can be taken from
+    # the input to be fixed.
     job = data.find_job(SEED, SHOWCASE[role], NOW)
     width = len(data.input_header(job))
     inputs = list(islice(data.input_rows(job), 3000))
     failures, _ = data.failures_page(job, offset=0, limit=100)
-    errors = list(islice(data.error_rows(job), len(failures)))
-    for failure, error in zip(failures, errors, strict=True):
+    readable = [f for f in failures if len(inputs[f.item_index]) == width]
+    errors = list(islice(data.error_rows(job), len(readable)))
+    for failure, error in zip(readable, errors, strict=True):
         row = inputs[failure.item_index]
-        assert [*row, *[""] * (width - len(row))] == error[:-1]
+        assert row == error[:-1]
         assert error[-1] == failure.reason
-        assert failure.item_identifier is None or failure.item_identifier in row
+    for failure in failures:
+        assert failure.item_identifier is None or failure.item_identifier in inputs[failure.item_index]

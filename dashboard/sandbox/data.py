@@ -99,6 +99,8 @@ class JobPlan:
     # failed yet) and those a retry got through (with the failures of their own rows).
     pending: frozenset[int] = frozenset()
     recovered: frozenset[int] = frozenset()
+    delimiter: str = ","  # the input file's field delimiter (the job's `delimiter` parameter)
+    encoding: str = "utf-8"  # the input file's encoding ("cp1252": Windows-1252, names with accents)
 
     @property
     def chunk_size(self) -> int:
@@ -142,8 +144,9 @@ class Job:
 
     @property
     def has_error_csv(self) -> bool:
-        # Written once the job ends, from its failure records.
-        return self.is_terminal and self.failure_count > 0
+        # Written when a job ends with errors, as Meteroid's worker does: from its failure
+        # records and the rows of its whole failed chunks.
+        return self.status in ("COMPLETED_WITH_ERRORS", "FAILED") and self.failed_items > 0
 
     @property
     def has_input_file(self) -> bool:
@@ -294,7 +297,7 @@ def _progress(plan: JobPlan, horizon: int) -> tuple[int, int]:
 
 @lru_cache(maxsize=512)
 def _context(plan: JobPlan) -> rows.Context:
-    return rows.context(plan.seed, plan.key, plan.job_type, plan.created_ms)
+    return rows.context(plan.seed, plan.key, plan.job_type, plan.created_ms, accents=plan.encoding != "utf-8")
 
 
 def _failures(plan: JobPlan, places: Iterable[tuple[int, int]]) -> list[Failure]:
@@ -361,22 +364,57 @@ def input_rows(job: Job) -> Iterator[list[str]]:
             ).values
 
 
+# The last error of a chunk that exhausted its retries, as Meteroid's worker keeps it.
+CHUNK_ERRORS = (
+    "Database error: connection pool timed out",
+    "Database error: canceling statement due to statement timeout",
+    "Failed to send events to the metering service: deadline exceeded",
+    "Chunk processing timed out after 300s",
+    "Chunk failed",
+)
+
+
+def chunk_error(job: Job, k: int) -> str:
+    """The error of chunk k, when it failed as a whole."""
+    return Draw(job.plan.key, "chunk-error", k).pick(CHUNK_ERRORS)
+
+
 def error_header(job: Job) -> tuple[str, ...]:
     return (*rows.columns(job.job_type), "_error")
 
 
 def error_rows(job: Job) -> Iterator[list[str]]:
-    """The rows that have a failure record, with their reason in a last `_error` column."""
+    """The rows of the errors CSV, as Meteroid's worker writes it: the input's failed rows in
+    file order, each with its reason in a last `_error` column (a row's reasons joined by
+    `; `; here a row has one). Every row of a whole failed chunk is there, with the chunk's
+    error; a row that does not parse as CSV (too few fields) is left out."""
     plan = job.plan
-    ctx, width = _context(plan), len(rows.columns(plan.job_type))
-    for index, (k, offset) in enumerate(_walk(plan, 0)):
-        if index >= job.failure_count:
+    ctx, width, size = _context(plan), len(rows.columns(plan.job_type)), plan.chunk_size
+    layout = _layout(plan)
+    passed = min(job.processed_items // size, plan.chunk_count)  # as `_progress` counts them
+    records = 0
+    for k in range(plan.chunk_count):
+        if k * size >= job.processed_items or (records >= job.failure_count and k >= passed):
             return
-        row = rows.row(
-            plan.job_type, ctx, k * plan.chunk_size + offset, failing=True, hostile_job=plan.hostile
-        )
-        # A row with too few fields is padded, so that `_error` stays in its column.
-        yield [*row.values, *[""] * (width - len(row.values)), row.reason or ""]
+        if layout.whole[k]:
+            if k >= passed:
+                continue
+            # The rows as the input file holds them, the bad ones a retry would find included.
+            message, spoiled = chunk_error(job, k), set(_spoiled_offsets(plan, k))
+            for offset in range(_chunk_rows(plan, k)):
+                row = rows.row(
+                    plan.job_type, ctx, k * size + offset, failing=offset in spoiled, hostile_job=plan.hostile
+                )
+                if len(row.values) == width:
+                    yield [*row.values, message]
+            continue
+        for offset in _offsets(plan, k):
+            if records >= job.failure_count:
+                break
+            records += 1
+            row = rows.row(plan.job_type, ctx, k * size + offset, failing=True, hostile_job=plan.hostile)
+            if len(row.values) == width:
+                yield [*row.values, row.reason or ""]
 
 
 def output_header(job: Job) -> tuple[str, ...]:
@@ -407,6 +445,8 @@ class _Showcase:
     done: float | None = 1.0  # share of rows processed; None: never got past chunking
     file_name: str | None = ""  # "" = a name in the type's usual style
     hostile: bool = False
+    delimiter: str = ","
+    encoding: str = "utf-8"
 
 
 _SHOWCASES: dict[str, _Showcase] = {
@@ -490,6 +530,23 @@ _SHOWCASES: dict[str, _Showcase] = {
     # Every chunk failed as a whole (the database was down): Meteroid ends such a job FAILED.
     # Tests retry it on demand through the control endpoint; it is never retried by itself.
     "retryable": _Showcase(CUSTOMERS, "FAILED", 400, Profile(whole=1.0), age_ms=14 * _DAY_MS),
+    # Files from European systems: `;` between fields, and Windows-1252 with accents in names.
+    "semicolon": _Showcase(
+        SUBSCRIPTIONS,
+        "COMPLETED_WITH_ERRORS",
+        1_200,
+        Profile(zero=0.5, few=3, dense_every=6, dense_share=(0.3, 0.7), whole_every=7),
+        age_ms=14 * _DAY_MS,
+        delimiter=";",
+    ),
+    "latin1": _Showcase(
+        CUSTOMERS,
+        "COMPLETED_WITH_ERRORS",
+        900,
+        Profile(zero=0.5, few=4, dense_every=5, dense_share=(0.3, 0.7), whole_every=6),
+        age_ms=15 * _DAY_MS,
+        encoding="cp1252",
+    ),
 }
 
 # Stable ids of jobs with a known shape, for tests and demos. They do not depend on the
@@ -584,6 +641,8 @@ def _showcase_jobs(seed: int) -> list[Job]:
             created_by=users[n % len(users)],
             input_file_name=name,
             hostile=shape.hostile,
+            delimiter=shape.delimiter,
+            encoding=shape.encoding,
         )
         duration = _duration_ms(shape.job_type, shape.rows, 12)
         jobs.append(_catalogue_job(plan, shape.status, shape.done, duration))
@@ -615,6 +674,9 @@ def _random_jobs(seed: int) -> list[Job]:
             profile = rng.choice((NO_FAILURES, SPARSE, MIXED))
             done = None if rng.random() < 0.3 else rng.uniform(0.05, 0.9)
         created_ms = ANCHOR_MS - rng.randrange(3_600_000, 28 * _DAY_MS)
+        # Drawn apart from `rng`, so that the jobs' other choices stay as they were.
+        dialect = Draw(seed, "job-dialect", n)
+        european = job_type in (CUSTOMERS, EVENTS, SUBSCRIPTIONS) and dialect.below(4) == 0
         plan = JobPlan(
             seed=seed,
             key=f"{seed}:job:{n}",
@@ -625,6 +687,8 @@ def _random_jobs(seed: int) -> list[Job]:
             created_ms=created_ms,
             created_by=rng.choice(users),
             input_file_name=_file_name(job_type, created_ms, rng.randrange(1000)),
+            delimiter=";" if european else ",",
+            encoding="cp1252" if european and job_type == CUSTOMERS and dialect.below(2) else "utf-8",
         )
         duration = _duration_ms(job_type, size, rng.randrange(3, 60))
         jobs.append(_catalogue_job(plan, status, done, duration))

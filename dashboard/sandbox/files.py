@@ -81,18 +81,34 @@ def rows(job: Job, kind: str) -> tuple[tuple[str, ...], Iterator[list[str]]]:
     return data.output_header(job), data.output_rows(job)
 
 
-def csv_chunks(header: Iterable[str], rows_: Iterable[list[str]]) -> Iterator[bytes]:
-    """The CSV text of header and rows, UTF-8, in chunks of a few hundred rows."""
+def dialect(job: Job, kind: str) -> tuple[str, str]:
+    """(delimiter, encoding) of file `kind`: the input as the user uploaded it; the errors
+    CSV with the input's delimiter but in UTF-8, as Meteroid writes it; an output as CSV."""
+    if kind == "input":
+        return job.plan.delimiter, job.plan.encoding
+    if kind == "errors":
+        return job.plan.delimiter, "utf-8"
+    return ",", "utf-8"
+
+
+def content_type(encoding: str) -> str:
+    return "text/csv; charset=" + ("windows-1252" if encoding == "cp1252" else encoding)
+
+
+def csv_chunks(
+    header: Iterable[str], rows_: Iterable[list[str]], *, delimiter: str = ",", encoding: str = "utf-8"
+) -> Iterator[bytes]:
+    """The CSV text of header and rows, in chunks of a few hundred rows."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow(header)
     pending = 0
     for row in rows_:
         writer.writerow(row)
         pending += 1
         if pending == _ROWS_PER_WRITE:
-            yield buffer.getvalue().encode()
+            yield buffer.getvalue().encode(encoding)
             buffer.seek(0)
             buffer.truncate()
             pending = 0
-    yield buffer.getvalue().encode()
+    yield buffer.getvalue().encode(encoding)

@@ -164,6 +164,11 @@ _NOUNS = (
     "Software", "Studio", "Systems", "Travel",
 )  # fmt: skip
 _SUFFIXES = ("GmbH", "SAS", "Ltd", "Inc.", "BV", "AB", "SL", "AG", "LLC", "Oy")
+# Words of European company names, every letter in Windows-1252 (and in Latin-1).
+_ACCENTED = (
+    "Électronique", "Bäckerei", "Société Générale", "Kühlhaus", "Façades", "Öresund", "Brødrene",
+    "Crème & Café", "Müller", "Señorío", "Zürich", "Ångström",
+)  # fmt: skip
 _TLDS = ("com", "de", "fr", "io", "co.uk", "nl", "eu")
 _CURRENCIES = ("EUR", "EUR", "EUR", "USD", "USD", "GBP", "CHF", "SEK")
 _COUNTRIES = ("DE", "FR", "NL", "GB", "US", "ES", "IT", "CH", "BE", "AT", "SE")
@@ -230,6 +235,9 @@ class Context:
     created_ms: int
     header_bytes: int
     line_bytes: int
+    # A file from a European system in Windows-1252: names carry accents, and no failing row
+    # gets a hostile value (emoji and controls cannot be written in that encoding).
+    accents: bool = False
 
 
 class Values(dict[str, str]):
@@ -312,8 +320,10 @@ _CUSTOMER_COLUMNS = ("name", "alias", "billing_email", "currency", "country", "n
 def _customer_who(d: Draw, row: Values) -> dict[str, str]:
     prefix, noun, suffix = d.pick(_PREFIXES), d.pick(_NOUNS), d.pick(_SUFFIXES)
     mailbox = d.pick(("billing", "ap", "finance", "invoices", "accounts"))
+    # Only the name: aliases and mailboxes stay ASCII, as systems make them.
+    named = f"{noun} {d.pick(_ACCENTED)}" if row.ctx.accents else noun
     return {
-        "name": f"{prefix} {noun} {suffix}",
+        "name": f"{prefix} {named} {suffix}",
         "alias": f"{_slug(f'{prefix} {noun}')}-{row.r + 1}",
         "billing_email": f"{mailbox}@{_slug(prefix + noun)}.{d.pick(_TLDS)}",
     }
@@ -699,10 +709,10 @@ def columns(job_type: str) -> tuple[str, ...]:
     return FILE_KINDS[job_type].columns
 
 
-def context(seed: int, key: str, job_type: str, created_ms: int) -> Context:
+def context(seed: int, key: str, job_type: str, created_ms: int, *, accents: bool = False) -> Context:
     """What the rows of one job share."""
     kind = FILE_KINDS[job_type]
-    return Context(seed, key.encode(), created_ms, len(",".join(kind.columns)) + 2, kind.line_bytes)
+    return Context(seed, key.encode(), created_ms, len(",".join(kind.columns)) + 2, kind.line_bytes, accents)
 
 
 # In jobs that are not the hostile showcase, about one failing row in this many is hostile.
@@ -711,7 +721,7 @@ HOSTILE_ONE_IN = 400
 
 def _fail(kind: FileKind, values: Values, d: Draw, hostile_job: bool) -> tuple[str, str | None]:
     """Give the failing row its cause: (reason, item_identifier)."""
-    if hostile_job or d.below(HOSTILE_ONE_IN) == 0:
+    if hostile_job or (d.below(HOSTILE_ONE_IN) == 0 and not values.ctx.accents):
         value = HOSTILE_VALUES[values.r % len(HOSTILE_VALUES)] if hostile_job else d.pick(HOSTILE_VALUES)
         return kind.hostile(values, d, value)
     return kind.causes[bisect_right(kind.thresholds, d.unit())][1](values, d)

@@ -291,7 +291,11 @@ def job_file(request: HttpRequest, kind: str, job_id: str) -> HttpResponse:
     if job is None or not files.has_file(job, kind):
         return _error(404, "NOT_FOUND", f"No {kind} file for batch job {job_id}")
     header, rows = files.rows(job, kind)
-    response = StreamingHttpResponse(files.csv_chunks(header, rows), content_type="text/csv; charset=utf-8")
+    delimiter, encoding = files.dialect(job, kind)
+    response = StreamingHttpResponse(
+        files.csv_chunks(header, rows, delimiter=delimiter, encoding=encoding),
+        content_type=files.content_type(encoding),
+    )
     response["Content-Disposition"] = content_disposition_header(True, files.filename(job, kind))
     return response
 
