@@ -20,8 +20,28 @@ class ChunkSummary(PickledByFields):
     row_end: int  # 1-based last row the chunk covers (or its last failure)
 
     @property
+    def whole(self) -> bool:
+        """Whether the chunk failed as a whole: its rows come from the errors CSV, and it is
+        named by its rows (Meteroid gives it no id the dashboard can see)."""
+        return is_whole_chunk(self.chunk_id)
+
+    @property
     def label(self) -> str:
-        return f"rows {self.row_start:,}–{self.row_end:,} · {self.failures:,} failed"
+        label = f"rows {self.row_start:,}–{self.row_end:,} · {self.failures:,} failed"
+        return f"{label} · failed as a whole" if self.whole else label
+
+    @property
+    def name(self) -> str:
+        """How the chunk filter names it: its id, or for a whole failed chunk, that."""
+        return "no chunk id (read from the errors CSV)" if self.whole else self.chunk_id
+
+
+def is_whole_chunk(chunk_id: str) -> bool:
+    """Whether a chunk id is the row range of a whole failed chunk (`rows-51-100`)."""
+    return chunk_id.startswith(WHOLE_CHUNK_PREFIX)
+
+
+WHOLE_CHUNK_PREFIX = "rows-"
 
 
 def summarize_chunks(

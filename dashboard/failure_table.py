@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from dashboard.chunks import is_whole_chunk
 from dashboard.meteroid.records import Failure
 from dashboard.reasons import group_key
 
@@ -21,10 +22,15 @@ class FailureRow:
     identifier: str | None
     reason: str
     similar: str  # "?reason=<key>": every failure like this one; "" when the table shows only those
-    chunk_id: str
+    chunk_id: str  # for a row of a whole failed chunk, the chunk's rows: `rows-51-100`
     chunk_link: str
     chunk_span: int  # rows the chunk cell covers from here; 0 where a cell above covers this row
     is_target: bool
+
+    @property
+    def whole_chunk(self) -> bool:
+        """Whether the row is one of a chunk that failed as a whole (read from the errors CSV)."""
+        return is_whole_chunk(self.chunk_id)
 
 
 def failure_rows(

@@ -16,6 +16,8 @@ _JOB_ID = r"bjob_[0-9A-Za-z]{1,32}"
 _CHUNK_ID = r"bjch_[0-9A-Za-z]{1,32}"
 JOB_ID_RE = re.compile(rf"^{_JOB_ID}$")
 CHUNK_ID_RE = re.compile(rf"^{_CHUNK_ID}$")
+# A chunk that failed as a whole has no id the API shows: the dashboard names it by its rows.
+CHUNK_FILTER_RE = re.compile(rf"^(?:{_CHUNK_ID}|rows-[1-9][0-9]{{0,9}}-[1-9][0-9]{{0,9}})$")
 MAX_PAGE = 1_000_000
 MAX_ROW = 1_000_000_000
 JOBS_PER_PAGE = (10, 25, 50, 100)
@@ -128,7 +130,11 @@ def _chunk_field() -> forms.CharField:
         required=False,
         max_length=40,
         validators=[
-            RegexValidator(CHUNK_ID_RE, "Not a chunk id (they look like bjch_7n42DGM5Tflk9n8mt7Fhc7).")
+            RegexValidator(
+                CHUNK_FILTER_RE,
+                "Not a chunk id (they look like bjch_7n42DGM5Tflk9n8mt7Fhc7, or rows-51-100 for a "
+                "chunk that failed as a whole).",
+            )
         ],
     )
 

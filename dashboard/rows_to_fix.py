@@ -6,11 +6,14 @@ holds only the rows of one reason group, chunk or search. Meteroid's `item_index
 0-based row of the item in the uploaded file (its data rows, after the header), so the rows
 are taken from the input file as it streams, read once and only as far as the last row wanted.
 
-The rows are written back as the file had them: they are the user's own data, to be imported
-again, and a cell such as `-5` or `=SUM(…)` must come back unchanged. Only the `_error` text,
-which the dashboard adds, is made safe for spreadsheets. The first rows that have an
-identifier are checked against it (the identifier must be one of the row's cells): a file whose
-rows do not line up with Meteroid's numbering is refused rather than sent with the wrong
+The rows are written back byte for byte as the file had them: they are the user's own data,
+to be imported again, and a cell such as `-5` or `=SUM(…)` must come back unchanged, with the
+file's own quoting, delimiter (`;` in many European exports), line endings and encoding (a
+Windows-1252 file stays Windows-1252). Each row's text is taken as it was in the file, and
+`_error` added after the file's delimiter; only the `_error` text, which the dashboard adds,
+is made safe for spreadsheets, and written in the file's encoding. The first rows that have an
+identifier are checked against it (the identifier must be one of the row's cells): a file
+whose rows do not line up with Meteroid's numbering is refused rather than sent with the wrong
 reasons beside the wrong rows. The view reads the first batch of rows before it answers, so
 that such a file gets an error page.
 """
@@ -20,46 +23,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
+from dashboard.csv_files import (
+    ERROR_COLUMN,
+    Record,
+    is_legacy,
+    readable,
+    records,
+    sniff_delimiter,
+    text_lines,
+)
 from dashboard.exports import safe_cell
 
-ERROR_COLUMN = "_error"
 CHECKED_ROWS = 3  # identified rows checked against their identifier
+BATCH_ROWS = 1000  # rows encoded per chunk of the response
 
 
 class Misaligned(Exception):
     """The input file's rows do not line up with the failures' row numbers."""
-
-
-class _Chunks(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._rest = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while not self._rest:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._rest = chunk
-        n = min(len(buffer), len(self._rest))
-        buffer[:n] = self._rest[:n]
-        self._rest = self._rest[n:]
-        return n
-
-
-def csv_records(chunks: Iterable[bytes]) -> Iterator[list[str]]:
-    """The records of a CSV file arriving as byte chunks. Bytes that are not UTF-8 are kept
-    as they are (`surrogateescape`), so that writing a record back gives the same bytes."""
-    text = io.TextIOWrapper(
-        io.BufferedReader(_Chunks(chunks)), encoding="utf-8", errors="surrogateescape", newline=""
-    )
-    return csv.reader(text)
 
 
 def _merged(wanted: Iterable[tuple[int, str, str | None]]) -> Iterator[tuple[int, str, list[str]]]:
@@ -78,31 +60,70 @@ def _merged(wanted: Iterable[tuple[int, str, str | None]]) -> Iterator[tuple[int
         yield current[0], "; ".join(current[1]), current[2]
 
 
-def fixed_rows(
-    records: Iterator[list[str]], wanted: Iterable[tuple[int, str, str | None]]
-) -> tuple[list[str], Iterator[list[str]]]:
-    """The header with `_error` added, and each wanted row of the file with its reason.
+def fixed_file(chunks: Iterable[bytes], wanted: Iterable[tuple[int, str, str | None]]) -> Iterator[bytes]:
+    """The rows to fix as byte chunks: the input's header with `_error` added, then each
+    wanted row as the file had it with its reason, `BATCH_ROWS` rows at a time.
 
-    `records` is the input file's records, header first (read here); `wanted` is
-    (item_index, reason, identifier) per failure, in ascending row order. The rows raise
-    `Misaligned` when one of the first identified rows does not hold its identifier, or the
-    file ends before a wanted row; they stop reading once past the last wanted row.
+    `chunks` is the input file; `wanted` is (item_index, reason, identifier) per failure, in
+    ascending row order. Raises `Misaligned` (as it is read) when the file is empty, cannot
+    be read as CSV, one of the first identified rows does not hold its identifier, or the
+    file ends before a wanted row; stops reading once past the last wanted row.
     """
-    header = _next(records)
+    lines = text_lines(chunks)
+    first = next(lines, None)
+    if first is None:
+        raise Misaligned("The input file is empty.")
+    delimiter = sniff_delimiter(first)
+    found = records(chain([first], lines), delimiter)
+    header = _next(found)
     if header is None:
         raise Misaligned("The input file is empty.")
-    return [*header, ERROR_COLUMN], _rows(records, wanted, len(header))
+    writer = _ErrorCell(delimiter)
+    legacy = is_legacy(header.raw)
+    newline = header.line_ending or "\r\n"
+    out = [_with_error(header, ERROR_COLUMN, 0, delimiter, newline)]
+    width = len(header.cells)
+    for record, reason in _rows(found, wanted):
+        legacy = legacy or is_legacy(record.raw)
+        cell = writer(safe_cell(reason) or "")
+        if legacy:
+            # The file is in Windows-1252 (Meteroid reads it so): the reason is written so too.
+            cell = cell.encode("cp1252", "replace").decode("utf-8", "surrogateescape")
+        out.append(_with_error(record, cell, width - len(record.cells), delimiter, newline))
+        if len(out) >= BATCH_ROWS:
+            yield "".join(out).encode("utf-8", "surrogateescape")
+            out.clear()
+    yield "".join(out).encode("utf-8", "surrogateescape")
+
+
+def _with_error(record: Record, cell: str, missing: int, delimiter: str, newline: str) -> str:
+    # A row with too few fields gets empty ones, so that `_error` stays in its column.
+    return f"{record.body}{delimiter * max(0, missing)}{delimiter}{cell}{record.line_ending or newline}"
+
+
+class _ErrorCell:
+    """One cell as the csv module writes it with the file's delimiter (quoted when needed)."""
+
+    def __init__(self, delimiter: str) -> None:
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=delimiter, lineterminator="")
+
+    def __call__(self, value: str) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow([value])
+        return self._buffer.getvalue()
 
 
 def _rows(
-    records: Iterator[list[str]], wanted: Iterable[tuple[int, str, str | None]], width: int
-) -> Iterator[list[str]]:
+    found: Iterator[Record], wanted: Iterable[tuple[int, str, str | None]]
+) -> Iterator[tuple[Record, str]]:
     position = -1
     checked = 0
     for index, reason, identifiers in _merged(wanted):
-        record: list[str] | None = None
+        record: Record | None = None
         while position < index:
-            record = _next(records)
+            record = _next(found)
             position += 1
             if record is None:
                 raise Misaligned(
@@ -110,18 +131,21 @@ def _rows(
                 )
         assert record is not None
         if identifiers and checked < CHECKED_ROWS:
-            cells = {cell.strip() for cell in record}
+            # Meteroid gives identifiers as it read the file (in UTF-8): compare both ways.
+            cells = {cell.strip() for cell in record.cells} | {
+                readable(cell).strip() for cell in record.cells
+            }
             if not any(identifier.strip() in cells for identifier in identifiers):
                 raise Misaligned(
                     f"Row {index + 1:,} of the input file does not hold {identifiers[0]!r}, "
                     "the identifier Meteroid gives for it."
                 )
             checked += 1
-        yield [*record, *[""] * (width - len(record)), safe_cell(reason)]
+        yield record, reason
 
 
-def _next(records: Iterator[list[str]]) -> list[str] | None:
+def _next(found: Iterator[Record]) -> Record | None:
     try:
-        return next(records, None)
+        return next(found, None)
     except csv.Error as exc:  # a cell over the csv module's size limit, say
         raise Misaligned(f"The input file cannot be read as CSV: {exc}.") from None

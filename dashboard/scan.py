@@ -13,7 +13,11 @@ This module owns that scan:
   alone and briefly (the last result keeps being shown, marked provisional, while a new scan
   refreshes it);
 - a scan that fails says so and is retried only when someone asks: a half result is never
-  stored as a whole one.
+  stored as a whole one;
+- for an ended job with rows lost with whole failed chunks (`failed_items > failure_count`),
+  it reads those rows from Meteroid's errors CSV, matched against the input file
+  (`dashboard.whole_chunks`), and holds them beside the failure records, under the chunk's
+  row range (`rows-51-100`) for a chunk id.
 
 Views ask `scan_status(job)`: either the result (`state == "done"`) or progress to show.
 """
@@ -21,6 +25,7 @@ Views ask `scan_status(job)`: either the result (`state == "done"`) or progress 
 from __future__ import annotations
 
 import contextvars
+import csv
 import hashlib
 import logging
 import threading
@@ -39,6 +44,7 @@ from django.core.cache import cache
 
 from dashboard.analysis import analysis_of
 from dashboard.chunks import ChunkSummary, summarize_chunks
+from dashboard.csv_files import errors_delimiter, records, sniff_delimiter, text_lines
 from dashboard.meteroid import deadline
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.client import routine_call_level
@@ -47,6 +53,7 @@ from dashboard.meteroid.gateway import Gateway, get_gateway
 from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail
 from dashboard.pickling import PickledByFields
 from dashboard.reasons import GroupSummary, summarize_groups
+from dashboard.whole_chunks import ChunkRows, NotRecovered, recover
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,9 @@ ACTIVE_FRESH_SECONDS = 15  # how long an active job's result is shown before it 
 FAILED_SECONDS = 300  # how long a failed scan is remembered (and not retried by itself)
 KEEP_SECONDS = 60 * 60 * 24 * 7  # how long any result is kept at all
 SUMMARY_GROUPS = 100  # reason groups a result names (the job page's summary and filter)
+# What the rows of a whole failed chunk give as their reason: their own pattern, apart from any
+# failure record's, with the chunk's error (as Meteroid wrote it in the errors CSV) after it.
+WHOLE_CHUNK_REASON = "Chunk failed as a whole: "
 
 State = Literal["running", "failed", "done"]
 ACTIVE_SLOT = "active"
@@ -110,6 +120,15 @@ class ScanResult(PickledByFields):
     groups: tuple[GroupSummary, ...] = ()  # the largest reason groups, largest first
     group_count: int = 0  # reason groups in all
     slot: str = ACTIVE_SLOT  # what it is kept under (`_slot`): the job's ended state, or active
+    chunk_rows: int = 0  # rows of whole failed chunks, read from the errors CSV (in `scanned`)
+    failed_chunks: int = 0  # whole failed chunks they belong to
+    unreadable: int = 0  # rows of those chunks that are not in the errors CSV: they do not parse
+    chunk_rows_problem: str = ""  # why rows lost with whole chunks could not be read, if so
+
+    @property
+    def records(self) -> int:
+        """Failure records held (the rest of `scanned` are rows of whole failed chunks)."""
+        return self.scanned - self.chunk_rows
 
     @property
     def fresh(self) -> bool:
@@ -166,7 +185,7 @@ def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus
     """The scan of `job`: its result if there is one, else its progress (starting it if needed)."""
     gateway = gateway or get_gateway()
     keys = _keys_of(gateway, job)
-    if job.failure_count == 0 and job.is_terminal:
+    if job.failure_count == 0 and job.is_terminal and not reads_chunk_rows(job):
         # Nothing to page through: answer at once, without a call.
         now = time.time()
         empty = ScanResult(job.id, (), 0, 0, False, False, now, now + KEEP_SECONDS)
@@ -427,13 +446,21 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
                 if (error := future.exception()) is not None:
                     raise error
                 pages[futures[future]] = future.result()
-    failures = _collect(job.id, (pages[offset] for offset in sorted(pages)), wanted)
+    ordered = [pages[offset] for offset in sorted(pages)]
+    failures = _collect(job.id, iter(ordered), wanted)
     if job.is_terminal and len(failures) < wanted:
         raise MeteroidError(
             ErrorKind.UPSTREAM,
             f"Meteroid listed {len(failures):,} failures of the {wanted:,} it announced; "
             "the scan cannot be trusted. Try again.",
         )
+    chunk_rows, problem = None, ""
+    if reads_chunk_rows(job) and total <= cap:
+        chunk_rows, problem = read_chunk_rows(gateway, job, failures.item_indices)
+        if chunk_rows:
+            failures = _collect(
+                job.id, iter([*ordered, _chunk_columns(chunk_rows)]), wanted + len(chunk_rows)
+            )
     chunks = summarize_chunks(failures.chunk_pairs(), chunk_size=job.chunk_size, total_items=job.total_items)
     finished = time.time()
     fresh_for = KEEP_SECONDS if job.is_terminal else ACTIVE_FRESH_SECONDS
@@ -447,6 +474,10 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         finished_at=finished,
         fresh_until=finished + fresh_for,
         slot=_slot(job),
+        chunk_rows=len(chunk_rows) if chunk_rows else 0,
+        failed_chunks=len(chunk_rows.chunks) if chunk_rows else 0,
+        unreadable=chunk_rows.unreadable if chunk_rows else 0,
+        chunk_rows_problem=problem,
     )
     logger.info(
         "scanned %s: %d failures, %d chunks, %d pages in %.2fs",
@@ -457,6 +488,73 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         finished - started,
     )
     return failures, result
+
+
+def reads_chunk_rows(job: JobDetail) -> bool:
+    """Whether a scan of the job reads rows of whole failed chunks from its errors CSV: once
+    it has ended (the errors CSV is written then) with rows that no failure record holds."""
+    return job.is_terminal and job.rows_without_detail > 0 and job.has_error_csv
+
+
+def read_chunk_rows(gateway: Gateway, job: JobDetail, record_indices) -> tuple[ChunkRows | None, str]:
+    """The rows of the job's whole failed chunks, from its errors CSV matched against its
+    input file (both streamed through the gateway, read once), or None and why not.
+
+    Raises `MeteroidError` when a file cannot be had for a reason that may pass (Meteroid
+    down): the scan fails then and can be tried again, rather than keep a result without
+    the rows."""
+    if not job.error_csv_url:
+        return None, "Meteroid gives no link to its errors CSV."
+    if not job.input_file_url:
+        return None, "the job has no input file to number the errors CSV's rows by."
+    chunk_size = job.chunk_size
+    if not chunk_size:
+        return None, "the dashboard does not know this job type's chunk size."
+    errors = inputs = None
+    try:
+        errors = gateway.open_file(job.error_csv_url, default_filename="errors.csv")
+        inputs = gateway.open_file(job.input_file_url, default_filename="input.csv")
+        error_lines = text_lines(errors.iter_chunks())
+        input_lines = text_lines(inputs.iter_chunks())
+        error_header = next(error_lines, "")
+        input_header = next(input_lines, "")
+        delimiter = errors_delimiter(error_header)
+        if delimiter is None:
+            return None, "its errors CSV does not end its header with the _error column."
+        found = recover(
+            records(_chain(input_header, input_lines), sniff_delimiter(input_header)),
+            records(_chain(error_header, error_lines), delimiter),
+            record_indices=frozenset(record_indices),
+            chunk_size=chunk_size,
+            total_items=job.total_items,
+            job_type=job.job_type,
+        )
+    except NotRecovered as exc:
+        return None, f"its errors CSV does not line up with the input file: {exc}."
+    except csv.Error as exc:
+        return None, f"its errors CSV cannot be read as CSV: {exc}."
+    except MeteroidError as error:
+        if error.kind is ErrorKind.NOT_FOUND:
+            return None, "Meteroid no longer has its errors CSV or input file."
+        raise
+    finally:
+        for download in (errors, inputs):
+            if download is not None:
+                download.close()
+    return found, ""
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _chunk_columns(rows: ChunkRows) -> _Columns:
+    """The rows of whole failed chunks as a page of failures: their chunk's row range for a
+    chunk id, and the chunk's error, marked, for a reason."""
+    marked = {reason: WHOLE_CHUNK_REASON + reason for reason in set(rows.reasons)}  # one string each
+    return (rows.item_indices, rows.chunk_keys, rows.identifiers, [marked[reason] for reason in rows.reasons])
 
 
 def with_groups(result: ScanResult, failures: FailureSet) -> ScanResult:
@@ -606,6 +704,6 @@ def refresh_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatu
     progress = _safe_get(keys.progress) or {}
     if progress.get("state") == "failed":
         cache.delete(keys.progress)
-    if job.failure_count or job.is_active:
+    if job.failure_count or job.is_active or reads_chunk_rows(job):
         _start(gateway, job, keys)
     return scan_status(job, gateway=gateway)

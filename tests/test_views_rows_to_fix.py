@@ -10,10 +10,13 @@ import io
 import pytest
 from django.http import StreamingHttpResponse
 
+from dashboard.csv_files import readable, records, text_lines
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.reasons import group_key
+from dashboard.sandbox import data
 from dashboard.sandbox.data import SHOWCASE
 from dashboard.sandbox.rows import HOSTILE_VALUES
+from dashboard.scan import WHOLE_CHUNK_REASON
 from tests.helpers import assert_problem_page, wait_for_scan
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +94,6 @@ def test_the_job_page_offers_the_rows_once_the_failures_are_read(logged_in):
     [
         ("export", 404, "no input file"),
         ("no_failures", 404, "no rows to fix"),
-        ("whole_only", 404, "lost with chunks that failed as a whole"),
         ("processing", 409, "ready when the job has ended"),
     ],
 )
@@ -171,3 +173,37 @@ def test_before_the_failures_are_read_it_says_so_with_a_retry(logged_in, setting
     assert "ready once the dashboard has read the job" in html and "Try again" in html
     wait_for_scan(CUSTOMERS)
     assert logged_in.get(f"/jobs/{CUSTOMERS}/rows-to-fix.csv").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("role", "delimiter", "encoding"), [("semicolon", ";", "utf-8"), ("latin1", ",", "cp1252")]
+)
+def test_european_files_come_back_byte_for_byte(logged_in, role, delimiter, encoding):
+    # Each row to fix is the input file's own bytes (its delimiter, quoting, encoding), then
+    # the file's delimiter and `_error`: records and rows of whole failed chunks alike.
+    job = SHOWCASE[role]
+    wait_for_scan(job)
+    source = b"".join(logged_in.get(f"/jobs/{job}/files/input/").streaming_content)
+    inputs = list(records(text_lines([source]), delimiter))
+    failures = _csv(b"".join(logged_in.get(f"/jobs/{job}/failures.csv").streaming_content)[3:])[1:]
+    response = logged_in.get(f"/jobs/{job}/rows-to-fix.csv")
+    assert response.status_code == 200
+    charset = "windows-1252" if encoding == "cp1252" else "utf-8"
+    assert response["Content-Type"] == f"text/csv; charset={charset}"
+    out = b"".join(response.streaming_content)
+    fixed = list(records(text_lines([out]), delimiter))
+    assert fixed[0].raw == inputs[0].body + f"{delimiter}_error" + inputs[0].line_ending
+    numbers = sorted({int(row[0]) for row in failures})
+    assert len(numbers) == len(fixed) - 1 == data.find_job(data.DEFAULT_SEED, job).failed_items
+    reasons = {int(row[0]): row[2].removeprefix(WHOLE_CHUNK_REASON) for row in failures}
+    for number, row in zip(numbers, fixed[1:], strict=True):
+        original = inputs[number]
+        assert row.raw.startswith(original.body + delimiter)
+        assert row.raw.endswith(original.line_ending)
+        # A row with too few fields (Meteroid could not read it) is padded to the header.
+        assert row.cells[:-1] == original.cells + [""] * (len(inputs[0].cells) - len(original.cells))
+        assert readable(row.cells[-1]) == reasons[number]
+    if encoding == "cp1252":
+        with pytest.raises(UnicodeDecodeError):
+            out.decode("utf-8")
+        assert "é" in out.decode("cp1252") or "ü" in out.decode("cp1252")

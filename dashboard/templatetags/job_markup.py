@@ -43,9 +43,17 @@ def _row(row: FailureRow) -> str:
     chunk = ""
     if row.chunk_span:
         span = format_html(' rowspan="{}"', row.chunk_span) if row.chunk_span > 1 else ""
-        chunk = format_html(
-            '<td class="chunk"{}><a href="{}">{}</a></td>', span, row.chunk_link, row.chunk_id
-        )
+        if row.whole_chunk:
+            # No chunk id: Meteroid lists none for the rows of a chunk that failed as a whole.
+            chunk = format_html(
+                '<td class="chunk whole"{}><a href="{}">failed as a whole</a> <small>no chunk id</small></td>',
+                span,
+                row.chunk_link,
+            )
+        else:
+            chunk = format_html(
+                '<td class="chunk"{}><a href="{}">{}</a></td>', span, row.chunk_link, row.chunk_id
+            )
     target = mark_safe(' class="is-target" aria-current="true"') if row.is_target else ""
     return format_html(
         '<tr id="{}"{}><td class="num"><a href="{}">{}</a></td><td class="ident">{}</td>'
@@ -67,7 +75,7 @@ def chunk_options(chunks: Iterable[ChunkSummary], selected: str) -> SafeString:
     return format_html_join(
         "",
         '<option value="{}"{}>{} · {}</option>',
-        ((c.chunk_id, _selected(c.chunk_id == selected), c.label, c.chunk_id) for c in chunks),
+        ((c.chunk_id, _selected(c.chunk_id == selected), c.label, c.name) for c in chunks),
     )
 
 

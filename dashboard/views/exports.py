@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.analysis import Analysis
+from dashboard.chunks import is_whole_chunk
 from dashboard.exports import Cell, csv_chunks
 from dashboard.forms import ExportQuery
 from dashboard.meteroid import deadline
@@ -17,11 +18,18 @@ from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JobDetail
 from dashboard.reasons import pattern_of
-from dashboard.rows_to_fix import Misaligned, csv_records, fixed_rows
-from dashboard.scan import ScanStatus, stream_failures
+from dashboard.rows_to_fix import Misaligned, fixed_file
+from dashboard.scan import WHOLE_CHUNK_REASON, ScanStatus, reads_chunk_rows, stream_failures
 from dashboard.search import clean_query, fold
 from dashboard.views.downloads import safe_filename
-from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
+from dashboard.views.job import (
+    _load_job,
+    chunk_is_unknown,
+    no_such_chunk,
+    no_such_group,
+    row_account,
+    scanned,
+)
 from dashboard.views.reasons import CSV_WAIT_SECONDS
 from dashboard.views.responses import bad_query, not_found, problem, streamed_download, upstream_problem
 
@@ -51,9 +59,12 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     if isinstance(scope, HttpResponse):
         return scope
     detail, chunk, reason, q = scope
-    scan, analysis = scanned(detail)
+    # Rows of whole failed chunks are only in the scan: give it the time a download may take.
+    scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS if reads_chunk_rows(detail) else 0.0)
     if chunk_is_unknown(scan, chunk):
         return no_such_chunk(request, detail, chunk)
+    if is_whole_chunk(chunk) and (analysis is None or not _covers_all(scan)):
+        return _not_read_whole(request, scan)
     if analysis is not None and _covers_all(scan):
         if reason and analysis.template(reason) is None:
             return no_such_group(request, detail, reason)
@@ -95,6 +106,12 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS)
     if chunk_is_unknown(scan, chunk):
         return no_such_chunk(request, detail, chunk)
+    if scan.state == "done" and scan.result is not None and not scan.result.scanned:
+        # Rows of whole failed chunks were all there was, and they could not be read.
+        why = row_account(detail, scan).why
+        return not_found(
+            request, "The dashboard found no failed row of this job to give.", [why] if why else []
+        )
     if analysis is None or not _covers_all(scan):
         return _not_read_whole(request, scan)
     if reason and analysis.template(reason) is None:
@@ -102,7 +119,8 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     positions = analysis.select(chunk_id=chunk, group_key=reason, query=q)
     failures = analysis.failures
     indices, reasons, identifiers = failures.item_indices, failures.reasons, failures.identifiers
-    wanted = ((indices[p], reasons[p], identifiers[p]) for p in positions)
+    # A row of a whole failed chunk gets its chunk's error in `_error`, as Meteroid writes it.
+    wanted = ((indices[p], reasons[p].removeprefix(WHOLE_CHUNK_REASON), identifiers[p]) for p in positions)
     filename = export_filename(detail.id, kind="rows-to-fix", chunk=chunk, reason=reason, q=q)
     try:
         download = get_gateway().open_file(detail.input_file_url, default_filename=filename)
@@ -111,8 +129,7 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
             return not_found(request, error.message)
         return upstream_problem(request, error)
     try:
-        header, rows = fixed_rows(csv_records(download.iter_chunks()), wanted)
-        chunks = csv_chunks(header, rows, verbatim=True)
+        chunks = fixed_file(download.iter_chunks(), wanted)
         # The first batch is read before answering: a file that does not line up, or a
         # Meteroid that fails at once, still gets a page that says so.
         first = next(chunks)
@@ -129,7 +146,11 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
         return upstream_problem(request, error)
     # The rows stop once past the last one wanted, with the file's rest unread.
     return streamed_download(
-        chain([first], chunks), what=f"rows to fix of {detail.id}", filename=filename, close=download.close
+        chain([first], chunks),
+        what=f"rows to fix of {detail.id}",
+        filename=filename,
+        content_type=f"text/csv; charset={_charset(first)}",
+        close=download.close,
     )
 
 
@@ -144,11 +165,22 @@ def _export_scope(request: HttpRequest, job_id: str) -> tuple[JobDetail, str, st
     return detail, form.cleaned_data["chunk"], form.cleaned_data["reason"], form.cleaned_data["q"]
 
 
+def _charset(first: bytes) -> str:
+    """The rows to fix are in the input file's encoding: UTF-8, or else Windows-1252, as
+    Meteroid reads a file that is not UTF-8 (told from the first rows)."""
+    try:
+        first.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(first) - 3:  # not merely a character cut at the batch's end
+            return "windows-1252"
+    return "utf-8"
+
+
 def _no_rows_to_fix(request: HttpRequest, detail: JobDetail) -> HttpResponse | None:
     """Why the job itself has no rows to fix to give, as a page; None when it may have some."""
     if not detail.input_file_url:
         return not_found(request, "This job has no input file to take the rows from.")
-    if detail.failure_count == 0:
+    if detail.failure_count == 0 and not reads_chunk_rows(detail):
         lost = (
             f"Its {detail.failed_items:,} failed rows were lost with chunks that failed as a whole; "
             "Meteroid's errors CSV or the input file can tell which rows they are."
@@ -209,7 +241,8 @@ def _rows_from_scan(
             identifiers[p],
             reasons[p],
             templates[failure_template[p]].text,
-            chunk_ids[refs[p]],
+            # A row of a chunk that failed as a whole has no chunk id: Meteroid gives none.
+            "" if is_whole_chunk(chunk_ids[refs[p]]) else chunk_ids[refs[p]],
             job_id,
         )
 

@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import rendered
 from dashboard.analysis import Analysis, analysis_of
-from dashboard.chunks import find_chunk
+from dashboard.chunks import find_chunk, is_whole_chunk
 from dashboard.failure_table import failure_rows
 from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery, is_job_id
 from dashboard.meteroid import freshness
@@ -25,8 +25,9 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
 from dashboard.reasons import NORMALISER_VERSION
-from dashboard.scan import ScanStatus, failure_set, retry_scan, scan_status
+from dashboard.scan import ScanStatus, failure_set, reads_chunk_rows, retry_scan, scan_status
 from dashboard.views.responses import bad_query, not_found, upstream_problem
+from dashboard.whole_chunks import RowAccount, account
 
 # Fragments of the job page that htmx asks for by the id of the element they replace.
 SUMMARY = "job-summary"
@@ -72,6 +73,29 @@ def scanned(
     return scan, analysis_of(failures)
 
 
+def row_account(detail: JobDetail, scan: ScanStatus | None) -> RowAccount:
+    """Every failed row of the job, by where it was found (see `whole_chunks.account`)."""
+    result = scan.result if scan else None
+    return account(
+        failed_items=detail.failed_items,
+        failure_count=detail.failure_count,
+        is_terminal=detail.is_terminal,
+        has_error_csv=detail.has_error_csv,
+        scan_state=scan.state if scan else None,
+        chunk_rows=result.chunk_rows if result else 0,
+        failed_chunks=result.failed_chunks if result else 0,
+        unreadable=result.unreadable if result else 0,
+        problem=result.chunk_rows_problem if result else "",
+        capped=bool(result and result.capped),
+    )
+
+
+def has_chunk_rows(scan: ScanStatus) -> bool:
+    """Whether the scan holds rows of whole failed chunks: the job's table then comes from
+    it, since Meteroid's pages of failures never list them."""
+    return bool(scan.result and scan.result.chunk_rows)
+
+
 def no_such_group(request: HttpRequest, job: JobDetail, key: str) -> HttpResponse:
     return not_found(
         request,
@@ -107,8 +131,14 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         return detail
     target = request.htmx.target if request.htmx else None
     # A job seen ended that is active again was retried: the page says so while it runs.
-    context = {"job": detail, "now": timezone.now(), "reopened": get_gateway().reopened(detail)}
+    context = {
+        "job": detail,
+        "now": timezone.now(),
+        "reopened": get_gateway().reopened(detail),
+        "reads_chunk_rows": reads_chunk_rows(detail),
+    }
     if target == SUMMARY:
+        context["account"] = row_account(detail, None)
         response = render(request, "jobs/job.html#summary", context)
         if detail.is_terminal:
             # The poll that brought this came from an active job: it has just ended.
@@ -131,7 +161,10 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         body = rendered.get(kept) if kept else None
         if body is not None:
             return _page(request, detail, form, body, fragment=target == FAILURES)
-    needs_scan = form.filtered or row is not None
+    # The rows of whole failed chunks are only in the scan: a table that holds them is made
+    # from it, like a filtered one.
+    from_scan = form.filtered or is_whole_chunk(chunk_id) or has_chunk_rows(scan)
+    needs_scan = from_scan or row is not None
     # Only the views that need every failure load them; the summary needs the scan's result.
     analysis = None
     if needs_scan:
@@ -140,6 +173,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         "form": form,
         "query": query,
         "scan": scan,
+        "account": row_account(detail, scan),
         "per_page_choices": FAILURES_PER_PAGE,
         "current_query": form.query(),
         "current_fields": parse_qsl(form.query()),
@@ -176,7 +210,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         paging = Paging(page_number, query["per_page"], len(positions))
         if not paging.exists:
             return _no_such_page(request, paging)
-        if form.filtered:
+        if from_scan:
             failures: list[Failure] | None = analysis.page(positions, paging.offset, paging.per_page)
         else:
             # A row link without a reason or search: the page comes from Meteroid as usual.
@@ -233,6 +267,8 @@ def _waiting_for(form: JobPageQuery) -> str:
     query = form.cleaned_data
     if query["q"]:
         return "search them"
+    if is_whole_chunk(query["chunk"]):
+        return "show the rows of this chunk, which failed as a whole"
     if query["reason"]:
         return "show the failures of this reason group"
     return f"find row {query['row']:,}"

@@ -1,0 +1,182 @@
+"""Rows of whole failed chunks, read from Meteroid's errors CSV: in the job's summary, table,
+chunk filter, search, reason groups and all three exports, through the gateway to the sandbox."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from dashboard.meteroid.gateway import get_gateway
+from dashboard.sandbox import data
+from dashboard.sandbox.data import SHOWCASE
+from dashboard.scan import WHOLE_CHUNK_REASON, ScanStatus, failure_set
+from tests.helpers import wait_for_scan
+
+pytestmark = pytest.mark.django_db
+
+WHOLE = SHOWCASE["whole_chunks"]  # failure records and whole failed chunks
+WHOLE_ONLY = SHOWCASE["whole_only"]  # whole failed chunks and no failure record at all
+
+
+def _sandbox_job(job_id: str) -> data.Job:
+    job = data.find_job(data.DEFAULT_SEED, job_id)
+    assert job is not None
+    return job
+
+
+def _table_rows(html: str) -> list[tuple[int, str]]:
+    """(row number, chunk cell) of each table row: `bjch_…`, or `rows-…` for a whole chunk."""
+    rows, chunk = [], ""
+    for number, cells in re.findall(r'<tr id="row-(\d+)"[^>]*>(.*?)</tr>', html, re.S):
+        if found := re.search(r'<td class="chunk[^"]*"[^>]*><a href="\?chunk=([^"&]+)', cells):
+            chunk = found.group(1)
+        rows.append((int(number), chunk))
+    return rows
+
+
+def _csv(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body, newline="")))
+
+
+@pytest.mark.parametrize("role", ["whole_chunks", "whole_only", "semicolon", "latin1", "failed"])
+def test_the_scan_holds_every_failed_row(role):
+    job = _sandbox_job(SHOWCASE[role])
+    result = wait_for_scan(job.id).result
+    assert result is not None and not result.chunk_rows_problem
+    # Failure records and rows of whole failed chunks: every failed row, each counted once.
+    assert result.records == job.failure_count
+    assert result.records + result.chunk_rows == job.failed_items
+    failures = failure_set(get_gateway().job(job.id))
+    assert failures is not None and len(failures) == job.failed_items
+    assert list(failures.item_indices) == sorted(set(failures.item_indices))
+    whole = [(i, c, r) for i, _, r, c in failures.rows() if c.startswith("rows-")]
+    assert len(whole) == result.chunk_rows
+    size = job.plan.chunk_size
+    for index, chunk, reason in whole:
+        first, last = (int(n) - 1 for n in chunk.removeprefix("rows-").split("-"))
+        assert first == index // size * size and first <= index <= last
+        assert reason.startswith(WHOLE_CHUNK_REASON)
+        assert reason.removeprefix(WHOLE_CHUNK_REASON) == data.chunk_error(job, index // size)
+
+
+def test_the_summary_counts_records_and_rows_of_whole_chunks(logged_in):
+    job = _sandbox_job(WHOLE)
+    wait_for_scan(WHOLE)
+    html = logged_in.get(f"/jobs/{WHOLE}/").content.decode()
+    chunk_rows = job.failed_items - job.failure_count
+    assert (
+        f"{job.failed_items:,} failed rows: {job.failure_count:,} with failure records, and "
+        f"{chunk_rows:,} of {chunk_rows // 50} chunks that failed as a whole"
+    ) in html
+    assert "more is in neither" not in html and "more are in neither" not in html
+
+
+def test_before_the_rows_are_read_the_summary_says_they_are_being_read(logged_in, monkeypatch):
+    # The scan held where it starts: still reading.
+    monkeypatch.setattr(
+        "dashboard.views.job.scan_status", lambda job: ScanStatus("running", 0, job.failure_count)
+    )
+    html = logged_in.get(f"/jobs/{WHOLE}/").content.decode()
+    assert "were lost with chunks that failed as a whole" in html
+    assert "The dashboard is reading them from the errors CSV." in html
+
+
+def test_the_table_lists_every_failed_row_and_marks_those_of_whole_chunks(logged_in):
+    job = _sandbox_job(WHOLE)
+    wait_for_scan(WHOLE)
+    seen: list[tuple[int, str]] = []
+    page = 1
+    while True:
+        html = logged_in.get(f"/jobs/{WHOLE}/?per_page=100&page={page}").content.decode()
+        rows = _table_rows(html)
+        seen += rows
+        if len(rows) < 100:
+            break
+        page += 1
+    assert len(seen) == job.failed_items
+    assert [n for n, _ in seen] == sorted({n for n, _ in seen})
+    whole = [(n, c) for n, c in seen if c.startswith("rows-")]
+    assert len(whole) == job.failed_items - job.failure_count
+    assert 'class="chunk whole"' in html or whole[-1][0] < seen[-100][0]
+    first_whole = logged_in.get(f"/jobs/{WHOLE}/?row={whole[0][0]}").content.decode()
+    assert "failed as a whole</a> <small>no chunk id</small>" in first_whole
+
+
+def test_the_chunk_filter_takes_a_whole_chunk_by_its_rows(logged_in):
+    job = _sandbox_job(WHOLE)
+    result = wait_for_scan(WHOLE).result
+    assert result is not None
+    chunks = [c for c in result.chunks if c.whole]
+    assert len(chunks) == result.failed_chunks > 0
+    chunk = chunks[0]
+    html = logged_in.get(f"/jobs/{WHOLE}/").content.decode()
+    assert f'<option value="{chunk.chunk_id}">rows {chunk.row_start:,}–{chunk.row_end:,}' in html
+    html = logged_in.get(f"/jobs/{WHOLE}/?chunk={chunk.chunk_id}&per_page=100").content.decode()
+    rows = _table_rows(html)
+    assert [n for n, _ in rows] == list(range(chunk.row_start, chunk.row_end + 1))
+    assert {c for _, c in rows} == {chunk.chunk_id}
+    assert data.chunk_error(job, chunk.first_index // 50) in html
+    # A range that is no failed chunk of this job is named as such.
+    response = logged_in.get(f"/jobs/{WHOLE}/?chunk=rows-2-3")
+    assert response.status_code == 404
+    assert logged_in.get(f"/jobs/{WHOLE}/?chunk=rows-0-3").status_code == 400
+
+
+def test_search_finds_a_row_of_a_whole_chunk_by_its_identifier(logged_in):
+    failures = failure_set(get_gateway().job(WHOLE)) if wait_for_scan(WHOLE) else None
+    assert failures is not None
+    index, identifier = next(
+        (i, ident) for i, ident, _, c in failures.rows() if c.startswith("rows-") and ident
+    )
+    html = logged_in.get(f"/jobs/{WHOLE}/?q={identifier}").content.decode()
+    assert index + 1 in [n for n, _ in _table_rows(html)]
+
+
+def test_whole_chunks_have_their_own_reason_groups(logged_in):
+    job = _sandbox_job(WHOLE)
+    result = wait_for_scan(WHOLE).result
+    assert result is not None
+    whole_groups = [g for g in result.groups if g.template.text.startswith(WHOLE_CHUNK_REASON)]
+    assert sum(g.count for g in whole_groups) == job.failed_items - job.failure_count
+    assert sum(g.count for g in result.groups) == job.failed_items
+    html = logged_in.get(f"/jobs/{WHOLE}/reasons/").content.decode()
+    assert "Chunk failed as a whole" in html
+    group = whole_groups[0]
+    listed = logged_in.get(f"/jobs/{WHOLE}/?reason={group.key}&per_page=100").content.decode()
+    assert len(_table_rows(listed)) == min(100, group.count)
+    header, *lines = _csv(logged_in.get(f"/jobs/{WHOLE}/reasons.csv"))
+    pattern, failures = header.index("pattern"), header.index("failures")
+    whole_lines = [line for line in lines if line[pattern].startswith(WHOLE_CHUNK_REASON)]
+    assert sum(int(line[failures]) for line in whole_lines) == job.failed_items - job.failure_count
+    assert sum(int(line[failures]) for line in lines) == job.failed_items
+
+
+def test_the_failures_csv_has_every_failed_row(logged_in):
+    job = _sandbox_job(WHOLE)
+    wait_for_scan(WHOLE)
+    table = _csv(logged_in.get(f"/jobs/{WHOLE}/failures.csv"))
+    header, rows = table[0], table[1:]
+    assert header == ["row", "identifier", "reason", "pattern", "chunk_id", "job_id"]
+    assert len(rows) == job.failed_items
+    whole = [row for row in rows if row[2].startswith(WHOLE_CHUNK_REASON)]
+    assert len(whole) == job.failed_items - job.failure_count
+    assert all(row[4] == "" for row in whole)  # Meteroid gives such a row no chunk id
+    assert all(row[4].startswith("bjch_") for row in rows if row not in whole)
+
+
+def test_a_job_of_whole_chunks_only_has_its_rows_everywhere(logged_in):
+    job = _sandbox_job(WHOLE_ONLY)
+    assert job.failure_count == 0
+    wait_for_scan(WHOLE_ONLY)
+    html = logged_in.get(f"/jobs/{WHOLE_ONLY}/?per_page=100").content.decode()
+    assert f"of {job.failed_items:,}" in html
+    assert len(_table_rows(html)) == 100
+    assert len(_csv(logged_in.get(f"/jobs/{WHOLE_ONLY}/failures.csv"))) - 1 == job.failed_items
+    response = logged_in.get(f"/jobs/{WHOLE_ONLY}/rows-to-fix.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert len(rows) - 1 == job.failed_items
