@@ -33,7 +33,7 @@ class ChunkSummary(PickledByFields):
     @property
     def name(self) -> str:
         """How the chunk filter names it: its id, or for a whole failed chunk, that."""
-        return "no chunk id (read from the errors CSV)" if self.whole else self.chunk_id
+        return "no chunk id" if self.whole else self.chunk_id
 
 
 def is_whole_chunk(chunk_id: str) -> bool:

@@ -312,6 +312,7 @@ def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
     deadline.lift()
     try:
         failures, result = run_scan(gateway, job, progress=_progress_writer(keys, token))
+        failures, result = with_chunk_rows(gateway, job, failures, result)
         publish(gateway, with_groups(result, failures), failures)
     except MeteroidError as exc:
         logger.warning("scan of %s failed: %s", job.id, exc.message)
@@ -446,21 +447,13 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
                 if (error := future.exception()) is not None:
                     raise error
                 pages[futures[future]] = future.result()
-    ordered = [pages[offset] for offset in sorted(pages)]
-    failures = _collect(job.id, iter(ordered), wanted)
+    failures = _collect(job.id, (pages[offset] for offset in sorted(pages)), wanted)
     if job.is_terminal and len(failures) < wanted:
         raise MeteroidError(
             ErrorKind.UPSTREAM,
             f"Meteroid listed {len(failures):,} failures of the {wanted:,} it announced; "
             "the scan cannot be trusted. Try again.",
         )
-    chunk_rows, problem = None, ""
-    if reads_chunk_rows(job) and total <= cap:
-        chunk_rows, problem = read_chunk_rows(gateway, job, failures.item_indices)
-        if chunk_rows:
-            failures = _collect(
-                job.id, iter([*ordered, _chunk_columns(chunk_rows)]), wanted + len(chunk_rows)
-            )
     chunks = summarize_chunks(failures.chunk_pairs(), chunk_size=job.chunk_size, total_items=job.total_items)
     finished = time.time()
     fresh_for = KEEP_SECONDS if job.is_terminal else ACTIVE_FRESH_SECONDS
@@ -474,10 +467,6 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         finished_at=finished,
         fresh_until=finished + fresh_for,
         slot=_slot(job),
-        chunk_rows=len(chunk_rows) if chunk_rows else 0,
-        failed_chunks=len(chunk_rows.chunks) if chunk_rows else 0,
-        unreadable=chunk_rows.unreadable if chunk_rows else 0,
-        chunk_rows_problem=problem,
     )
     logger.info(
         "scanned %s: %d failures, %d chunks, %d pages in %.2fs",
@@ -494,6 +483,48 @@ def reads_chunk_rows(job: JobDetail) -> bool:
     """Whether a scan of the job reads rows of whole failed chunks from its errors CSV: once
     it has ended (the errors CSV is written then) with rows that no failure record holds."""
     return job.is_terminal and job.rows_without_detail > 0 and job.has_error_csv
+
+
+def with_chunk_rows(
+    gateway: Gateway, job: JobDetail, failures: FailureSet, result: ScanResult
+) -> tuple[FailureSet, ScanResult]:
+    """The scan's failures and result with the rows of the job's whole failed chunks added
+    (read from its errors CSV), or with why they could not be; unchanged for a job that has
+    none, or more failures than a scan reads."""
+    if not reads_chunk_rows(job) or result.capped:
+        return failures, result
+    started = time.time()
+    rows, problem = read_chunk_rows(gateway, job, failures.item_indices)
+    if rows is None:
+        logger.info("rows of whole failed chunks of %s not read: %s", job.id, problem)
+        return failures, replace(result, chunk_rows_problem=problem)
+    merged = _collect(job.id, iter([_columns_of(failures), _chunk_columns(rows)]), len(failures) + len(rows))
+    logger.info(
+        "read %s's errors CSV: %d rows of %d whole failed chunks in %.2fs",
+        job.id,
+        len(rows),
+        len(rows.chunks),
+        time.time() - started,
+    )
+    chunks = summarize_chunks(merged.chunk_pairs(), chunk_size=job.chunk_size, total_items=job.total_items)
+    return merged, replace(
+        result,
+        chunks=tuple(chunks),
+        scanned=len(merged),
+        chunk_rows=len(rows),
+        failed_chunks=len(rows.chunks),
+        unreadable=rows.unreadable,
+    )
+
+
+def _columns_of(failures: FailureSet) -> _Columns:
+    ids = failures.chunk_ids
+    return (
+        list(failures.item_indices),
+        [ids[ref] for ref in failures.chunk_refs],
+        list(failures.identifiers),
+        list(failures.reasons),
+    )
 
 
 def read_chunk_rows(gateway: Gateway, job: JobDetail, record_indices) -> tuple[ChunkRows | None, str]:

@@ -70,7 +70,7 @@ def test_the_summary_counts_records_and_rows_of_whole_chunks(logged_in):
     chunk_rows = job.failed_items - job.failure_count
     assert (
         f"{job.failed_items:,} failed rows: {job.failure_count:,} with failure records, and "
-        f"{chunk_rows:,} of {chunk_rows // 50} chunks that failed as a whole"
+        f"{chunk_rows:,} rows of {chunk_rows // 50} chunks that failed as a whole"
     ) in html
     assert "more is in neither" not in html and "more are in neither" not in html
 
