@@ -4,6 +4,7 @@ chunk filter, search, reason groups and all three exports, through the gateway t
 from __future__ import annotations
 
 import csv
+import html as htmllib
 import io
 import re
 
@@ -14,6 +15,7 @@ from dashboard.sandbox import data
 from dashboard.sandbox.data import SHOWCASE
 from dashboard.scan import WHOLE_CHUNK_REASON, ScanStatus, failure_set
 from tests.helpers import wait_for_scan
+from tests.upstream import JOB, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +182,38 @@ def test_a_job_of_whole_chunks_only_has_its_rows_everywhere(logged_in):
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
     assert len(rows) - 1 == job.failed_items
+
+
+def _summary(html: str) -> str:
+    found = re.search(r'id="failed-rows-account">(.*?)</p>', html, re.S)
+    assert found is not None
+    return htmllib.unescape(found.group(1))
+
+
+def test_a_job_without_an_errors_csv_keeps_the_lost_rows_sentence_and_says_why(logged_in, meteroid):
+    meteroid.details[JOB] |= {"failed_items": 170, "has_error_csv": False, "error_csv_url": None}
+    wait_for_scan(JOB)
+    text = _summary(logged_in.get(f"/jobs/{JOB}/").content.decode())
+    assert text.startswith("50 of the 170 failed rows have no failure record: they were lost with chunks")
+    assert "Meteroid has written no errors CSV for this job" in text
+
+
+def test_an_errors_csv_that_holds_none_of_them_says_so(logged_in, meteroid):
+    meteroid.details[JOB] |= {"failed_items": 170}
+    wait_for_scan(JOB)
+    text = _summary(logged_in.get(f"/jobs/{JOB}/").content.decode())
+    assert text.endswith("Not shown here: Meteroid's errors CSV holds none of them.")
+
+
+def test_an_errors_csv_that_does_not_line_up_keeps_the_sentence_and_says_why(logged_in, meteroid):
+    # The scripted errors CSV holds a row the input file does not have: no row is guessed.
+    meteroid.details[JOB] |= {"failed_items": 170}
+    meteroid.files["errors"] = Reply(
+        200, b"alias,name,_error\r\nacme-1,Acme,x\r\nzed-9,Zed,y\r\n", {"Content-Type": "text/csv"}
+    )
+    result = wait_for_scan(JOB).result
+    assert result is not None and result.chunk_rows == 0 and result.scanned == 120
+    text = _summary(logged_in.get(f"/jobs/{JOB}/").content.decode())
+    assert text.startswith("50 of the 170 failed rows have no failure record")
+    assert "could not read them: its errors CSV does not line up with the input file" in text
+    assert logged_in.get(f"/jobs/{JOB}/failures.csv").status_code == 200
