@@ -30,7 +30,9 @@ def test_the_errors_csv_and_the_input_file_arrive_with_their_names_and_rows(page
     name, rows = _download(page, "Errors CSV")
     assert name == f"{CUSTOMERS}-errors.csv"
     assert rows[0][-1] == "_error"
-    assert len(rows) - 1 == records == 313
+    # Every failed row but the 3 that do not parse as CSV: Meteroid leaves those out.
+    assert records == 313
+    assert len(rows) - 1 == records - 3
     assert all(row[-1] for row in rows[1:])
 
     name, rows = _download(page, "Input file")
