@@ -147,6 +147,7 @@ def test_whole_chunks_have_their_own_reason_groups(logged_in):
     assert sum(g.count for g in result.groups) == job.failed_items
     html = logged_in.get(f"/jobs/{WHOLE}/reasons/").content.decode()
     assert "Chunk failed as a whole" in html
+    assert f"187 failure records and {job.failed_items - 187} rows of chunks that failed as a whole" in html
     group = whole_groups[0]
     listed = logged_in.get(f"/jobs/{WHOLE}/?reason={group.key}&per_page=100").content.decode()
     assert len(_table_rows(listed)) == min(100, group.count)
