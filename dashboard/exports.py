@@ -30,28 +30,22 @@ def safe_cell(value: Cell) -> Cell:
     return "'" + value if first in FORMULA_STARTS else value
 
 
-def csv_chunks(
-    header: Sequence[str], rows: Iterable[Sequence[Cell]], *, verbatim: bool = False
-) -> Iterator[bytes]:
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[bytes]:
     """A CSV file as UTF-8 byte chunks: the BOM and header first, then `BATCH_ROWS` rows at
     a time, each cell made safe. Never holds more than one batch in memory.
 
-    `verbatim` writes a user's own rows back as they came (`dashboard.rows_to_fix`): no BOM,
-    no cell changed, and bytes that were not UTF-8 restored (`surrogateescape`)."""
+    (A user's own rows are written back byte for byte by `dashboard.rows_to_fix` instead.)"""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    safe = (lambda value: value) if verbatim else safe_cell
-    encoding = ("utf-8", "surrogateescape") if verbatim else ("utf-8",)
-    if not verbatim:
-        buffer.write(BOM)
-    writer.writerow([safe(name) for name in header])
+    buffer.write(BOM)
+    writer.writerow([safe_cell(name) for name in header])
     pending = 0
     for row in rows:
-        writer.writerow([safe(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
         pending += 1
         if pending == BATCH_ROWS:
-            yield buffer.getvalue().encode(*encoding)
+            yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
             pending = 0
-    yield buffer.getvalue().encode(*encoding)
+    yield buffer.getvalue().encode()

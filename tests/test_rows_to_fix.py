@@ -127,7 +127,7 @@ def test_blank_lines_are_no_rows_as_meteroid_reads_them():
     assert _fix(data, [(1, "r", "beta-2")]) == b"alias,name,_error\r\nbeta-2,Beta,r\r\n"
 
 
-def test_a_verbatim_file_has_no_byte_order_mark_and_keeps_its_cells():
-    out = b"".join(csv_chunks(["a", "b"], [["=1+1", "-5"]], verbatim=True))
-    assert out == b"a,b\r\n=1+1,-5\r\n"
+def test_rows_to_fix_have_no_byte_order_mark_and_keep_their_cells_unlike_exports():
+    out = _fix(b"a,b\r\n=1+1,-5\r\n", [(0, "r", None)])
+    assert out == b"a,b,_error\r\n=1+1,-5,r\r\n"
     assert b"".join(csv_chunks(["a"], [["=1+1"]])).startswith("\ufeffa\r\n'=1+1".encode())
