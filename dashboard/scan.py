@@ -68,6 +68,7 @@ SUMMARY_GROUPS = 100  # reason groups a result names (the job page's summary and
 # What the rows of a whole failed chunk give as their reason: their own pattern, apart from any
 # failure record's, with the chunk's error (as Meteroid wrote it in the errors CSV) after it.
 WHOLE_CHUNK_REASON = "Chunk failed as a whole: "
+READING_CHUNK_ROWS = "Every failure record is read; now the rows of whole failed chunks, from the errors CSV."
 
 State = Literal["running", "failed", "done"]
 ACTIVE_SLOT = "active"
@@ -205,7 +206,9 @@ def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus
         )
     _start(gateway, job, keys)
     progress = _safe_get(keys.progress) or {}
-    return ScanStatus("running", progress.get("fetched", 0), progress.get("total"))
+    return ScanStatus(
+        "running", progress.get("fetched", 0), progress.get("total"), progress.get("message", "")
+    )
 
 
 def retry_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
@@ -270,6 +273,13 @@ def _safe_get(key: str):
         return None
 
 
+def _safe_set(key: str, value: object) -> None:
+    try:
+        cache.set(key, value, KEEP_SECONDS)
+    except Exception:
+        logger.exception("scan progress write failed")
+
+
 def _safe_delete(key: str) -> None:
     try:
         cache.delete(key)
@@ -312,6 +322,16 @@ def _run(gateway: Gateway, job: JobDetail, keys: _Keys, token: str) -> None:
     deadline.lift()
     try:
         failures, result = run_scan(gateway, job, progress=_progress_writer(keys, token))
+        if reads_chunk_rows(job) and _holds_lock(keys, token):
+            _safe_set(
+                keys.progress,
+                {
+                    "state": "running",
+                    "fetched": result.scanned,
+                    "total": result.scanned,
+                    "message": READING_CHUNK_ROWS,
+                },
+            )
         failures, result = with_chunk_rows(gateway, job, failures, result)
         publish(gateway, with_groups(result, failures), failures)
     except MeteroidError as exc:
@@ -493,6 +513,12 @@ def with_chunk_rows(
     none, or more failures than a scan reads."""
     if not reads_chunk_rows(job) or result.capped:
         return failures, result
+    cap = settings.SCAN_MAX_FAILURES
+    if job.failed_items > cap:
+        # The cap bounds every failed row a scan holds, the rows of whole chunks included
+        # (and the errors CSV would be read whole for them).
+        problem = f"the job has more failed rows ({job.failed_items:,}) than the dashboard reads ({cap:,})."
+        return failures, replace(result, chunk_rows_problem=problem)
     started = time.time()
     rows, problem = read_chunk_rows(gateway, job, failures.item_indices)
     if rows is None:

@@ -7,13 +7,14 @@ import csv
 import html as htmllib
 import io
 import re
+import time
 
 import pytest
 
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox import data
 from dashboard.sandbox.data import SHOWCASE
-from dashboard.scan import WHOLE_CHUNK_REASON, ScanStatus, failure_set
+from dashboard.scan import READING_CHUNK_ROWS, WHOLE_CHUNK_REASON, ScanStatus, failure_set, scan_status
 from tests.helpers import wait_for_scan
 from tests.upstream import JOB, Reply
 
@@ -218,3 +219,25 @@ def test_an_errors_csv_that_does_not_line_up_keeps_the_sentence_and_says_why(log
     assert text.startswith("50 of the 170 failed rows have no failure record")
     assert "could not read them: its errors CSV does not line up with the input file" in text
     assert logged_in.get(f"/jobs/{JOB}/failures.csv").status_code == 200
+
+
+def test_rows_of_whole_chunks_count_against_the_scans_cap(logged_in, settings):
+    job = _sandbox_job(WHOLE)
+    settings.SCAN_MAX_FAILURES = job.failed_items - 1  # the records fit, not every failed row
+    result = wait_for_scan(WHOLE).result
+    assert result is not None and not result.capped and result.chunk_rows == 0
+    text = _summary(logged_in.get(f"/jobs/{WHOLE}/").content.decode())
+    assert f"more failed rows ({job.failed_items:,}) than the dashboard reads" in text
+
+
+def test_while_the_errors_csv_is_read_the_scan_says_so(meteroid):
+    meteroid.details[JOB] |= {"failed_items": 170}
+    meteroid.files["errors"] = Reply(200, b"alias,name,_error\r\nacme-1,Acme,x\r\n", delay=0.3)
+    job = get_gateway().job(JOB)
+    seen = set()
+    deadline = time.monotonic() + 10
+    while (status := scan_status(job)).state == "running" and time.monotonic() < deadline:
+        seen.add(status.message)
+        time.sleep(0.02)
+    assert READING_CHUNK_ROWS in seen
+    assert status.state == "done"
