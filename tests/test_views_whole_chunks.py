@@ -241,3 +241,19 @@ def test_while_the_errors_csv_is_read_the_scan_says_so(meteroid):
         time.sleep(0.02)
     assert READING_CHUNK_ROWS in seen
     assert status.state == "done"
+
+
+def test_both_row_exports_take_a_whole_chunk_by_its_rows(logged_in):
+    job = _sandbox_job(WHOLE)
+    result = wait_for_scan(WHOLE).result
+    assert result is not None
+    chunk = next(c for c in result.chunks if c.whole)
+    failures = _csv(logged_in.get(f"/jobs/{WHOLE}/failures.csv?chunk={chunk.chunk_id}"))[1:]
+    assert [int(row[0]) for row in failures] == list(range(chunk.row_start, chunk.row_end + 1))
+    response = logged_in.get(f"/jobs/{WHOLE}/rows-to-fix.csv?chunk={chunk.chunk_id}")
+    assert response["Content-Disposition"].endswith(f'-rows-to-fix-chunk-{chunk.chunk_id}.csv"')
+    _, *rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    inputs = list(data.input_rows(job))
+    # The input's own rows, each with the chunk's error, as Meteroid's errors CSV has them.
+    assert [row[:-1] for row in rows] == inputs[chunk.first_index : chunk.last_index + 1]
+    assert {row[-1] for row in rows} == {data.chunk_error(job, chunk.first_index // 50)}
