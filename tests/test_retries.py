@@ -7,6 +7,8 @@ live, then show its new end with its new failures."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from collections.abc import Callable
@@ -14,9 +16,11 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import get_gateway
+from dashboard.sandbox import control, data
 from dashboard.sandbox.data import SHOWCASE
-from dashboard.scan import scan_status
+from dashboard.scan import WHOLE_CHUNK_REASON, failure_set, scan_status
 from tests.helpers import later, wait_for_scan
 
 JOB = SHOWCASE["whole_chunks"]  # ended with errors, with records and chunks failed as a whole
@@ -55,6 +59,10 @@ def _wait_for(client: Client, url: str, ready: Callable[[str], bool], within: fl
         time.sleep(0.1)
 
 
+def _csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
 def _badge(html: str) -> str:
     found = re.search(r'<h1 id="job-title">.*?<span class="badge[^"]*">([^<]+)</span>', html, re.S)
     assert found, html[:2000]
@@ -83,10 +91,13 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     assert _badge(html) == "Completed with errors"
     old = wait_for_scan(JOB).result
     assert old is not None and old.total_count == before["failure_count"]
+    # Every failed row: the failure records, and the rows of whole failed chunks from the
+    # errors CSV (all of them: none of this job's rows fails to parse).
+    assert old.records + old.chunk_rows == before["failed_items"] and old.unreadable == 0
     html = _page(logged_in, url)  # now kept rendered too
-    assert f"of the {before['failed_items']:,} failed rows" in html
+    assert f"{before['failed_items']:,} failed rows: {before['failure_count']:,} with failure records" in html
     assert 'id="download-errors"' in html
-    assert _page(logged_in, f"/jobs/{JOB}/failures.csv").count("\n") == before["failure_count"] + 1
+    assert len(_csv(_page(logged_in, f"/jobs/{JOB}/failures.csv"))) == before["failed_items"] + 1
 
     retried = sandbox.post(f"/sandbox/control/batch-jobs/{JOB}/retry?seconds={RUN_SECONDS}")
     assert retried.status_code == 200
@@ -99,7 +110,7 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     assert "This job was retried" in html
     assert "ended completed with errors" in html and f"with {before['failed_items']:,} failed rows" in html
     # Nothing of the old end passes for current: not its counts, its errors CSV, nor its scan.
-    assert f"of the {before['failed_items']:,} failed rows" not in html
+    assert f"{before['failed_items']:,} failed rows:" not in html
     assert 'id="download-errors"' not in html
     assert 'hx-trigger="every 3s"' in html  # followed live like any running job
     running = get_gateway().job(JOB)
@@ -123,11 +134,11 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     assert 'id="job-reopened"' not in html
     new = wait_for_scan(JOB).result
     assert new is not None and not new.provisional
-    assert new.total_count == new.scanned == after["failure_count"]
+    assert new.total_count == new.records == after["failure_count"]
+    assert new.records + new.chunk_rows + new.unreadable == after["failed_items"]
     table = _page(logged_in, f"{url}?per_page=100")
-    assert f"of {after['failure_count']:,}" in table
-    export = _page(logged_in, f"/jobs/{JOB}/failures.csv")
-    assert export.count("\n") == after["failure_count"] + 1
+    assert f"of {new.scanned:,}" in table
+    assert len(_csv(_page(logged_in, f"/jobs/{JOB}/failures.csv"))) == new.scanned + 1
     jobs = _page(logged_in, "/jobs/?per_page=50")
     assert _listed_status(jobs, JOB) == "Completed with errors"
     assert "retried</span>" not in jobs
@@ -152,3 +163,48 @@ def test_a_failed_job_is_asked_for_again_after_its_short_lifetime_and_a_complete
     _page(logged_in, f"/jobs/{failed}/?page=2")
     # Its detail, and nothing else: its failures and scan are kept under its state, unchanged.
     assert gateway.stats()["calls"] == calls + 1
+
+
+def test_a_retried_jobs_rows_of_whole_chunks_are_read_anew_for_its_new_end(logged_in, sandbox, settings):
+    # The rows of whole failed chunks come from the errors CSV and live in the scan, kept under
+    # the job's state: once a retry has ended, they are those of the chunks that still failed
+    # as a whole, read from the new errors CSV, and never those of a chunk the retry got
+    # through (which has its own failure records now).
+    gateway = get_gateway()
+    ended = gateway.job(JOB)
+    old = wait_for_scan(JOB).result
+    assert old is not None and old.chunk_rows == ended.failed_items - ended.failure_count > 0
+    size = ended.chunk_size
+    old_whole = {i // size for i, _, _, chunk in failure_set(ended).rows() if chunk.startswith("rows-")}
+
+    assert sandbox.post(f"/sandbox/control/batch-jobs/{JOB}/retry?seconds=1").status_code == 200
+    deadline = time.monotonic() + 15
+    while True:
+        job = gateway.job(JOB)
+        if job.is_terminal and job_state_key(job) != job_state_key(ended):
+            break
+        assert time.monotonic() < deadline, f"{JOB} has not ended again: {job.status}"
+        time.sleep(0.1)
+
+    new = wait_for_scan(JOB).result
+    assert new is not None and new is not old and not new.provisional and not new.chunk_rows_problem
+    assert new.slot == job_state_key(job) != old.slot
+    # Every failed row of the new end, each once: its records and the rows of its whole chunks.
+    assert new.records == job.failure_count
+    assert new.records + new.chunk_rows == job.failed_items and new.unreadable == 0
+    failures = failure_set(job)
+    assert failures is not None and len(failures) == job.failed_items
+    assert len(set(failures.item_indices)) == job.failed_items
+
+    # What the sandbox says the retry did: which chunks still failed, which got through.
+    now = data.find_job(settings.SANDBOX_SEED, JOB, retries=control.asked())
+    still, recovered = set(data.failed_chunks(now)), now.plan.recovered
+    assert still and recovered and still | recovered == old_whole
+    rows = list(failures.rows())
+    chunk_rows = {i for i, _, _, chunk in rows if chunk.startswith("rows-")}
+    assert chunk_rows == {i for k in still for i in range(k * size, min((k + 1) * size, job.total_items))}
+    assert not {i // size for i in chunk_rows} & recovered  # the old rows of those chunks are gone
+    assert {i // size for i, _, _, chunk in rows if chunk.startswith("bjch_")} & recovered
+    export = _csv(_page(logged_in, f"/jobs/{JOB}/failures.csv"))
+    assert len(export) - 1 == job.failed_items
+    assert sum(row[2].startswith(WHOLE_CHUNK_REASON) for row in export[1:]) == new.chunk_rows
