@@ -117,7 +117,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    "django_tasks_db",
     "dashboard",
+    "dashboard.index",
 ]
 
 MIDDLEWARE = [
@@ -298,6 +300,35 @@ REFRESH_PER_MINUTE = int(_positive("REFRESH_PER_MINUTE", _read("REFRESH_PER_MINU
 # --- Whole-job scans --------------------------------------------------------------------
 SCAN_CONCURRENCY = int(_positive("SCAN_CONCURRENCY", _read("SCAN_CONCURRENCY", env.int, 8)))
 SCAN_MAX_FAILURES = int(_positive("SCAN_MAX_FAILURES", _read("SCAN_MAX_FAILURES", env.int, 250_000)))
+
+# --- The index and its background work ----------------------------------------------------
+# Background tasks (scans of whole jobs, pruning) go through Django's tasks framework. In
+# production and in the demo they are rows of the database that `manage.py index_worker`
+# runs; `immediate` runs each task inside the request that enqueues it, which only a
+# developer's machine may ask for (DEBUG on).
+TASKS_BACKEND = _read("TASKS_BACKEND", env.str, "database").strip().lower()
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"Environment variable TASKS_BACKEND must be database or immediate, got {TASKS_BACKEND!r}."
+    )
+if TASKS_BACKEND == "immediate" and not DEBUG:
+    raise ImproperlyConfigured(
+        "Environment variable TASKS_BACKEND is immediate, which runs scans inside web requests: "
+        "only with DEBUG on. Leave it unset (database) and run `manage.py index_worker`."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+# Indexes of jobs are deleted this many days after they were made.
+INDEX_RETENTION_DAYS = _positive("INDEX_RETENTION_DAYS", _read("INDEX_RETENTION_DAYS", env.float, 30.0))
+# A scan whose worker has not said it is alive for this long is presumed dead: another worker
+# takes it over (and starts it again), at most INDEX_MAX_ATTEMPTS times in all.
+INDEX_LEASE_SECONDS = _positive("INDEX_LEASE_SECONDS", _read("INDEX_LEASE_SECONDS", env.float, 60.0))
+INDEX_MAX_ATTEMPTS = int(_positive("INDEX_MAX_ATTEMPTS", _read("INDEX_MAX_ATTEMPTS", env.int, 3)))
+# Where a scan reads a job's failures (a function of the IndexedJob; tests put others).
+INDEX_SOURCE = "dashboard.index.sources.meteroid_rows"
 
 # --- Sandbox ----------------------------------------------------------------------------
 # The sandbox (its URLs under /sandbox/, its loopback server, its data) exists only where the

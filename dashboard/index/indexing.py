@@ -1,0 +1,368 @@
+"""The life of an index: asked for, scanned by one worker at a time, published whole, pruned.
+
+- `request_index` is what a page calls: the first request for a job and state makes its
+  `IndexedJob` (unique per Meteroid, job and state) and enqueues one `scan_job` task; every
+  later request, from any process, finds that row and joins it.
+- A worker's task first takes the row's lease (a conditional UPDATE: one holder at a time),
+  keeps it alive from a heartbeat thread, and writes the rows in batches, each in a
+  transaction that renews the lease first: a worker that lost its lease writes nothing more.
+- The django-tasks-db worker marks a task running and never looks at it again: a worker
+  that dies mid-scan leaves it so. Here the lease expires instead, and `reclaim_if_stale`
+  (run by the next request for the job, and by every worker's sweeper) puts the index back
+  in the queue with a new task; the scan that takes it over deletes what the dead one wrote
+  and starts again. Failure records are unique per index in the database besides.
+- `publish` marks the index done and the job's older indexes superseded in one transaction:
+  readers find either the old complete index or the new complete one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Q
+from django.tasks import TaskResultStatus, default_task_backend
+from django.tasks.exceptions import TaskResultDoesNotExist
+from django.utils import timezone
+
+from dashboard.index.models import IndexedFailure, IndexedJob
+from dashboard.index.rows import FailureRow
+from dashboard.index.writer import write_failures
+
+logger = logging.getLogger(__name__)
+
+Status = IndexedJob.Status
+BATCH_ROWS = 5000  # rows per write: one transaction, one lease check, one progress step
+SUPERSEDED_GRACE = timedelta(minutes=10)  # how long a replaced index stays for pages reading it
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One Meteroid as one API key sees it: its base URL and the key's fingerprint."""
+
+    base_url: str
+    key_fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What a source gives for one scan: the total it announced, and the rows."""
+
+    total: int
+    rows: Iterator[FailureRow]
+    capped: bool = False
+
+
+# A source reads the failures of an index's job and state: `sources.meteroid_rows`.
+type Source = Callable[[IndexedJob], Rows]
+
+
+class LeaseLost(Exception):
+    """Another worker took the scan over: this one must write nothing more."""
+
+
+class ScanFailed(Exception):
+    """A scan cannot be done, for a reason people can read."""
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.INDEX_LEASE_SECONDS)
+
+
+def _of(scope: Scope, job_id: str):
+    return IndexedJob.objects.filter(
+        base_url=scope.base_url, key_fingerprint=scope.key_fingerprint, job_id=job_id
+    )
+
+
+# --- Asking -----------------------------------------------------------------------------------
+
+
+def request_index(scope: Scope, job_id: str, state_key: str, *, retry: bool = False) -> IndexedJob:
+    """The index of `job_id` at `state_key`: made and enqueued on the first request, joined by
+    the others while it is queued or running. A failed one stays failed unless `retry`."""
+    now = timezone.now()
+    indexed, created = _of(scope, job_id).get_or_create(state_key=state_key, defaults={"updated_at": now})
+    if created:
+        transaction.on_commit(lambda: _enqueue(indexed.pk))
+        return indexed
+    if retry and indexed.status == Status.FAILED:
+        requeued = IndexedJob.objects.filter(pk=indexed.pk, status=Status.FAILED).update(
+            status=Status.QUEUED, error="", attempts=0, task_id="", updated_at=now
+        )
+        if requeued:
+            transaction.on_commit(lambda: _enqueue(indexed.pk))
+        indexed.refresh_from_db()
+        return indexed
+    if indexed.status in (Status.QUEUED, Status.RUNNING):
+        return reclaim_if_stale(indexed, now=now)
+    return indexed
+
+
+def current_index(scope: Scope, job_id: str, state_key: str | None = None) -> IndexedJob | None:
+    """The published index of a job (at `state_key`, when given), or None."""
+    found = _of(scope, job_id).filter(status=Status.DONE, superseded_at__isnull=True)
+    if state_key is not None:
+        found = found.filter(state_key=state_key)
+    return found.order_by("-finished_at").first()
+
+
+def _enqueue(pk: int) -> None:
+    from dashboard.index.tasks import scan_job
+
+    indexed = IndexedJob.objects.get(pk=pk)
+    result = scan_job.enqueue(
+        base_url=indexed.base_url,
+        key_fingerprint=indexed.key_fingerprint,
+        job_id=indexed.job_id,
+        state_key=indexed.state_key,
+    )
+    # Only while the index still waits for this task (an immediate backend has run it).
+    IndexedJob.objects.filter(pk=pk, status=Status.QUEUED, task_id="").update(task_id=str(result.id))
+
+
+# --- Taking over from a dead worker ---------------------------------------------------------
+
+
+def _task_waiting(task_id: str) -> bool:
+    """Whether the task still waits to be run (or is being run), as its backend says."""
+    if not task_id or not default_task_backend.supports_get_result:
+        return False
+    try:
+        status = default_task_backend.get_result(task_id).status
+    except TaskResultDoesNotExist:
+        return False
+    return status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+
+
+def is_stale(indexed: IndexedJob, *, now: datetime) -> bool:
+    """Whether the scan of `indexed` will not go on by itself: its worker stopped saying it
+    is alive, or it has waited a lease's length for a task that is gone."""
+    if indexed.status == Status.RUNNING:
+        return indexed.heartbeat_at is None or indexed.heartbeat_at < now - _lease()
+    if indexed.status == Status.QUEUED:
+        return indexed.updated_at < now - _lease() and not _task_waiting(indexed.task_id)
+    return False
+
+
+def reclaim_if_stale(indexed: IndexedJob, *, now: datetime | None = None) -> IndexedJob:
+    """Put a stale scan back in the queue with a new task (or fail it after
+    INDEX_MAX_ATTEMPTS starts). Conditional on the row being as it was read, so that of
+    several processes that find it stale at once, one reclaims it."""
+    now = now or timezone.now()
+    if not is_stale(indexed, now=now):
+        return indexed
+    same = IndexedJob.objects.filter(pk=indexed.pk, status=indexed.status, updated_at=indexed.updated_at)
+    if indexed.status == Status.RUNNING:
+        same = same.filter(heartbeat_at=indexed.heartbeat_at)
+    if indexed.attempts >= settings.INDEX_MAX_ATTEMPTS:
+        if same.update(
+            status=Status.FAILED,
+            error=f"The scan stopped {indexed.attempts} times without finishing. Try again.",
+            lease_holder="",
+            heartbeat_at=None,
+            finished_at=now,
+            updated_at=now,
+        ):
+            logger.warning("index of %s failed: its scan stopped %d times", indexed.job_id, indexed.attempts)
+            IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
+    elif same.update(status=Status.QUEUED, lease_holder="", heartbeat_at=None, task_id="", updated_at=now):
+        logger.warning(
+            "scan of %s stopped (worker %s gone): enqueued again", indexed.job_id, indexed.lease_holder
+        )
+        transaction.on_commit(lambda: _enqueue(indexed.pk))
+    indexed.refresh_from_db()
+    return indexed
+
+
+def sweep(*, now: datetime | None = None) -> int:
+    """Reclaim every stale scan; how many were found stale. Run by each worker's sweeper."""
+    now = now or timezone.now()
+    found = 0
+    for indexed in IndexedJob.objects.filter(status__in=(Status.QUEUED, Status.RUNNING)).iterator():
+        if is_stale(indexed, now=now):
+            found += 1
+            reclaim_if_stale(indexed, now=now)
+    return found
+
+
+# --- Scanning -------------------------------------------------------------------------------
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim(indexed: IndexedJob, holder: str) -> bool:
+    """Take the lease of a queued index, or of a running one whose worker is gone."""
+    now = timezone.now()
+    return bool(
+        IndexedJob.objects.filter(pk=indexed.pk, status__in=(Status.QUEUED, Status.RUNNING))
+        .filter(Q(lease_holder="") | Q(heartbeat_at__lt=now - _lease()))
+        .update(
+            status=Status.RUNNING,
+            lease_holder=holder,
+            heartbeat_at=now,
+            started_at=now,
+            attempts=F("attempts") + 1,
+            fetched=0,
+            records=0,
+            chunk_rows=0,
+            error="",
+            updated_at=now,
+        )
+    )
+
+
+class Heartbeat(threading.Thread):
+    """Renews a lease (and writes progress) every few seconds, from its own connection, so
+    that a slow page from Meteroid does not pass for a dead worker."""
+
+    def __init__(self, pk: int, holder: str) -> None:
+        super().__init__(name=f"index-heartbeat-{pk}", daemon=True)
+        self.pk = pk
+        self.holder = holder
+        self.fetched = 0
+        self.lost = False
+        self.every = min(5.0, settings.INDEX_LEASE_SECONDS / 4)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self._stop_event.wait(self.every):
+                try:
+                    renewed = IndexedJob.objects.filter(pk=self.pk, lease_holder=self.holder).update(
+                        heartbeat_at=timezone.now(), fetched=self.fetched
+                    )
+                except Exception:  # a database hiccup: the next beat tries again
+                    logger.exception("heartbeat of index %s failed", self.pk)
+                    continue
+                if not renewed:
+                    self.lost = True
+                    return
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(10)
+
+
+def _batches(rows: Iterable[FailureRow], size: int) -> Iterator[list[FailureRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None) -> str:
+    """Scan `indexed` from `source` if no live worker scans it: "done", "failed", "joined"
+    (another worker has it) or "lost" (another worker took it over meanwhile)."""
+    holder = holder or worker_name()
+    if not claim(indexed, holder):
+        return "joined"
+    beat = Heartbeat(indexed.pk, holder)
+    beat.start()
+    try:
+        # What a dead worker wrote of this index goes: the scan starts again from the top.
+        IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
+        found = source(indexed)
+        _renew(indexed.pk, holder, total=found.total, capped=found.capped)
+        for batch in _batches(found.rows, BATCH_ROWS):
+            beat.fetched += len(batch)
+            if beat.lost:
+                raise LeaseLost
+            with transaction.atomic():
+                # The UPDATE takes the row's lock until the rows are in: a worker taking the
+                # scan over waits for them, then deletes them.
+                _renew(indexed.pk, holder, fetched=beat.fetched)
+                records, chunk_rows = write_failures(indexed, batch)
+                IndexedJob.objects.filter(pk=indexed.pk).update(
+                    records=F("records") + records, chunk_rows=F("chunk_rows") + chunk_rows
+                )
+        publish(indexed, holder)
+    except LeaseLost:
+        logger.warning("scan of %s was taken over by another worker; this one stops", indexed.job_id)
+        return "lost"
+    except ScanFailed as exc:
+        _fail(indexed, holder, str(exc))
+        return "failed"
+    except Exception:
+        logger.exception("scan of %s failed", indexed.job_id)
+        _fail(indexed, holder, "The scan stopped on an unexpected error.")
+        raise
+    finally:
+        beat.stop()
+    return "done"
+
+
+def _renew(pk: int, holder: str, **fields) -> None:
+    now = timezone.now()
+    if not IndexedJob.objects.filter(pk=pk, lease_holder=holder).update(
+        heartbeat_at=now, updated_at=now, **fields
+    ):
+        raise LeaseLost
+
+
+def publish(indexed: IndexedJob, holder: str) -> None:
+    """Mark the index done, and the job's older indexes (other states) superseded, at once."""
+    now = timezone.now()
+    with transaction.atomic():
+        _renew(indexed.pk, holder)
+        IndexedJob.objects.filter(pk=indexed.pk).update(
+            status=Status.DONE, fetched=F("records") + F("chunk_rows"), lease_holder="", finished_at=now
+        )
+        others = (
+            IndexedJob.objects.filter(
+                base_url=indexed.base_url,
+                key_fingerprint=indexed.key_fingerprint,
+                job_id=indexed.job_id,
+                status=Status.DONE,
+                superseded_at__isnull=True,
+            )
+            .exclude(pk=indexed.pk)
+            .only("pk", "created_at")
+        )
+        older = [other.pk for other in others if other.created_at <= indexed.created_at]
+        newer = len(older) < len(others)
+        IndexedJob.objects.filter(pk__in=older).update(superseded_at=now, updated_at=now)
+        if newer:  # a later state was published first: this one is already history
+            IndexedJob.objects.filter(pk=indexed.pk).update(superseded_at=now)
+
+
+def _fail(indexed: IndexedJob, holder: str, message: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        if IndexedJob.objects.filter(pk=indexed.pk, lease_holder=holder).update(
+            status=Status.FAILED,
+            error=message,
+            lease_holder="",
+            heartbeat_at=None,
+            finished_at=now,
+            updated_at=now,
+        ):
+            IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
+
+
+# --- Pruning --------------------------------------------------------------------------------
+
+
+def prune(*, now: datetime | None = None) -> int:
+    """Delete indexes older than INDEX_RETENTION_DAYS, and those superseded a while ago;
+    how many. The database deletes their failures with them."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.INDEX_RETENTION_DAYS)
+    old = IndexedJob.objects.filter(
+        Q(created_at__lt=cutoff) | Q(superseded_at__lt=now - SUPERSEDED_GRACE)
+    ).exclude(status=Status.RUNNING, heartbeat_at__gte=now - _lease())
+    deleted = old.count()
+    old.delete()
+    return deleted

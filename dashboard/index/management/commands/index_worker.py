@@ -1,0 +1,54 @@
+"""`manage.py index_worker`: django-tasks-db's `db_worker`, plus a sweeper.
+
+The database backend's worker marks a task running when it takes it and never looks at it
+again, so a worker that dies mid-scan would leave its scan unfinished for good. The sweeper,
+a thread beside the worker loop, puts such scans back in the queue once their lease has
+expired (`indexing.sweep`), and prunes old indexes every PRUNE_EVERY seconds. Every worker
+runs one; reclaiming is conditional, so two sweepers never enqueue one scan twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import connections
+from django_tasks_db.management.commands.db_worker import Command as DbWorker
+
+from dashboard.index import indexing
+
+logger = logging.getLogger("dashboard.index")
+
+PRUNE_EVERY = 3600.0
+
+
+class Sweeper(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(name="index-sweeper", daemon=True)
+        self.every = max(0.5, settings.INDEX_LEASE_SECONDS / 2)
+        self.last_prune = 0.0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            try:
+                if found := indexing.sweep():
+                    logger.info("sweeper: %d stopped scan(s) enqueued again", found)
+                if time.monotonic() - self.last_prune >= PRUNE_EVERY:
+                    self.last_prune = time.monotonic()
+                    if deleted := indexing.prune():
+                        logger.info("sweeper: %d old index(es) pruned", deleted)
+            except Exception:  # the database away for a moment: try again next round
+                logger.exception("index sweeper failed")
+            finally:
+                connections.close_all()
+
+
+class Command(DbWorker):
+    help = "Run background tasks (scans of jobs, pruning), and take over scans of dead workers."
+
+    def handle(self, *args, **options) -> None:
+        Sweeper().start()
+        super().handle(*args, **options)

@@ -1,0 +1,113 @@
+"""What the index keeps: one `IndexedJob` per Meteroid, job and state, and its failures.
+
+An index is written while its status is `running` and read only once it is `done`: pages
+never see a half-written one. When a job's state changes (a retry), the index of the new
+state is published in one transaction that marks the old one superseded, so a reader finds
+the old complete index or the new complete one, never a mix; superseded indexes are deleted
+by the pruning a little later, once no page can still be reading them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class IndexedJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    # The Meteroid it came from, as one API key sees it: never the key itself.
+    base_url = models.CharField(max_length=500)
+    key_fingerprint = models.CharField(max_length=32)
+    job_id = models.CharField(max_length=100)
+    # The job's state it was read at (`job_state_key`): a retried job is a new state.
+    state_key = models.CharField(max_length=64)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    fetched = models.PositiveBigIntegerField(default=0)  # failures read so far
+    total = models.PositiveBigIntegerField(null=True)  # failures Meteroid announced
+    records = models.PositiveBigIntegerField(default=0)  # failure records written
+    chunk_rows = models.PositiveBigIntegerField(default=0)  # rows of whole failed chunks written
+    capped = models.BooleanField(default=False)  # more failures than SCAN_MAX_FAILURES
+    error = models.TextField(blank=True)  # why the scan failed, for people to read
+
+    task_id = models.CharField(max_length=64, blank=True)  # the task that should run it
+    attempts = models.PositiveIntegerField(default=0)  # scans started (a dead worker's count)
+    lease_holder = models.CharField(max_length=64, blank=True)  # the worker scanning it
+    heartbeat_at = models.DateTimeField(null=True)  # when that worker last said it was alive
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField()  # set by every write (updates bypass auto_now)
+    superseded_at = models.DateTimeField(null=True)  # a newer state's index replaced it
+
+    class Meta:
+        constraints = [
+            # One index per job and state: a second request joins the first.
+            models.UniqueConstraint(
+                fields=["base_url", "key_fingerprint", "job_id", "state_key"], name="index_job_state_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["base_url", "key_fingerprint", "job_id", "status"], name="index_job_lookup"),
+            models.Index(fields=["status", "heartbeat_at"], name="index_job_lease"),
+            models.Index(fields=["created_at"], name="index_job_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}@{self.state_key} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0
+        return min(100, int(100 * self.fetched / self.total))
+
+
+class IndexedFailure(models.Model):
+    class Source(models.TextChoices):
+        RECORD = "record"  # a failure record of Meteroid's API
+        CHUNK = "chunk"  # a row of a whole failed chunk, read from the errors CSV
+
+    # Deleted by the database with its job: an index holds a quarter of a million rows,
+    # which Django's own cascade would load to delete one by one.
+    indexed_job = models.ForeignKey(IndexedJob, on_delete=models.DB_CASCADE, related_name="failures")
+    row = models.BigIntegerField()  # 1-based, as people count rows in a file
+    # None, not "", where there is none: Meteroid tells an absent identifier from an empty one,
+    # and the constraint below leaves out rows without a failure id.
+    failure_id = models.CharField(max_length=64, null=True)  # noqa: DJ001 (Meteroid's; none for chunk rows)
+    identifier = models.TextField(null=True)  # noqa: DJ001
+    reason = models.TextField()
+    pattern_key = models.CharField(max_length=32)  # dashboard.reasons: the group
+    normaliser_version = models.PositiveSmallIntegerField()
+    masked = models.JSONField(default=list)  # the values the pattern masked, in slot order
+    chunk_id = models.CharField(max_length=100, null=True)  # noqa: DJ001 (none for whole failed chunks)
+    source = models.CharField(max_length=6, choices=Source.choices)
+
+    class Meta:
+        constraints = [
+            # A failure record is written once, whoever scans and however often one restarts.
+            models.UniqueConstraint(
+                fields=["indexed_job", "failure_id"],
+                condition=Q(failure_id__isnull=False),
+                name="index_failure_once",
+            ),
+        ]
+        indexes = [
+            # The row lookup (`row=`) and paging in file order.
+            models.Index(fields=["indexed_job", "row"], name="index_failure_row"),
+            # The chunk list and a chunk's rows.
+            models.Index(fields=["indexed_job", "chunk_id", "row"], name="index_failure_chunk"),
+            # Reason groups (counted by key) and a group's rows.
+            models.Index(fields=["indexed_job", "pattern_key", "row"], name="index_failure_pattern"),
+        ]
+        # On PostgreSQL, search (case-insensitive contains on identifier and reason) has
+        # pg_trgm indexes of its own: see migration 0002.
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason[:60]}"

@@ -1,0 +1,56 @@
+"""Where an index's rows come from: Meteroid's failure records, through the gateway.
+
+The rows of whole failed chunks (read from the errors CSV) are a second source to chain
+after these once that reading is in; they are written with `rows.chunk_row`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from itertools import islice
+
+from django.conf import settings
+
+from dashboard.index.indexing import Rows, ScanFailed, Scope
+from dashboard.index.models import IndexedJob
+from dashboard.index.rows import FailureRow, record_row
+from dashboard.meteroid.client import routine_call_level
+from dashboard.meteroid.errors import MeteroidError
+from dashboard.meteroid.gateway import Gateway, get_gateway
+from dashboard.scan import stream_failures
+
+# The sandbox listens on a port of its own in each process: its indexes are named apart.
+SANDBOX_BASE_URL = "sandbox:"
+
+
+def scope_of(gateway: Gateway) -> Scope:
+    """The scope that indexes read through `gateway` are kept under."""
+    base_url = SANDBOX_BASE_URL if gateway.is_sandbox else gateway.base_url.rstrip("/")
+    return Scope(base_url, gateway.client.key_fingerprint)
+
+
+def meteroid_rows(indexed: IndexedJob) -> Rows:
+    """Every failure record of the job (up to SCAN_MAX_FAILURES), in file order, read
+    `SCAN_CONCURRENCY` pages at a time. Meteroid failing, or a terminal job giving fewer
+    failures than it announced, fails the scan with the gateway's message."""
+    gateway = get_gateway()
+    if scope_of(gateway) != Scope(indexed.base_url, indexed.key_fingerprint):
+        raise ScanFailed("This worker talks to another Meteroid (or with another key) than the one asked.")
+    # A scan's hundreds of routine calls log at DEBUG; its summary line says what it did.
+    routine_call_level.set(logging.DEBUG)
+    try:
+        job = gateway.job(indexed.job_id)
+        total, failures = stream_failures(gateway, job)
+    except MeteroidError as exc:
+        raise ScanFailed(exc.message) from exc
+    cap = settings.SCAN_MAX_FAILURES
+    return Rows(total=min(total, cap), rows=_rows(islice(failures, cap)), capped=total > cap)
+
+
+def _rows(failures) -> Iterator[FailureRow]:
+    try:
+        for failure in failures:
+            yield record_row(failure)
+    except MeteroidError as exc:
+        raise ScanFailed(exc.message) from exc

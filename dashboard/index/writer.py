@@ -1,0 +1,61 @@
+"""Bulk writes of failure rows into an index. Pure data in: no Meteroid here.
+
+On PostgreSQL the rows go through one `COPY … FROM STDIN` (psycopg 3), several times faster
+than INSERTs; on SQLite through `bulk_create` in batches. Either way the caller's transaction
+holds them: the index they belong to is not read until it is published (see `indexing`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from django.db import connections, router, transaction
+
+from dashboard.index.models import IndexedFailure, IndexedJob
+from dashboard.index.rows import COLUMNS, RECORD, FailureRow
+
+SQLITE_BATCH = 2000  # rows per INSERT: 11 parameters each, well under SQLite's limit
+
+
+def write_failures(indexed_job: IndexedJob, rows: Iterable[FailureRow]) -> tuple[int, int]:
+    """Write `rows` into `indexed_job`'s index; (failure records, rows of whole failed chunks)
+    written. Atomic: all of them or none."""
+    alias = router.db_for_write(IndexedFailure)
+    connection = connections[alias]
+    with transaction.atomic(using=alias):
+        if connection.vendor == "postgresql":
+            return _copy(connection, indexed_job.pk, rows)
+        return _bulk_create(alias, indexed_job.pk, rows)
+
+
+def _copy(connection, job_pk: int, rows: Iterable[FailureRow]) -> tuple[int, int]:
+    table = connection.ops.quote_name(IndexedFailure._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in ("indexed_job_id", *COLUMNS))
+    records = chunks = 0
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            # In COPY's text format a jsonb column takes the JSON text as it is.
+            copy.write_row((job_pk, *row[:6], json.dumps(row.masked), *row[7:]))
+            if row.source == RECORD:
+                records += 1
+            else:
+                chunks += 1
+    return records, chunks
+
+
+def _bulk_create(alias: str, job_pk: int, rows: Iterable[FailureRow]) -> tuple[int, int]:
+    records = chunks = 0
+    batch: list[IndexedFailure] = []
+    for row in rows:
+        batch.append(IndexedFailure(indexed_job_id=job_pk, **row._asdict()))
+        if row.source == RECORD:
+            records += 1
+        else:
+            chunks += 1
+        if len(batch) >= SQLITE_BATCH:
+            IndexedFailure.objects.using(alias).bulk_create(batch)
+            batch.clear()
+    if batch:
+        IndexedFailure.objects.using(alias).bulk_create(batch)
+    return records, chunks
