@@ -21,11 +21,11 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 Status = IndexedJob.Status
 BATCH_ROWS = 5000  # rows per write: one transaction, one lease check, one progress step
+BATCH_SECONDS = 1.0  # and at least this often while rows come
 SUPERSEDED_GRACE = timedelta(minutes=10)  # how long a replaced index stays for pages reading it
 
 
@@ -91,7 +92,13 @@ def request_index(scope: Scope, job_id: str, state_key: str, *, retry: bool = Fa
     """The index of `job_id` at `state_key`: made and enqueued on the first request, joined by
     the others while it is queued or running. A failed one stays failed unless `retry`."""
     now = timezone.now()
-    indexed, created = _of(scope, job_id).get_or_create(state_key=state_key, defaults={"updated_at": now})
+    indexed, created = IndexedJob.objects.get_or_create(
+        base_url=scope.base_url,
+        key_fingerprint=scope.key_fingerprint,
+        job_id=job_id,
+        state_key=state_key,
+        defaults={"updated_at": now},
+    )
     if created:
         transaction.on_commit(lambda: _enqueue(indexed.pk))
         return indexed
@@ -257,9 +264,18 @@ class Heartbeat(threading.Thread):
         self.join(10)
 
 
-def _batches(rows: Iterable[FailureRow], size: int) -> Iterator[list[FailureRow]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
+def _batches(rows: Iterable[FailureRow], size: int, seconds: float) -> Iterator[list[FailureRow]]:
+    """`size` rows at a time, or what came in `seconds`: rows from a slow Meteroid are not
+    held back (nor is the progress they make)."""
+    batch: list[FailureRow] = []
+    started = time.monotonic()
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size or time.monotonic() - started >= seconds:
+            yield batch
+            batch = []
+            started = time.monotonic()
+    if batch:
         yield batch
 
 
@@ -276,7 +292,7 @@ def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None) 
         IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
         found = source(indexed)
         _renew(indexed.pk, holder, total=found.total, capped=found.capped)
-        for batch in _batches(found.rows, BATCH_ROWS):
+        for batch in _batches(found.rows, BATCH_ROWS, BATCH_SECONDS):
             beat.fetched += len(batch)
             if beat.lost:
                 raise LeaseLost

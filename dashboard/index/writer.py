@@ -33,7 +33,12 @@ def _copy(connection, job_pk: int, rows: Iterable[FailureRow]) -> tuple[int, int
     table = connection.ops.quote_name(IndexedFailure._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in ("indexed_job_id", *COLUMNS))
     records = chunks = 0
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    # The copy object is psycopg's own: its errors become Django's (IntegrityError, …) here.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
         for row in rows:
             # In COPY's text format a jsonb column takes the JSON text as it is.
             copy.write_row((job_pk, *row[:6], json.dumps(row.masked), *row[7:]))
