@@ -1,0 +1,60 @@
+"""The settings of background work: the task backend and the index's own, read from the
+environment; a malformed value stops start-up and names itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tasks(**env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.TASKS['default']['BACKEND'], settings.INDEX_RETENTION_DAYS)",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_tasks_go_to_the_database_by_default_and_indexes_are_kept_30_days():
+    result = _tasks()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django_tasks_db.DatabaseBackend", "30.0"]
+
+
+def test_tasks_run_inside_requests_only_on_a_developer_machine():
+    refused = _tasks(TASKS_BACKEND="immediate", DEBUG="false")
+    assert refused.returncode != 0
+    assert "TASKS_BACKEND" in refused.stderr
+    allowed = _tasks(TASKS_BACKEND="immediate", DEBUG="true")
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.split()[0] == "django.tasks.backends.immediate.ImmediateBackend"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TASKS_BACKEND", "celery"),
+        ("INDEX_RETENTION_DAYS", "0"),
+        ("INDEX_RETENTION_DAYS", "a month"),
+        ("INDEX_LEASE_SECONDS", "-5"),
+        ("INDEX_MAX_ATTEMPTS", "0"),
+    ],
+)
+def test_a_malformed_variable_stops_start_up_and_is_named(name, value):
+    result = _tasks(**{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr

@@ -1,0 +1,256 @@
+"""Real worker processes (`manage.py index_worker`) scanning jobs of the sandbox over HTTP
+into the index: end to end on SQLite, and on PostgreSQL a worker killed mid-scan whose scan
+another worker takes over and completes, with no row twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from dashboard.meteroid.gateway import get_gateway
+from dashboard.scan import stream_failures
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records, completed
+LARGER_JOB = "bjob_6VG0OZuEwrTEyUlzqBCPJe"  # 4,101 failure records, completed
+
+
+@dataclass
+class Database:
+    url: str
+    query: Callable[..., list[tuple]]  # (sql with %s placeholders, params)
+
+
+def _env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("METEROID_", "SANDBOX_", "DJANGO_", "CACHE_", "DATABASE_", "INDEX_", "TASKS_"))
+    }
+    return env | {
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "index-worker-test-only-" + "x" * 40,
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _request(env: dict[str, str], job_id: str, state_key: str = "state-1") -> None:
+    """What a page will do: ask for the index of a job at a state (here in a process of its own)."""
+    _manage(
+        env,
+        "shell",
+        "-c",
+        "from dashboard.index.indexing import request_index\n"
+        "from dashboard.index.sources import scope_of\n"
+        "from dashboard.meteroid.gateway import get_gateway\n"
+        f"request_index(scope_of(get_gateway()), {job_id!r}, {state_key!r})",
+    )
+
+
+@contextmanager
+def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "index_worker",
+                "--no-startup-delay",
+                "--interval",
+                "0.2",
+                "--no-reload",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+def _wait_for(what: str, condition: Callable[[], bool], timeout: float, logs: tuple[Path, ...] = ()) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs if log.exists())
+    raise AssertionError(f"{what}: not within {timeout} s\n{tails}")
+
+
+def _index_row(db: Database, job_id: str) -> dict:
+    rows = db.query(
+        "SELECT status, records, fetched, attempts, lease_holder, error, id FROM index_indexedjob "
+        "WHERE job_id = %s",
+        (job_id,),
+    )
+    if not rows:
+        return {}
+    status, records, fetched, attempts, holder, error, pk = rows[0]
+    return {
+        "status": status,
+        "records": records,
+        "fetched": fetched,
+        "attempts": attempts,
+        "holder": holder,
+        "error": error,
+        "pk": pk,
+    }
+
+
+def _sandbox_failures(job_id: str) -> set[tuple[str, int, str]]:
+    """The job's failures as the sandbox lists them to this process, over HTTP."""
+    gateway = get_gateway()
+    _, failures = stream_failures(gateway, gateway.job(job_id))
+    return {(failure.id, failure.item_index + 1, failure.reason) for failure in failures}
+
+
+def _indexed_failures(db: Database, pk: int) -> list[tuple[str, int, str]]:
+    return [
+        tuple(row)
+        for row in db.query(
+            "SELECT failure_id, row, reason FROM index_indexedfailure WHERE indexed_job_id = %s", (pk,)
+        )
+    ]
+
+
+@pytest.fixture
+def sqlite_database(tmp_path) -> Database:
+    path = tmp_path / "db.sqlite3"
+
+    def query(sql: str, params: tuple = ()) -> list[tuple]:
+        with sqlite3.connect(path, timeout=10) as connection:
+            return connection.execute(sql.replace("%s", "?"), params).fetchall()
+
+    return Database(f"sqlite:///{path}", query)
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[Database]:
+    """A database of its own on the PostgreSQL that DATABASE_URL names, made and dropped here:
+    the workers must see what each other wrote, which a test transaction would hide."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("runs on the PostgreSQL pass")
+    name = f"index_workers_{uuid.uuid4().hex[:10]}"
+    params = {
+        "user": database.get("USER") or None,
+        "password": database.get("PASSWORD") or None,
+        "host": database.get("HOST") or None,
+        "port": database.get("PORT") or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def query(sql: str, values: tuple = ()) -> list[tuple]:
+        with psycopg.connect(dbname=name, autocommit=True, **params) as connection:
+            return connection.execute(sql, values).fetchall()
+
+    auth = database.get("USER") or ""
+    if database.get("PASSWORD"):
+        auth += f":{database['PASSWORD']}"
+    url = f"postgres://{auth}@{database.get('HOST') or '127.0.0.1'}:{database.get('PORT') or 5432}/{name}"
+    yield Database(url, query)
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_worker_process_indexes_a_job_of_the_sandbox_end_to_end(sqlite_database, tmp_path):
+    env = _env(sqlite_database.url)
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    log = tmp_path / "worker.log"
+    # Asked twice before any worker runs: one index, one task.
+    _request(env, SMALL_JOB)
+    _request(env, SMALL_JOB)
+    assert sqlite_database.query("SELECT count(*) FROM django_tasks_database_dbtaskresult") == [(1,)]
+    with _worker(env, log):
+        _wait_for(
+            "the index is published",
+            lambda: _index_row(sqlite_database, SMALL_JOB).get("status") in ("done", "failed"),
+            90,
+            (log,),
+        )
+    index = _index_row(sqlite_database, SMALL_JOB)
+    assert (index["status"], index["error"], index["records"], index["attempts"]) == ("done", "", 1022, 1)
+    stored = _indexed_failures(sqlite_database, index["pk"])
+    assert len(stored) == 1022
+    assert set(stored) == _sandbox_failures(SMALL_JOB)
+    assert sqlite_database.query("SELECT status FROM django_tasks_database_dbtaskresult") == [("SUCCESSFUL",)]
+
+
+@pytest.mark.postgres
+def test_a_worker_killed_mid_scan_is_taken_over_by_another_with_no_row_twice(postgres_database, tmp_path):
+    db = postgres_database
+    # Slow enough to be caught halfway: 41 pages, 2 at a time, 300 ms each.
+    env = _env(db.url, SANDBOX_LATENCY_MS="300", SCAN_CONCURRENCY="2", INDEX_LEASE_SECONDS="2")
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    with _worker(env, first_log) as first:
+        _request(env, LARGER_JOB)
+        _wait_for(
+            "the first worker has written part of the index",
+            lambda: 0 < (_index_row(db, LARGER_JOB).get("records") or 0) < 4101,
+            60,
+            (first_log,),
+        )
+        assert f":{first.pid}:" in _index_row(db, LARGER_JOB)["holder"]
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    partial = _index_row(db, LARGER_JOB)
+    assert partial["status"] == "running"
+    assert 0 < partial["records"] < 4101
+    with _worker(env, second_log) as second:
+        _wait_for(
+            "the second worker takes the scan over",
+            lambda: f":{second.pid}:" in (_index_row(db, LARGER_JOB).get("holder") or ""),
+            30,
+            (first_log, second_log),
+        )
+        _wait_for(
+            "the index is published",
+            lambda: _index_row(db, LARGER_JOB).get("status") in ("done", "failed"),
+            90,
+            (first_log, second_log),
+        )
+    index = _index_row(db, LARGER_JOB)
+    assert (index["status"], index["error"], index["records"], index["attempts"]) == ("done", "", 4101, 2)
+    stored = _indexed_failures(db, index["pk"])
+    assert len(stored) == len(set(stored)) == 4101
+    assert set(stored) == _sandbox_failures(LARGER_JOB)
+    # The dead worker's task stays as it left it; the one enqueued again has run.
+    assert sorted(db.query("SELECT status FROM django_tasks_database_dbtaskresult")) == [
+        ("RUNNING",),
+        ("SUCCESSFUL",),
+    ]
