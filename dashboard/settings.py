@@ -162,6 +162,15 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web and worker processes share the file: readers never wait for a writer (WAL), and a
+    # writing transaction takes its lock at once rather than failing when it upgrades.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
 CACHES = {"default": _cache("CACHE_URL", "locmemcache://dashboard")}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,8 +1,12 @@
-"""`manage.py demo`: everything a first run needs, then the dashboard on the sandbox."""
+"""`manage.py demo`: everything a first run needs, then the dashboard on the sandbox, with a
+background worker (`index_worker`) beside it, stopped with it: web and worker on one machine."""
 
 from __future__ import annotations
 
 import secrets
+import signal
+import subprocess
+import sys
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,8 +23,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--username", default="demo")
         parser.add_argument("--no-serve", action="store_true", help="Prepare everything but do not serve.")
+        parser.add_argument("--no-worker", action="store_true", help="Serve without a background worker.")
 
-    def handle(self, *args, addrport: str, username: str, no_serve: bool, **options) -> None:
+    def handle(self, *args, addrport: str, username: str, no_serve: bool, no_worker: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         password = secrets.token_urlsafe(9)
@@ -35,5 +40,27 @@ class Command(BaseCommand):
                 f"  log in   {username} / {password}\n"
             )
         )
-        if not no_serve:
+        if no_serve:
+            return
+        worker = None if no_worker else self._start_worker()
+        # Stopped by a signal (not only Ctrl+C), the demo still stops its worker on the way out.
+        signal.signal(signal.SIGTERM, _exit)
+        try:
             call_command("runserver", addrport, use_reloader=False)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+
+    def _start_worker(self) -> subprocess.Popen:
+        """The background worker, a process of its own (as the Procfile's `worker`), on the
+        same settings and database."""
+        manage = str(settings.BASE_DIR / "manage.py")
+        return subprocess.Popen([sys.executable, manage, "index_worker", "--no-reload", "-v", "0"])  # noqa: S603 (our own command)
+
+
+def _exit(signum, frame) -> None:
+    raise SystemExit(0)
