@@ -109,7 +109,7 @@ def test_on_postgresql_the_writer_copies(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("runs on the PostgreSQL pass")
     used = []
-    monkeypatch.setattr(writer, "_bulk_create", lambda *args: used.append("insert"))
+    monkeypatch.setattr(writer, "_insert", lambda *args: used.append("insert"))
     real_copy = writer._copy
     monkeypatch.setattr(writer, "_copy", lambda *args: used.append("copy") or real_copy(*args))
     indexed = _index()

@@ -1,0 +1,225 @@
+"""Figures for the failure index, on SQLite and on PostgreSQL. Prints them; asserts nothing.
+
+    .venv/bin/python bench/index.py [--rows 250000] [--repeat 5] [--postgres postgres://postgres@127.0.0.1:5432]
+                                    [--only sqlite|postgres] [--scan] [--latency-ms 50]
+
+The rows are the sandbox's big job's failure records (247,511 of them), made by its data
+functions (no HTTP), patterns worked out once beforehand. For each database (a fresh SQLite
+file, a fresh PostgreSQL database made and dropped here), in a process of its own:
+
+1. write throughput: `write_failures` of every row into one index, in the batches a scan
+   writes (COPY on PostgreSQL, bulk_create on SQLite), rows/s;
+2. query times, median of --repeat runs: the reason groups, a search (case-insensitive
+   contains on identifier and reason: its first page of 25 and its count), a page of 25
+   filtered by a reason group (the first, and one deep in), and the row lookup.
+
+With --scan, a real scan of that job through the sandbox over HTTP (at --latency-ms, with
+SCAN_CONCURRENCY pages in flight) into the index, against the ideal pages x latency /
+concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=250_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--scan", action="store_true", help="also scan the job over HTTP into the index")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_measure(args)))
+        return
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
+        if args.only in (None, "sqlite"):
+            results["SQLite"] = _run(args, f"sqlite:///{Path(tmp) / 'db.sqlite3'}")
+        if args.only in (None, "postgres"):
+            name = f"bench_index_{uuid.uuid4().hex[:8]}"
+            _admin(args.postgres, f'CREATE DATABASE "{name}"')
+            try:
+                results["PostgreSQL"] = _run(args, f"{args.postgres}/{name}")
+            finally:
+                _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _report(args, results)
+
+
+def _admin(server_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def _run(args: argparse.Namespace, database_url: str) -> dict:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("METEROID_", "SANDBOX_", "DATABASE_", "INDEX_", "TASKS_", "SCAN_"))
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DATABASE_URL": database_url,
+        "SANDBOX_LATENCY_MS": str(args.latency_ms),
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        "1",
+        "--rows",
+        str(args.rows),
+        "--repeat",
+        str(args.repeat),
+    ]
+    if args.scan:
+        command.append("--scan")
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the {database_url.split(':')[0]} run failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _measure(args: argparse.Namespace) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from dashboard.index import indexing, queries
+    from dashboard.index.models import IndexedJob
+    from dashboard.index.rows import record_row
+    from dashboard.index.writer import write_failures
+    from dashboard.meteroid.records import Failure
+    from dashboard.sandbox.data import SHOWCASE, failures_page, find_job
+
+    call_command("migrate", verbosity=0)
+    figures: dict = {"vendor": connection.vendor}
+
+    job = find_job(20260325, SHOWCASE["big"])
+    made = time.perf_counter()
+    rows = []
+    offset = 0
+    while offset < min(args.rows, job.failure_count):
+        page, _ = failures_page(job, offset=offset, limit=1000)
+        rows.extend(record_row(Failure(*failure)) for failure in page)
+        offset += len(page)
+    rows = rows[: args.rows]
+    figures["rows"] = len(rows)
+    figures["rows_made_per_s"] = len(rows) / (time.perf_counter() - made)
+
+    indexed = IndexedJob.objects.create(
+        base_url="bench:", key_fingerprint="0" * 16, job_id=job.id, state_key="s", updated_at=timezone.now()
+    )
+    started = time.perf_counter()
+    for start in range(0, len(rows), indexing.BATCH_ROWS):
+        write_failures(indexed, rows[start : start + indexing.BATCH_ROWS])
+    figures["write_per_s"] = len(rows) / (time.perf_counter() - started)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE index_indexedfailure")
+    del rows
+
+    def timed(call) -> float:
+        times = []
+        for _ in range(args.repeat):
+            began = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - began)
+        return statistics.median(times) * 1000
+
+    groups = queries.reason_groups(indexed)
+    biggest = queries.Filters(pattern_key=groups[0].pattern_key)
+    deep = max(0, groups[0].count // 25 // 2)
+    search = queries.Filters(search="cus_4f")
+    figures["groups"] = len(groups)
+    figures["search_hits"] = queries.count(indexed, search)
+    figures["ms"] = {
+        "reason groups": timed(lambda: queries.reason_groups(indexed)),
+        "search 'cus_4f': page of 25": timed(lambda: queries.page(indexed, search, number=0)),
+        "search 'cus_4f': count": timed(lambda: queries.count(indexed, search)),
+        "largest group: page 1 of 25": timed(lambda: queries.page(indexed, biggest, number=0)),
+        f"largest group: page {deep + 1:,} of 25": timed(lambda: queries.page(indexed, biggest, number=deep)),
+        "largest group: count": timed(lambda: queries.count(indexed, biggest)),
+        "row lookup": timed(lambda: queries.at_row(indexed, 123_457)),
+        "chunk list": timed(lambda: queries.chunks(indexed)),
+    }
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            sql, params = queries.failures(indexed, search)[:25].query.sql_with_params()
+            cursor.execute("EXPLAIN " + sql, params)
+            figures["search_plan_uses_trigrams"] = any("trgm" in line[0] for line in cursor.fetchall())
+    if args.scan:
+        figures["scan"] = _scan(job.id)
+    return figures
+
+
+def _scan(job_id: str) -> dict:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from dashboard.index import indexing
+    from dashboard.index.models import IndexedJob
+    from dashboard.index.sources import meteroid_rows, scope_of
+    from dashboard.meteroid.gateway import get_gateway
+
+    gateway = get_gateway()
+    scope = scope_of(gateway)
+    job = gateway.job(job_id)
+    indexed = IndexedJob.objects.create(
+        base_url=scope.base_url,
+        key_fingerprint=scope.key_fingerprint,
+        job_id=job_id,
+        state_key="scan",
+        updated_at=timezone.now(),
+    )
+    began = time.perf_counter()
+    outcome = indexing.run_scan(indexed, meteroid_rows)
+    seconds = time.perf_counter() - began
+    indexed.refresh_from_db()
+    pages = -(-min(job.failure_count, settings.SCAN_MAX_FAILURES) // 100)
+    ideal = pages * settings.SANDBOX_LATENCY_MS / 1000 / settings.SCAN_CONCURRENCY
+    return {"outcome": outcome, "rows": indexed.records, "seconds": seconds, "ideal": ideal}
+
+
+def _report(args: argparse.Namespace, results: dict) -> None:
+    for name, figures in results.items():
+        print(
+            f"\n{name}: {figures['rows']:,} failure rows (rows made at {figures['rows_made_per_s']:,.0f}/s)"
+        )
+        print(f"  write          {figures['write_per_s']:>12,.0f} rows/s")
+        print(f"  reason groups  {figures['groups']:>12,}   search hits {figures['search_hits']:,}")
+        for what, ms in figures["ms"].items():
+            print(f"  {what:<34} {ms:8.1f} ms")
+        if "search_plan_uses_trigrams" in figures:
+            print(f"  search plan uses the pg_trgm index: {figures['search_plan_uses_trigrams']}")
+        if scan := figures.get("scan"):
+            print(
+                f"  scan over HTTP at {args.latency_ms:g} ms: {scan['outcome']}, {scan['rows']:,} rows in "
+                f"{scan['seconds']:.1f} s (ideal {scan['ideal']:.1f} s, x{scan['seconds'] / scan['ideal']:.2f})"
+            )
+
+
+if __name__ == "__main__":
+    main()
