@@ -43,6 +43,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--scan", action="store_true", help="also scan the job over HTTP into the index")
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument(
+        "--no-trigrams", action="store_true", help="drop the pg_trgm indexes first (what they cost, and give)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -93,6 +96,8 @@ def _run(args: argparse.Namespace, database_url: str) -> dict:
     ]
     if args.scan:
         command.append("--scan")
+    if args.no_trigrams:
+        command.append("--no-trigrams")
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"the {database_url.split(':')[0]} run failed:\n{done.stderr[-4000:]}")
@@ -116,6 +121,9 @@ def _measure(args: argparse.Namespace) -> dict:
 
     call_command("migrate", verbosity=0)
     figures: dict = {"vendor": connection.vendor}
+    if args.no_trigrams and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX index_failure_reason_trgm, index_failure_identifier_trgm")
 
     job = find_job(20260325, SHOWCASE["big"])
     made = time.perf_counter()
@@ -132,10 +140,11 @@ def _measure(args: argparse.Namespace) -> dict:
     indexed = IndexedJob.objects.create(
         base_url="bench:", key_fingerprint="0" * 16, job_id=job.id, state_key="s", updated_at=timezone.now()
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(rows), indexing.BATCH_ROWS):
         write_failures(indexed, rows[start : start + indexing.BATCH_ROWS])
     figures["write_per_s"] = len(rows) / (time.perf_counter() - started)
+    figures["write_cpu_per_s"] = len(rows) / (time.process_time() - cpu)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE index_indexedfailure")
@@ -167,9 +176,16 @@ def _measure(args: argparse.Namespace) -> dict:
     }
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            sql, params = queries.failures(indexed, search)[:25].query.sql_with_params()
-            cursor.execute("EXPLAIN " + sql, params)
-            figures["search_plan_uses_trigrams"] = any("trgm" in line[0] for line in cursor.fetchall())
+            for what, query in (("page", queries.failures(indexed, search)[:25]), ("count", None)):
+                if query is None:
+                    sql, params = (
+                        queries.failures(indexed, search).order_by().values("id").query.sql_with_params()
+                    )
+                    sql = f"SELECT count(*) FROM ({sql}) AS hits"  # noqa: S608 (Django's own SQL)
+                else:
+                    sql, params = query.query.sql_with_params()
+                cursor.execute("EXPLAIN " + sql, params)
+                figures[f"search {what} uses pg_trgm"] = any("trgm" in line[0] for line in cursor.fetchall())
     if args.scan:
         figures["scan"] = _scan(job.id)
     return figures
@@ -208,12 +224,16 @@ def _report(args: argparse.Namespace, results: dict) -> None:
         print(
             f"\n{name}: {figures['rows']:,} failure rows (rows made at {figures['rows_made_per_s']:,.0f}/s)"
         )
-        print(f"  write          {figures['write_per_s']:>12,.0f} rows/s")
+        print(
+            f"  write          {figures['write_per_s']:>12,.0f} rows/s "
+            f"({figures['write_cpu_per_s']:,.0f} per CPU second of this process)"
+        )
         print(f"  reason groups  {figures['groups']:>12,}   search hits {figures['search_hits']:,}")
         for what, ms in figures["ms"].items():
             print(f"  {what:<34} {ms:8.1f} ms")
-        if "search_plan_uses_trigrams" in figures:
-            print(f"  search plan uses the pg_trgm index: {figures['search_plan_uses_trigrams']}")
+        for what in ("page", "count"):
+            if f"search {what} uses pg_trgm" in figures:
+                print(f"  the search's {what} uses a pg_trgm index: {figures[f'search {what} uses pg_trgm']}")
         if scan := figures.get("scan"):
             print(
                 f"  scan over HTTP at {args.latency_ms:g} ms: {scan['outcome']}, {scan['rows']:,} rows in "
