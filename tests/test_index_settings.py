@@ -3,29 +3,16 @@ environment; a malformed value stops start-up and names itself."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.django_process import environment, python
 
 
-def _tasks(**env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; "
-            "print(settings.TASKS['default']['BACKEND'], settings.INDEX_RETENTION_DAYS)",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+def _tasks(**env: str):
+    return python(
+        "from django.conf import settings; "
+        "print(settings.TASKS['default']['BACKEND'], settings.INDEX_RETENTION_DAYS)",
+        env=environment(**env),
     )
 
 

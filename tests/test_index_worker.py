@@ -22,8 +22,8 @@ from django.conf import settings
 
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.scan import stream_failures
+from tests.support.django_process import ROOT, checked, manage, python
 
-ROOT = Path(__file__).resolve().parent.parent
 SMALL_JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records, completed
 LARGER_JOB = "bjob_6VG0OZuEwrTEyUlzqBCPJe"  # 4,101 failure records, completed
 
@@ -49,24 +49,16 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
-def _request(env: dict[str, str], job_id: str, state_key: str = "state-1") -> None:
-    """What a page will do: ask for the index of a job at a state (here in a process of its own)."""
-    _manage(
-        env,
-        "shell",
-        "-c",
-        "from dashboard.index.indexing import request_index\n"
-        "from dashboard.index.sources import scope_of\n"
-        "from dashboard.meteroid.gateway import get_gateway\n"
-        f"request_index(scope_of(get_gateway()), {job_id!r}, {state_key!r})",
+def _request(env: dict[str, str], job_id: str) -> None:
+    """What a page will do: ask for the index of a job as it reads it now (here in a process
+    of its own)."""
+    checked(
+        python(
+            "from dashboard.index.sources import ask\n"
+            "from dashboard.meteroid.gateway import get_gateway\n"
+            f"ask(get_gateway().job({job_id!r}))",
+            env=env,
+        )
     )
 
 
@@ -189,7 +181,7 @@ def postgres_database() -> Iterator[Database]:
 
 def test_a_worker_process_indexes_a_job_of_the_sandbox_end_to_end(sqlite_database, tmp_path):
     env = _env(sqlite_database.url)
-    _manage(env, "migrate", "--noinput", "-v", "0")
+    checked(manage("migrate", "--noinput", "-v", "0", env=env))
     log = tmp_path / "worker.log"
     # Asked twice before any worker runs: one index, one task.
     _request(env, SMALL_JOB)
@@ -215,7 +207,7 @@ def test_a_worker_killed_mid_scan_is_taken_over_by_another_with_no_row_twice(pos
     db = postgres_database
     # Slow enough to be caught halfway: 41 pages, 2 at a time, 300 ms each.
     env = _env(db.url, SANDBOX_LATENCY_MS="300", SCAN_CONCURRENCY="2", INDEX_LEASE_SECONDS="2")
-    _manage(env, "migrate", "--noinput", "-v", "0")
+    checked(manage("migrate", "--noinput", "-v", "0", env=env))
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     with _worker(env, first_log) as first:
         _request(env, LARGER_JOB)

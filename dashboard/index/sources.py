@@ -12,12 +12,14 @@ from itertools import islice
 
 from django.conf import settings
 
-from dashboard.index.indexing import Rows, ScanFailed, Scope
+from dashboard.index.indexing import Rows, ScanFailed, Scope, request_index
 from dashboard.index.models import IndexedJob
 from dashboard.index.rows import FailureRow, record_row
+from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.client import routine_call_level
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
+from dashboard.meteroid.records import JobDetail
 from dashboard.scan import stream_failures
 
 # The sandbox listens on a port of its own in each process: its indexes are named apart.
@@ -28,6 +30,13 @@ def scope_of(gateway: Gateway) -> Scope:
     """The scope that indexes read through `gateway` are kept under."""
     base_url = SANDBOX_BASE_URL if gateway.is_sandbox else gateway.base_url.rstrip("/")
     return Scope(base_url, gateway.client.key_fingerprint)
+
+
+def ask(job: JobDetail, *, gateway: Gateway | None = None, retry: bool = False) -> IndexedJob:
+    """What a page calls: the index of `job` in the state it was just read in (made and
+    enqueued on the first ask, joined after)."""
+    gateway = gateway or get_gateway()
+    return request_index(scope_of(gateway), job.id, job_state_key(job), retry=retry)
 
 
 def meteroid_rows(indexed: IndexedJob) -> Rows:
@@ -41,6 +50,10 @@ def meteroid_rows(indexed: IndexedJob) -> Rows:
     routine_call_level.set(logging.DEBUG)
     try:
         job = gateway.job(indexed.job_id)
+        if job.is_terminal and job_state_key(job) != indexed.state_key:
+            # Retried (and perhaps ended again) since it was asked for: its failures are
+            # another state's, which the page asks for on its next look.
+            raise ScanFailed("The job has changed since this scan was asked for (it was retried); its new state is scanned when a page asks for it.")
         total, failures = stream_failures(gateway, job)
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
