@@ -13,9 +13,9 @@ file, a fresh PostgreSQL database made and dropped here), in a process of its ow
    contains on identifier and reason: its first page of 25 and its count), a page of 25
    filtered by a reason group (the first, and one deep in), and the row lookup.
 
-With --scan, a real scan of that job through the sandbox over HTTP (at --latency-ms, with
-SCAN_CONCURRENCY pages in flight) into the index, against the ideal pages x latency /
-concurrency.
+With --scan, a real scan of that job over HTTP (at --latency-ms, with SCAN_CONCURRENCY pages
+in flight) into the index, from the sandbox as a gunicorn of its own, against the ideal
+pages x latency / concurrency, and today's scan of the same pages into memory.
 """
 
 from __future__ import annotations
@@ -52,6 +52,24 @@ def main() -> None:
         print(json.dumps(_measure(args)))
         return
     results = {}
+    sandbox = None
+    if args.scan:
+        # Meteroid stands apart, as a remote one would: the sandbox in a gunicorn of its own.
+        from bench.remote import _start_sandbox
+
+        sandbox, base = _start_sandbox(args.latency_ms, {**os.environ, "LOG_LEVEL": "WARNING"})
+        os.environ["METEROID_BASE_URL"] = base
+        os.environ["METEROID_API_KEY"] = os.environ.get("SANDBOX_API_KEY", "pv_sand_demo0000000000000000")
+    try:
+        _each_database(args, results)
+    finally:
+        if sandbox is not None:
+            sandbox.terminate()
+            sandbox.wait(10)
+    _report(args, results)
+
+
+def _each_database(args: argparse.Namespace, results: dict) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         if args.only in (None, "sqlite"):
             results["SQLite"] = _run(args, f"sqlite:///{Path(tmp) / 'db.sqlite3'}")
@@ -62,7 +80,6 @@ def main() -> None:
                 results["PostgreSQL"] = _run(args, f"{args.postgres}/{name}")
             finally:
                 _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _report(args, results)
 
 
 def _admin(server_url: str, sql: str) -> None:
@@ -76,12 +93,11 @@ def _run(args: argparse.Namespace, database_url: str) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("METEROID_", "SANDBOX_", "DATABASE_", "INDEX_", "TASKS_", "SCAN_"))
+        if not key.startswith(("DATABASE_", "INDEX_", "TASKS_", "SCAN_"))
     }
     env |= {
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "DATABASE_URL": database_url,
-        "SANDBOX_LATENCY_MS": str(args.latency_ms),
         "LOG_LEVEL": "WARNING",
     }
     command = [
@@ -187,18 +203,20 @@ def _measure(args: argparse.Namespace) -> dict:
                 cursor.execute("EXPLAIN " + sql, params)
                 figures[f"search {what} uses pg_trgm"] = any("trgm" in line[0] for line in cursor.fetchall())
     if args.scan:
-        figures["scan"] = _scan(job.id)
+        figures["scan"] = _scan(job.id, args.latency_ms)
     return figures
 
 
-def _scan(job_id: str) -> dict:
+def _scan(job_id: str, latency_ms: float) -> dict:
     from django.conf import settings
     from django.utils import timezone
 
     from dashboard.index import indexing
     from dashboard.index.models import IndexedJob
     from dashboard.index.sources import meteroid_rows, scope_of
+    from dashboard.meteroid.cache import job_state_key
     from dashboard.meteroid.gateway import get_gateway
+    from dashboard.scan import run_scan
 
     gateway = get_gateway()
     scope = scope_of(gateway)
@@ -207,16 +225,26 @@ def _scan(job_id: str) -> dict:
         base_url=scope.base_url,
         key_fingerprint=scope.key_fingerprint,
         job_id=job_id,
-        state_key="scan",
+        state_key=job_state_key(job),
         updated_at=timezone.now(),
     )
     began = time.perf_counter()
     outcome = indexing.run_scan(indexed, meteroid_rows)
     seconds = time.perf_counter() - began
     indexed.refresh_from_db()
+    # The same pages read as today's scan reads them (into memory, no index), for comparison.
+    began = time.perf_counter()
+    run_scan(gateway, job)
+    alone = time.perf_counter() - began
     pages = -(-min(job.failure_count, settings.SCAN_MAX_FAILURES) // 100)
-    ideal = pages * settings.SANDBOX_LATENCY_MS / 1000 / settings.SCAN_CONCURRENCY
-    return {"outcome": outcome, "rows": indexed.records, "seconds": seconds, "ideal": ideal}
+    ideal = pages * latency_ms / 1000 / settings.SCAN_CONCURRENCY
+    return {
+        "outcome": f"{outcome} {indexed.error}".strip(),
+        "rows": indexed.records,
+        "seconds": seconds,
+        "alone": alone,
+        "ideal": ideal,
+    }
 
 
 def _report(args: argparse.Namespace, results: dict) -> None:
@@ -236,9 +264,12 @@ def _report(args: argparse.Namespace, results: dict) -> None:
                 print(f"  the search's {what} uses a pg_trgm index: {figures[f'search {what} uses pg_trgm']}")
         if scan := figures.get("scan"):
             print(
-                f"  scan over HTTP at {args.latency_ms:g} ms: {scan['outcome']}, {scan['rows']:,} rows in "
-                f"{scan['seconds']:.1f} s (ideal {scan['ideal']:.1f} s, x{scan['seconds'] / scan['ideal']:.2f})"
+                f"  scan into the index over HTTP at {args.latency_ms:g} ms: {scan['outcome']}, "
+                f"{scan['rows']:,} rows in {scan['seconds']:.1f} s (ideal {scan['ideal']:.1f} s, "
+                f"x{scan['seconds'] / scan['ideal']:.2f}); the same pages read into memory as today: "
+                f"{scan['alone']:.1f} s (x{scan['alone'] / scan['ideal']:.2f})"
             )
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ PostgreSQL): bulk writes, one index per job and state, leases, publication, prun
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -238,6 +239,23 @@ def test_a_scan_publishes_its_index_whole():
     assert current_index(SCOPE, "bjob_1", "s1") == indexed
 
 
+def test_the_source_is_read_ahead_of_the_writing_in_a_thread_of_its_own():
+    indexed = _index()
+    readers = set()
+
+    def rows() -> Iterator[FailureRow]:
+        for row in _failures(12_000):
+            readers.add(threading.current_thread().name)
+            yield row
+
+    assert run_scan(indexed, lambda _: Rows(12_000, rows())) == "done"
+    assert readers == {"index-read"}
+    stored = IndexedFailure.objects.filter(indexed_job=indexed)
+    assert sorted(stored.values_list("failure_id", flat=True)) == sorted(
+        row.failure_id for row in _failures(12_000)
+    )
+
+
 def test_an_index_is_not_read_while_it_is_written():
     indexed = _index()
     seen = []
@@ -253,7 +271,8 @@ def test_an_index_is_not_read_while_it_is_written():
                 )
             yield row
 
-    assert run_scan(indexed, lambda _: Rows(indexing.BATCH_ROWS + 10, rows())) == "done"
+    # Read in this thread (read_ahead=0): the test's database is this thread's connection.
+    assert run_scan(indexed, lambda _: Rows(indexing.BATCH_ROWS + 10, rows()), read_ahead=0) == "done"
     assert seen == [(indexing.BATCH_ROWS, None)]
 
 
@@ -268,7 +287,7 @@ def test_a_new_state_replaces_the_old_index_at_once():
             reads.append(current_index(SCOPE, "bjob_1"))  # while the new one is written
             yield row
 
-    run_scan(new, lambda _: Rows(8, rows()))
+    run_scan(new, lambda _: Rows(8, rows()), read_ahead=0)
     assert set(reads) == {old}
     assert current_index(SCOPE, "bjob_1") == new
     assert current_index(SCOPE, "bjob_1", "s1") is None
@@ -289,7 +308,8 @@ def test_a_scan_taken_over_writes_nothing_more():
                 taken = True
             yield row
 
-    assert run_scan(indexed, lambda _: Rows(indexing.BATCH_ROWS * 2, rows()), holder="w1") == "lost"
+    outcome = run_scan(indexed, lambda _: Rows(indexing.BATCH_ROWS * 2, rows()), holder="w1", read_ahead=0)
+    assert outcome == "lost"
     indexed.refresh_from_db()
     assert (indexed.status, indexed.lease_holder) == (Status.RUNNING, "other")
     assert IndexedFailure.objects.filter(indexed_job=indexed).count() == indexing.BATCH_ROWS

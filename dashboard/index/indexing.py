@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -24,8 +25,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from queue import Full, Queue
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -279,9 +282,55 @@ def _batches(rows: Iterable[FailureRow], size: int, seconds: float) -> Iterator[
         yield batch
 
 
-def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None) -> str:
+_END = object()
+
+
+@contextmanager
+def _read_ahead(batches: Iterator[list[FailureRow]], depth: int) -> Iterator[Iterator[list[FailureRow]]]:
+    """The batches, read by a thread of their own up to `depth` ahead of the writing: Meteroid's
+    pages keep coming while the database writes. The reading stops when the writing does."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.2)
+                return
+            except Full:
+                continue
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                put(batch)
+                if stop.is_set():
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the writing thread, which raises it
+            put(exc)
+
+    def taken() -> Iterator[list[FailureRow]]:
+        while (item := queue.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    # The reading carries the scan's context (its log level for routine calls, say).
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(read,), daemon=True, name="index-read"
+    )
+    thread.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+
+
+def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None, read_ahead: int = 2) -> str:
     """Scan `indexed` from `source` if no live worker scans it: "done", "failed", "joined"
-    (another worker has it) or "lost" (another worker took it over meanwhile)."""
+    (another worker has it) or "lost" (another worker took it over meanwhile). The source is
+    read `read_ahead` batches ahead of the writing, in a thread (0: in this one)."""
     holder = holder or worker_name()
     if not claim(indexed, holder):
         return "joined"
@@ -292,18 +341,20 @@ def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None) 
         IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
         found = source(indexed)
         _renew(indexed.pk, holder, total=found.total, capped=found.capped)
-        for batch in _batches(found.rows, BATCH_ROWS, BATCH_SECONDS):
-            beat.fetched += len(batch)
-            if beat.lost:
-                raise LeaseLost
-            with transaction.atomic():
-                # The UPDATE takes the row's lock until the rows are in: a worker taking the
-                # scan over waits for them, then deletes them.
-                _renew(indexed.pk, holder, fetched=beat.fetched)
-                records, chunk_rows = write_failures(indexed, batch)
-                IndexedJob.objects.filter(pk=indexed.pk).update(
-                    records=F("records") + records, chunk_rows=F("chunk_rows") + chunk_rows
-                )
+        batches = _batches(found.rows, BATCH_ROWS, BATCH_SECONDS)
+        with _read_ahead(batches, read_ahead) if read_ahead else nullcontext(batches) as ready:
+            for batch in ready:
+                beat.fetched += len(batch)
+                if beat.lost:
+                    raise LeaseLost
+                with transaction.atomic():
+                    # The UPDATE takes the row's lock until the rows are in: a worker taking
+                    # the scan over waits for them, then deletes them.
+                    _renew(indexed.pk, holder, fetched=beat.fetched)
+                    records, chunk_rows = write_failures(indexed, batch)
+                    IndexedJob.objects.filter(pk=indexed.pk).update(
+                        records=F("records") + records, chunk_rows=F("chunk_rows") + chunk_rows
+                    )
         publish(indexed, holder)
     except LeaseLost:
         logger.warning("scan of %s was taken over by another worker; this one stops", indexed.job_id)

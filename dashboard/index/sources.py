@@ -53,7 +53,9 @@ def meteroid_rows(indexed: IndexedJob) -> Rows:
         if job.is_terminal and job_state_key(job) != indexed.state_key:
             # Retried (and perhaps ended again) since it was asked for: its failures are
             # another state's, which the page asks for on its next look.
-            raise ScanFailed("The job has changed since this scan was asked for (it was retried); its new state is scanned when a page asks for it.")
+            raise ScanFailed(
+                "The job has changed since this scan was asked for (it was retried); its new state is scanned when a page asks for it."
+            )
         total, failures = stream_failures(gateway, job)
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
