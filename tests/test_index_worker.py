@@ -180,13 +180,25 @@ def postgres_database() -> Iterator[Database]:
 
 
 def test_a_worker_process_indexes_a_job_of_the_sandbox_end_to_end(sqlite_database, tmp_path):
-    env = _env(sqlite_database.url)
+    env = _env(sqlite_database.url, INDEX_LEASE_SECONDS="2")  # the sweeper's round: every second
     checked(manage("migrate", "--noinput", "-v", "0", env=env))
     log = tmp_path / "worker.log"
     # Asked twice before any worker runs: one index, one task.
     _request(env, SMALL_JOB)
     _request(env, SMALL_JOB)
     assert sqlite_database.query("SELECT count(*) FROM django_tasks_database_dbtaskresult") == [(1,)]
+    # An index past its retention, which the worker's sweeper prunes on its first round.
+    checked(
+        python(
+            "from datetime import timedelta\n"
+            "from django.utils import timezone\n"
+            "from dashboard.index.models import IndexedJob\n"
+            "IndexedJob.objects.create(base_url='sandbox:', key_fingerprint='f', job_id='bjob_old', "
+            "state_key='s', status='done', updated_at=timezone.now())\n"
+            "IndexedJob.objects.filter(job_id='bjob_old').update(created_at=timezone.now() - timedelta(days=31))",
+            env=env,
+        )
+    )
     with _worker(env, log):
         _wait_for(
             "the index is published",
@@ -194,6 +206,7 @@ def test_a_worker_process_indexes_a_job_of_the_sandbox_end_to_end(sqlite_databas
             90,
             (log,),
         )
+        _wait_for("the old index is pruned", lambda: not _index_row(sqlite_database, "bjob_old"), 30, (log,))
     index = _index_row(sqlite_database, SMALL_JOB)
     assert (index["status"], index["error"], index["records"], index["attempts"]) == ("done", "", 1022, 1)
     stored = _indexed_failures(sqlite_database, index["pk"])

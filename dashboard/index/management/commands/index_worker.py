@@ -3,7 +3,8 @@
 The database backend's worker marks a task running when it takes it and never looks at it
 again, so a worker that dies mid-scan would leave its scan unfinished for good. The sweeper,
 a thread beside the worker loop, puts such scans back in the queue once their lease has
-expired (`indexing.sweep`), and prunes old indexes every PRUNE_EVERY seconds. Every worker
+expired (`indexing.sweep`), and prunes old indexes (and the queue's finished tasks) every
+PRUNE_EVERY seconds. Every worker
 runs one; reclaiming is conditional, so two sweepers never enqueue one scan twice.
 """
 
@@ -14,6 +15,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
@@ -22,13 +24,14 @@ from dashboard.index import indexing
 logger = logging.getLogger("dashboard.index")
 
 PRUNE_EVERY = 3600.0
+TASK_RESULT_DAYS = 7
 
 
 class Sweeper(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="index-sweeper", daemon=True)
         self.every = max(0.5, settings.INDEX_LEASE_SECONDS / 2)
-        self.last_prune = 0.0
+        self.last_prune: float | None = None  # prunes on its first round
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -36,10 +39,12 @@ class Sweeper(threading.Thread):
             try:
                 if found := indexing.sweep():
                     logger.info("sweeper: %d stopped scan(s) enqueued again", found)
-                if time.monotonic() - self.last_prune >= PRUNE_EVERY:
+                if self.last_prune is None or time.monotonic() - self.last_prune >= PRUNE_EVERY:
                     self.last_prune = time.monotonic()
                     if deleted := indexing.prune():
                         logger.info("sweeper: %d old index(es) pruned", deleted)
+                    # The queue's own rows of finished tasks, kept a week for people to look at.
+                    call_command("prune_db_task_results", min_age_days=TASK_RESULT_DAYS, verbosity=0)
             except Exception:  # the database away for a moment: try again next round
                 logger.exception("index sweeper failed")
             finally:
