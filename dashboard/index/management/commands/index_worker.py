@@ -4,8 +4,8 @@ The database backend's worker marks a task running when it takes it and never lo
 again, so a worker that dies mid-scan would leave its scan unfinished for good. The sweeper,
 a thread beside the worker loop, puts such scans back in the queue once their lease has
 expired (`indexing.sweep`), and prunes old indexes (and the queue's finished tasks) every
-PRUNE_EVERY seconds. Every worker
-runs one; reclaiming is conditional, so two sweepers never enqueue one scan twice.
+PRUNE_EVERY seconds. Every worker runs one; reclaiming is conditional, so two sweepers never
+enqueue one scan twice.
 """
 
 from __future__ import annotations
