@@ -204,6 +204,24 @@ def test_a_queued_index_waiting_for_its_task_is_left_to_wait(django_capture_on_c
     assert DBTaskResult.objects.count() == 1
 
 
+def test_a_queued_index_whose_worker_died_after_taking_its_task_is_enqueued_again(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        indexed = request_index(SCOPE, "bjob_1", "s1")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    # Taken a moment ago: the worker may yet take the lease.
+    DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now())
+    IndexedJob.objects.filter(pk=indexed.pk).update(updated_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert indexing.sweep() == 0
+    # Taken long ago, and the lease never was: the worker died in between.
+    DBTaskResult.objects.update(started_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert indexing.sweep() == 1
+    assert DBTaskResult.objects.count() == 2
+
+
 def test_a_scan_that_keeps_dying_fails_and_says_so(django_capture_on_commit_callbacks, settings):
     settings.INDEX_MAX_ATTEMPTS = 2
     long_ago = timezone.now() - timedelta(minutes=5)

@@ -143,15 +143,20 @@ def _enqueue(pk: int) -> None:
 # --- Taking over from a dead worker ---------------------------------------------------------
 
 
-def _task_waiting(task_id: str) -> bool:
-    """Whether the task still waits to be run (or is being run), as its backend says."""
+def _task_waiting(task_id: str, *, now: datetime) -> bool:
+    """Whether the task still waits to be run, or runs and may yet take the lease, as its
+    backend says (a worker that died between taking the task and the lease left it running)."""
     if not task_id or not default_task_backend.supports_get_result:
         return False
     try:
-        status = default_task_backend.get_result(task_id).status
+        result = default_task_backend.get_result(task_id)
     except TaskResultDoesNotExist:
         return False
-    return status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+    if result.status == TaskResultStatus.READY:
+        return True
+    return result.status == TaskResultStatus.RUNNING and (
+        result.started_at is None or result.started_at >= now - _lease()
+    )
 
 
 def is_stale(indexed: IndexedJob, *, now: datetime) -> bool:
@@ -160,7 +165,7 @@ def is_stale(indexed: IndexedJob, *, now: datetime) -> bool:
     if indexed.status == Status.RUNNING:
         return indexed.heartbeat_at is None or indexed.heartbeat_at < now - _lease()
     if indexed.status == Status.QUEUED:
-        return indexed.updated_at < now - _lease() and not _task_waiting(indexed.task_id)
+        return indexed.updated_at < now - _lease() and not _task_waiting(indexed.task_id, now=now)
     return False
 
 
