@@ -66,13 +66,13 @@ def test_a_row_carries_its_pattern_and_the_values_it_masked():
         ("cus_ABC",),
     )
     assert (row.failure_id, row.chunk_id, row.source) == ("bjf_1", "bjch_1", RECORD)
-    lost = chunk_row(99, None, "Chunk failed")
-    assert (lost.row, lost.failure_id, lost.chunk_id, lost.source) == (100, None, None, CHUNK)
+    lost = chunk_row(99, None, "Chunk failed", "rows-51-100")
+    assert (lost.row, lost.failure_id, lost.chunk_id, lost.source) == (100, None, "rows-51-100", CHUNK)
 
 
 def test_written_rows_read_back_as_they_went_in():
     indexed = _index()
-    rows = [*_failures(7), chunk_row(500, "x", "Connection reset while 'inserting' 12 rows")]
+    rows = [*_failures(7), chunk_row(500, "x", "Connection reset while 'inserting' 12 rows", "rows-451-600")]
     assert writer.write_failures(indexed, rows) == (7, 1)
     stored = list(IndexedFailure.objects.filter(indexed_job=indexed).order_by("row"))
     assert [
@@ -94,13 +94,16 @@ def test_written_rows_read_back_as_they_went_in():
 def test_the_writer_takes_text_copy_would_choke_on():
     # Tabs, newlines, backslashes, quotes and NUL-free odd text, in every text column.
     reason = "Value\t'a\\b'\nwith \"quotes\" and \\N and é 💥"
-    rows = [record_row(Failure("bjf_\\N", "bjch_\t1", 0, "\\N", reason)), chunk_row(1, None, "\\.")]
+    rows = [
+        record_row(Failure("bjf_\\N", "bjch_\t1", 0, "\\N", reason)),
+        chunk_row(1, None, "\\.", "rows-1-2"),
+    ]
     indexed = _index()
     writer.write_failures(indexed, rows)
     stored = list(IndexedFailure.objects.filter(indexed_job=indexed).order_by("row"))
     assert [(s.failure_id, s.chunk_id, s.identifier, s.reason) for s in stored] == [
         ("bjf_\\N", "bjch_\t1", "\\N", reason),
-        (None, None, None, "\\."),
+        (None, "rows-1-2", None, "\\."),
     ]
     assert stored[0].masked == list(rows[0].masked)
 
@@ -139,7 +142,10 @@ def test_a_failure_record_is_never_written_twice_into_one_index():
     with pytest.raises(IntegrityError), transaction.atomic():
         writer.write_failures(indexed, _failures(1))
     # Rows of whole failed chunks have no failure id, and are not held to it.
-    writer.write_failures(indexed, [chunk_row(9, None, "Chunk failed"), chunk_row(10, None, "Chunk failed")])
+    writer.write_failures(
+        indexed,
+        [chunk_row(9, None, "Chunk failed", "rows-1-20"), chunk_row(10, None, "Chunk failed", "rows-1-20")],
+    )
     assert IndexedFailure.objects.filter(indexed_job=indexed).count() == 5
 
 
@@ -385,7 +391,7 @@ def test_pruning_deletes_old_and_replaced_indexes_with_their_failures(settings):
 def test_queries_answer_groups_search_pages_chunks_and_rows():
     indexed = _index()
     rows = _failures(30)
-    run_scan(indexed, _source([*rows, chunk_row(99, "lost-1", "Chunk failed")]))
+    run_scan(indexed, _source([*rows, chunk_row(99, "lost-1", "Chunk failed", "rows-91-100")]))
     groups = queries.reason_groups(indexed)
     assert [(g.count, g.pattern_key) for g in groups] == sorted(
         [
@@ -406,6 +412,6 @@ def test_queries_answer_groups_search_pages_chunks_and_rows():
         ("bjch_0", 10, 1, 10),
         ("bjch_1", 10, 11, 20),
         ("bjch_2", 10, 21, 30),
-        (None, 1, 100, 100),
+        ("rows-91-100", 1, 100, 100),
     ]
     assert [f.reason for f in queries.at_row(indexed, 100)] == ["Chunk failed"]

@@ -8,23 +8,25 @@ from django.utils import timezone
 
 from dashboard.index.indexing import ScanFailed
 from dashboard.index.models import IndexedJob
-from dashboard.index.rows import RECORD
+from dashboard.index.rows import CHUNK, RECORD
 from dashboard.index.sources import SANDBOX_BASE_URL, meteroid_rows, scope_of
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.reasons import pattern_of
+from dashboard.sandbox.data import SHOWCASE
+from dashboard.scan import run_scan, with_chunk_rows
 
-JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records, completed
+JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records (and rows of whole failed chunks), ended
 
 
-def _asked(**fields) -> IndexedJob:
+def _asked(job_id: str = JOB, **fields) -> IndexedJob:
     gateway = get_gateway()
     scope = scope_of(gateway)
     values = {
         "base_url": scope.base_url,
         "key_fingerprint": scope.key_fingerprint,
-        "job_id": JOB,
-        "state_key": job_state_key(gateway.job(JOB)),
+        "job_id": job_id,
+        "state_key": job_state_key(gateway.job(job_id)),
         "updated_at": timezone.now(),
     }
     return IndexedJob(**(values | fields))  # never saved: a source reads no database
@@ -38,10 +40,11 @@ def test_the_sandbox_is_one_scope_whatever_port_it_listens_on():
 
 def test_the_rows_are_the_jobs_failure_records_in_file_order():
     gateway = get_gateway()
+    job = gateway.job(JOB)
     found = meteroid_rows(_asked())
-    rows = list(found.rows)
-    assert (found.total, found.capped, len(rows)) == (1022, False, 1022)
-    assert len({row.failure_id for row in rows}) == 1022
+    rows = [row for row in found.rows if row.source == RECORD]
+    assert (found.capped, len(rows)) == (False, job.failure_count)
+    assert len({row.failure_id for row in rows}) == job.failure_count
     assert [row.row for row in rows] == sorted(row.row for row in rows)
     first = gateway.client.list_failures(JOB, limit=1, offset=0).failures[0]
     assert rows[0][:4] == (first.item_index + 1, first.id, first.item_identifier, first.reason)
@@ -66,3 +69,24 @@ def test_a_scan_of_a_state_the_ended_job_has_left_fails_and_says_why():
 def test_a_worker_on_another_meteroid_does_not_scan():
     with pytest.raises(ScanFailed, match="another Meteroid"):
         meteroid_rows(_asked(base_url="https://api.meteroid.com"))
+
+
+def test_the_rows_of_whole_failed_chunks_follow_the_records_as_the_scan_reads_them():
+    gateway = get_gateway()
+    job = gateway.job(SHOWCASE["whole_chunks"])
+    found = meteroid_rows(_asked(job.id))
+    rows = list(found.rows)
+    records = [row for row in rows if row.source == RECORD]
+    lost = [row for row in rows if row.source == CHUNK]
+    assert len(records) == job.failure_count
+    assert lost, "the showcase job has rows of whole failed chunks"
+    assert rows == records + lost
+    assert all(row.failure_id is None and row.chunk_id.startswith("rows-") for row in lost)
+    # The very rows today's scan holds, with the same chunk keys and reasons.
+    failures, result = with_chunk_rows(gateway, job, *run_scan(gateway, job))
+    assert result.chunk_rows == len(lost)
+    assert sorted((row.row - 1, row.identifier, row.reason, row.chunk_id) for row in rows) == sorted(
+        (index, identifier, reason, chunk) for index, identifier, reason, chunk in failures.rows()
+    )
+    assert found.total == len(rows)
+    assert found.notes == {"unreadable_rows": result.unreadable, "total": len(rows)}

@@ -24,7 +24,7 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.scan import stream_failures
 from tests.support.django_process import ROOT, checked, manage, python
 
-SMALL_JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records, completed
+SMALL_JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records and 2,500 rows of whole failed chunks
 LARGER_JOB = "bjob_6VG0OZuEwrTEyUlzqBCPJe"  # 4,101 failure records, completed
 
 
@@ -104,13 +104,13 @@ def _wait_for(what: str, condition: Callable[[], bool], timeout: float, logs: tu
 
 def _index_row(db: Database, job_id: str) -> dict:
     rows = db.query(
-        "SELECT status, records, fetched, attempts, lease_holder, error, id FROM index_indexedjob "
+        "SELECT status, records, fetched, attempts, lease_holder, error, id, chunk_rows FROM index_indexedjob "
         "WHERE job_id = %s",
         (job_id,),
     )
     if not rows:
         return {}
-    status, records, fetched, attempts, holder, error, pk = rows[0]
+    status, records, fetched, attempts, holder, error, pk, chunk_rows = rows[0]
     return {
         "status": status,
         "records": records,
@@ -119,6 +119,7 @@ def _index_row(db: Database, job_id: str) -> dict:
         "holder": holder,
         "error": error,
         "pk": pk,
+        "chunk_rows": chunk_rows,
     }
 
 
@@ -209,9 +210,10 @@ def test_a_worker_process_indexes_a_job_of_the_sandbox_end_to_end(sqlite_databas
         _wait_for("the old index is pruned", lambda: not _index_row(sqlite_database, "bjob_old"), 30, (log,))
     index = _index_row(sqlite_database, SMALL_JOB)
     assert (index["status"], index["error"], index["records"], index["attempts"]) == ("done", "", 1022, 1)
+    assert (index["chunk_rows"], index["fetched"]) == (2500, 3522)
     stored = _indexed_failures(sqlite_database, index["pk"])
-    assert len(stored) == 1022
-    assert set(stored) == _sandbox_failures(SMALL_JOB)
+    assert len(stored) == 3522
+    assert {row for row in stored if row[0] is not None} == _sandbox_failures(SMALL_JOB)
     assert sqlite_database.query("SELECT status FROM django_tasks_database_dbtaskresult") == [("SUCCESSFUL",)]
 
 

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from queue import Full, Queue
 
@@ -57,13 +57,16 @@ class Scope:
     key_fingerprint: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rows:
-    """What a source gives for one scan: the total it announced, and the rows."""
+    """What a source gives for one scan: the total it announced, and the rows. `notes` are
+    fields of the index that the source can tell only once its rows are read (why the rows
+    of whole failed chunks could not be, say): stored with the index when it is published."""
 
     total: int
     rows: Iterator[FailureRow]
     capped: bool = False
+    notes: dict[str, object] = field(default_factory=dict)
 
 
 # A source reads the failures of an index's job and state: `sources.meteroid_rows`.
@@ -360,7 +363,7 @@ def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None, 
                     IndexedJob.objects.filter(pk=indexed.pk).update(
                         records=F("records") + records, chunk_rows=F("chunk_rows") + chunk_rows
                     )
-        publish(indexed, holder)
+        publish(indexed, holder, **found.notes)
     except LeaseLost:
         logger.warning("scan of %s was taken over by another worker; this one stops", indexed.job_id)
         return "lost"
@@ -384,11 +387,11 @@ def _renew(pk: int, holder: str, **fields) -> None:
         raise LeaseLost
 
 
-def publish(indexed: IndexedJob, holder: str) -> None:
+def publish(indexed: IndexedJob, holder: str, **notes) -> None:
     """Mark the index done, and the job's older indexes (other states) superseded, at once."""
     now = timezone.now()
     with transaction.atomic():
-        _renew(indexed.pk, holder)
+        _renew(indexed.pk, holder, **notes)
         IndexedJob.objects.filter(pk=indexed.pk).update(
             status=Status.DONE, fetched=F("records") + F("chunk_rows"), lease_holder="", finished_at=now
         )

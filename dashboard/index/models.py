@@ -32,6 +32,8 @@ class IndexedJob(models.Model):
     total = models.PositiveBigIntegerField(null=True)  # failures Meteroid announced
     records = models.PositiveBigIntegerField(default=0)  # failure records written
     chunk_rows = models.PositiveBigIntegerField(default=0)  # rows of whole failed chunks written
+    unreadable_rows = models.PositiveBigIntegerField(default=0)  # of those chunks, rows not CSV
+    chunk_rows_problem = models.TextField(blank=True)  # why those rows could not be read, if so
     capped = models.BooleanField(default=False)  # more failures than SCAN_MAX_FAILURES
     error = models.TextField(blank=True)  # why the scan failed, for people to read
 
@@ -86,7 +88,9 @@ class IndexedFailure(models.Model):
     pattern_key = models.CharField(max_length=32)  # dashboard.reasons: the group
     normaliser_version = models.PositiveSmallIntegerField()
     masked = models.JSONField(default=list)  # the values the pattern masked, in slot order
-    chunk_id = models.CharField(max_length=100, null=True)  # noqa: DJ001 (none for whole failed chunks)
+    # Meteroid's chunk id; for a row of a whole failed chunk, which Meteroid gives no id the
+    # dashboard can see, the chunk's rows as links name it (`rows-51-100`).
+    chunk_id = models.CharField(max_length=100)
     source = models.CharField(max_length=6, choices=Source.choices)
 
     class Meta:

@@ -21,7 +21,7 @@ class FailureRow(NamedTuple):
     pattern_key: str
     normaliser_version: int
     masked: tuple[str, ...]
-    chunk_id: str | None
+    chunk_id: str  # Meteroid's, or a whole failed chunk's key (`rows-51-100`)
     source: str  # RECORD or CHUNK
 
 
@@ -44,10 +44,18 @@ def record_row(failure: Failure) -> FailureRow:
     )
 
 
-def chunk_row(item_index: int, identifier: str | None, reason: str) -> FailureRow:
+def chunk_row(item_index: int, identifier: str | None, reason: str, chunk_key: str) -> FailureRow:
     """A row of a whole failed chunk (read from the errors CSV): Meteroid gave it no failure
-    record, so it has no failure id, and no chunk id the dashboard can see."""
+    record, so it has no failure id, and its chunk is named by its rows (`rows-51-100`)."""
     pattern = pattern_of(reason)
     return FailureRow(
-        item_index + 1, None, identifier, reason, pattern.key, NORMALISER_VERSION, pattern.values, None, CHUNK
+        item_index + 1,
+        None,
+        identifier,
+        reason,
+        pattern.key,
+        NORMALISER_VERSION,
+        pattern.values,
+        chunk_key,
+        CHUNK,
     )

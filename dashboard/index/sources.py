@@ -1,8 +1,6 @@
-"""Where an index's rows come from: Meteroid's failure records, through the gateway.
-
-The rows of whole failed chunks (read from the errors CSV) are a second source to chain
-after these once that reading is in; they are written with `rows.chunk_row`.
-"""
+"""Where an index's rows come from: Meteroid's failure records, through the gateway, then
+the rows of whole failed chunks, read from the job's errors CSV as the scan reads them
+(`dashboard.scan.read_chunk_rows`), once every record is in."""
 
 from __future__ import annotations
 
@@ -14,13 +12,13 @@ from django.conf import settings
 
 from dashboard.index.indexing import Rows, ScanFailed, Scope, request_index
 from dashboard.index.models import IndexedJob
-from dashboard.index.rows import FailureRow, record_row
+from dashboard.index.rows import FailureRow, chunk_row, record_row
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.client import routine_call_level
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
-from dashboard.meteroid.records import JobDetail
-from dashboard.scan import stream_failures
+from dashboard.meteroid.records import Failure, JobDetail
+from dashboard.scan import WHOLE_CHUNK_REASON, read_chunk_rows, reads_chunk_rows, stream_failures
 
 # The sandbox listens on a port of its own in each process: its indexes are named apart.
 SANDBOX_BASE_URL = "sandbox:"
@@ -54,18 +52,47 @@ def meteroid_rows(indexed: IndexedJob) -> Rows:
             # Retried (and perhaps ended again) since it was asked for: its failures are
             # another state's, which the page asks for on its next look.
             raise ScanFailed(
-                "The job has changed since this scan was asked for (it was retried); its new state is scanned when a page asks for it."
+                "The job has changed since this scan was asked for (it was retried); "
+                "its new state is scanned when a page asks for it."
             )
         total, failures = stream_failures(gateway, job)
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
     cap = settings.SCAN_MAX_FAILURES
-    return Rows(total=min(total, cap), rows=_rows(islice(failures, cap)), capped=total > cap)
+    found = Rows(total=min(total, cap), rows=iter(()), capped=total > cap)
+    found.rows = _rows(gateway, job, islice(failures, cap), found)
+    return found
 
 
-def _rows(failures) -> Iterator[FailureRow]:
+def _rows(gateway: Gateway, job: JobDetail, failures: Iterator[Failure], found: Rows) -> Iterator[FailureRow]:
+    records: set[int] = set()
     try:
         for failure in failures:
+            records.add(failure.item_index)
             yield record_row(failure)
+        yield from _chunk_rows(gateway, job, records, found)
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
+
+
+def _chunk_rows(gateway: Gateway, job: JobDetail, records: set[int], found: Rows) -> Iterator[FailureRow]:
+    """The rows of the job's whole failed chunks, or none, with why in the index's notes."""
+    if not reads_chunk_rows(job) or found.capped:
+        return
+    cap = settings.SCAN_MAX_FAILURES
+    if job.failed_items > cap:
+        found.notes["chunk_rows_problem"] = (
+            f"the job has more failed rows ({job.failed_items:,}) than the dashboard reads ({cap:,})."
+        )
+        return
+    rows, problem = read_chunk_rows(gateway, job, records)
+    if rows is None:
+        found.notes["chunk_rows_problem"] = problem
+        return
+    found.notes["unreadable_rows"] = rows.unreadable
+    found.notes["total"] = found.total = found.total + len(rows)
+    marked = {reason: WHOLE_CHUNK_REASON + reason for reason in set(rows.reasons)}
+    for index, identifier, reason, key in zip(
+        rows.item_indices, rows.identifiers, rows.reasons, rows.chunk_keys, strict=True
+    ):
+        yield chunk_row(index, identifier, marked[reason], key)
