@@ -11,7 +11,9 @@ file, a fresh PostgreSQL database made and dropped here), in a process of its ow
    writes (COPY on PostgreSQL, bulk_create on SQLite), rows/s;
 2. query times, median of --repeat runs: the reason groups, a search (case-insensitive
    contains on identifier and reason: its first page of 25 and its count), a page of 25
-   filtered by a reason group (the first, and one deep in), and the row lookup.
+   filtered by a reason group (the first, and one deep in by OFFSET and after its last row),
+   the group's breakdown by a masked value, the row lookup and the chunk list;
+3. the export stream: every row read back in file order, rows/s.
 
 With --scan, a real scan of that job over HTTP (at --latency-ms, with SCAN_CONCURRENCY pages
 in flight) into the index, from the sandbox as a gunicorn of its own, against the ideal
@@ -178,6 +180,8 @@ def _measure(args: argparse.Namespace) -> dict:
     biggest = queries.Filters(pattern_key=groups[0].pattern_key)
     deep = max(0, groups[0].count // 25 // 2)
     search = queries.Filters(search="cus_4f")
+    before = queries.page(indexed, biggest, number=deep - 1)[-1] if deep else None
+    after = (before.row, before.id) if before else None
     figures["groups"] = len(groups)
     figures["search_hits"] = queries.count(indexed, search)
     figures["ms"] = {
@@ -187,9 +191,18 @@ def _measure(args: argparse.Namespace) -> dict:
         "largest group: page 1 of 25": timed(lambda: queries.page(indexed, biggest, number=0)),
         f"largest group: page {deep + 1:,} of 25": timed(lambda: queries.page(indexed, biggest, number=deep)),
         "largest group: count": timed(lambda: queries.count(indexed, biggest)),
+        f"largest group: page {deep + 1:,} after its last row": timed(
+            lambda: queries.page_after(indexed, biggest, after=after)
+        ),
+        "largest group: breakdown by its first value": timed(
+            lambda: queries.slot_values(indexed, groups[0].pattern_key, 0)
+        ),
         "row lookup": timed(lambda: queries.at_row(indexed, 123_457)),
         "chunk list": timed(lambda: queries.chunks(indexed)),
     }
+    began = time.perf_counter()
+    exported = sum(1 for _ in queries.stream(indexed))
+    figures["export_per_s"] = exported / (time.perf_counter() - began)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for what, query in (("page", queries.failures(indexed, search)[:25]), ("count", None)):
@@ -256,9 +269,10 @@ def _report(args: argparse.Namespace, results: dict) -> None:
             f"  write          {figures['write_per_s']:>12,.0f} rows/s "
             f"({figures['write_cpu_per_s']:,.0f} per CPU second of this process)"
         )
+        print(f"  export stream  {figures['export_per_s']:>12,.0f} rows/s (rows read back in file order)")
         print(f"  reason groups  {figures['groups']:>12,}   search hits {figures['search_hits']:,}")
         for what, ms in figures["ms"].items():
-            print(f"  {what:<34} {ms:8.1f} ms")
+            print(f"  {what:<46} {ms:8.1f} ms")
         for what in ("page", "count"):
             if f"search {what} uses pg_trgm" in figures:
                 print(f"  the search's {what} uses a pg_trgm index: {figures[f'search {what} uses pg_trgm']}")

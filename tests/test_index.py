@@ -415,3 +415,33 @@ def test_queries_answer_groups_search_pages_chunks_and_rows():
         ("rows-91-100", 1, 100, 100),
     ]
     assert [f.reason for f in queries.at_row(indexed, 100)] == ["Chunk failed"]
+
+
+def test_a_groups_breakdown_counts_the_values_its_pattern_masked():
+    indexed = _index()
+    rows = [
+        record_row(Failure(f"bjf_{i}", "bjch_1", i, None, f"Plan '{plan}' has no price"))
+        for i, plan in enumerate(["pro", "pro", "team", "pro"])
+    ]
+    run_scan(indexed, _source(rows))
+    key = rows[0].pattern_key
+    plans = queries.slot_values(indexed, key, 0)
+    assert [(v.value, v.count) for v in plans] == [("pro", 3), ("team", 1)]
+    assert [(v.value, v.count) for v in queries.slot_values(indexed, key, 5)] == [(None, 4)]  # no such slot
+
+
+def test_exports_stream_every_row_in_file_order_and_deep_pages_follow_the_last_row():
+    indexed = _index()
+    rows = _failures(60)
+    run_scan(indexed, _source(rows))
+    streamed = list(queries.stream(indexed, chunk_size=7))
+    assert [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in streamed] == [
+        (r.row, r.failure_id, r.identifier, r.reason, r.chunk_id, r.source) for r in rows
+    ]
+    plan = queries.Filters(pattern_key=rows[0].pattern_key)  # every third row
+    pages, after = [], None
+    while page := queries.page_after(indexed, plan, after=after, size=7):
+        pages.append([f.row for f in page])
+        after = (page[-1].row, page[-1].id)
+    assert [row for page in pages for row in page] == [f.row for f in queries.failures(indexed, plan)]
+    assert pages[1] == [f.row for f in queries.page(indexed, plan, number=1, size=7)]

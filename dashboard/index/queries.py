@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.fields.json import KT
 
 from dashboard.index.models import IndexedFailure, IndexedJob
 
@@ -83,3 +85,44 @@ def chunks(indexed: IndexedJob) -> list[ChunkRow]:
 def at_row(indexed: IndexedJob, row: int) -> list[IndexedFailure]:
     """The failures of one row (a row can have several failure records)."""
     return list(IndexedFailure.objects.filter(indexed_job=indexed, row=row).order_by("id"))
+
+
+@dataclass(frozen=True, slots=True)
+class SlotValue:
+    value: str | None
+    count: int
+
+
+def slot_values(indexed: IndexedJob, pattern_key: str, slot: int, *, limit: int = 20) -> list[SlotValue]:
+    """A reason group's breakdown by the value one slot of its pattern masked (most frequent
+    first): what `Customer '<id:cus>' not found` was about, customer by customer."""
+    rows = (
+        IndexedFailure.objects.filter(indexed_job=indexed, pattern_key=pattern_key)
+        .values(value=KT(f"masked__{slot}"))
+        .annotate(n=Count("id"))
+        .order_by("-n", "value")[:limit]
+    )
+    return [SlotValue(row["value"], row["n"]) for row in rows]
+
+
+def stream(indexed: IndexedJob, filters: Filters = Filters(), *, chunk_size: int = 5000) -> Iterator[tuple]:
+    """Every failure under `filters`, in file order, as (row, failure id, identifier, reason,
+    chunk id, source) tuples, for the exports: a server-side cursor on PostgreSQL, so that a
+    quarter of a million rows never sit in memory at once."""
+    return (
+        failures(indexed, filters)
+        .values_list("row", "failure_id", "identifier", "reason", "chunk_id", "source")
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def page_after(
+    indexed: IndexedJob, filters: Filters, *, after: tuple[int, int] | None, size: int = 25
+) -> list[IndexedFailure]:
+    """The page of 25 after the failure `after` (its row and id), for paging deep into a job:
+    an OFFSET of 70,000 reads and drops 70,000 rows, this reads 25."""
+    found = failures(indexed, filters)
+    if after is not None:
+        row, pk = after
+        found = found.filter(Q(row__gt=row) | Q(row=row, id__gt=pk))
+    return list(found[:size])
