@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from array import array
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -64,6 +64,7 @@ PROGRESS_EVERY = 0.25  # seconds between progress writes
 ACTIVE_FRESH_SECONDS = 15  # how long an active job's result is shown before it is refreshed
 FAILED_SECONDS = 300  # how long a failed scan is remembered (and not retried by itself)
 KEEP_SECONDS = 60 * 60 * 24 * 7  # how long any result is kept at all
+CHUNK_ERRORS_KEPT = 5  # distinct errors of whole failed chunks a result names
 SUMMARY_GROUPS = 100  # reason groups a result names (the job page's summary and filter)
 # What the rows of a whole failed chunk give as their reason: their own pattern, apart from any
 # failure record's, with the chunk's error (as Meteroid wrote it in the errors CSV) after it.
@@ -125,6 +126,9 @@ class ScanResult(PickledByFields):
     failed_chunks: int = 0  # whole failed chunks they belong to
     unreadable: int = 0  # rows of those chunks that are not in the errors CSV: they do not parse
     chunk_rows_problem: str = ""  # why rows lost with whole chunks could not be read, if so
+    # The errors of the whole failed chunks (as in the errors CSV), with how many chunks ended
+    # with each, most first: what a failed job without failure records can say of itself.
+    chunk_errors: tuple[tuple[str, int], ...] = ()
 
     @property
     def records(self) -> int:
@@ -219,6 +223,11 @@ def retry_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:
     if progress.get("state") == "failed":
         cache.delete(keys.progress)
     return scan_status(job, gateway=gateway)
+
+
+def empty_failure_set(job_id: str) -> FailureSet:
+    """The failures of a job that has none to read: what a search of it looks through."""
+    return FailureSet(job_id, array("q"), (), array("I"), (), ())
 
 
 def failure_set(job: JobDetail, *, gateway: Gateway | None = None) -> FailureSet | None:
@@ -540,6 +549,7 @@ def with_chunk_rows(
         chunk_rows=len(rows),
         failed_chunks=len(rows.chunks),
         unreadable=rows.unreadable,
+        chunk_errors=tuple(Counter(chunk.message for chunk in rows.chunks).most_common(CHUNK_ERRORS_KEPT)),
     )
 
 

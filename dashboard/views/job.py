@@ -4,6 +4,7 @@ filtered by chunk, reason group and search, or opened at one row."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, HttpResponse
@@ -19,13 +20,21 @@ from dashboard.analysis import Analysis, analysis_of
 from dashboard.chunks import find_chunk, is_whole_chunk
 from dashboard.failure_table import failure_rows
 from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery, is_job_id
+from dashboard.job_story import Story, job_story
 from dashboard.meteroid import freshness
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
 from dashboard.reasons import NORMALISER_VERSION
-from dashboard.scan import ScanStatus, failure_set, reads_chunk_rows, retry_scan, scan_status
+from dashboard.scan import (
+    ScanStatus,
+    empty_failure_set,
+    failure_set,
+    reads_chunk_rows,
+    retry_scan,
+    scan_status,
+)
 from dashboard.views.responses import bad_query, not_found, upstream_problem
 from dashboard.whole_chunks import RowAccount, account
 
@@ -64,8 +73,12 @@ def scanned(
     while scan.state == "running" and time.monotonic() < deadline:
         time.sleep(SCAN_POLL_SECONDS)
         scan = scan_status(detail)
-    if scan.state != "done" or scan.result is None or not scan.result.scanned:
+    if scan.state != "done" or scan.result is None:
         return scan, None
+    if not scan.result.scanned:
+        # Nothing to read (no failure records, nor rows of whole chunks that could be read):
+        # a search or filter answers at once, from nothing, rather than waiting for ever.
+        return scan, analysis_of(empty_failure_set(detail.id))
     failures = failure_set(detail)
     if failures is None:
         # The cache dropped the failures but kept the summary: a new scan is on its way.
@@ -88,6 +101,12 @@ def row_account(detail: JobDetail, scan: ScanStatus | None) -> RowAccount:
         problem=result.chunk_rows_problem if result else "",
         capped=bool(result and result.capped),
     )
+
+
+def story_of(detail: JobDetail, scan: ScanStatus | None, rows: RowAccount, now: datetime) -> Story | None:
+    """What is known of a failed job without failure records, or of a stuck one."""
+    errors = scan.result.chunk_errors if scan and scan.result else ()
+    return job_story(detail, rows, chunk_errors=errors, now=now)
 
 
 def has_chunk_rows(scan: ScanStatus) -> bool:
@@ -139,6 +158,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     }
     if target == SUMMARY:
         context["account"] = row_account(detail, None)
+        context["story"] = story_of(detail, None, context["account"], context["now"])
         response = render(request, "jobs/job.html#summary", context)
         if detail.is_terminal:
             # The poll that brought this came from an active job: it has just ended.
@@ -173,7 +193,8 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         "form": form,
         "query": query,
         "scan": scan,
-        "account": row_account(detail, scan),
+        "account": (rows_account := row_account(detail, scan)),
+        "story": story_of(detail, scan, rows_account, context["now"]),
         "per_page_choices": FAILURES_PER_PAGE,
         "current_query": form.query(),
         "current_fields": parse_qsl(form.query()),
@@ -202,6 +223,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         if reason:
             context["group_template"] = analysis.template(reason)
         positions = analysis.select(chunk_id=chunk_id, group_key=reason, query=query["q"])
+        context["nothing_to_search"] = not len(analysis)
         page_number = query["page"]
         if row is not None:
             at, found = analysis.locate(positions, row)

@@ -1,0 +1,142 @@
+"""What a failed or stuck job says of itself: the pure function, case by case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dashboard.job_story import job_story
+from dashboard.meteroid.records import JobDetail
+from dashboard.whole_chunks import account
+
+NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+
+
+def _job(
+    status="FAILED", *, total=400, processed=400, failed=0, records=0, ran=timedelta(minutes=2), **extra
+):
+    ended = status in {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELLED"}
+    created = NOW - ran - timedelta(days=1 if ended else 0)
+    return JobDetail(
+        id="bjob_7n42DGM5Tflk9n8mt7Fhc7",
+        job_type="CUSTOMER_CSV_IMPORT",
+        status=status,
+        processed_items=processed,
+        failed_items=failed,
+        total_items=total,
+        created_by="ops",
+        created_at=created,
+        completed_at=created + ran if ended else None,
+        input_file_name="customers.csv",
+        failure_count=records,
+        has_error_csv=extra.get("has_error_csv", bool(failed)),
+        error_csv_url=None,
+        input_file_url=None,
+        has_output=False,
+        output_url=None,
+    )
+
+
+def _story(job, *, chunk_rows=0, chunks=0, errors=(), scan_state="done"):
+    rows = account(
+        failed_items=job.failed_items,
+        failure_count=job.failure_count,
+        is_terminal=job.is_terminal,
+        has_error_csv=job.has_error_csv,
+        scan_state=scan_state,
+        chunk_rows=chunk_rows,
+        failed_chunks=chunks,
+    )
+    return job_story(job, rows, chunk_errors=errors, now=NOW)
+
+
+def test_a_job_never_split_into_chunks_says_what_that_usually_means():
+    story = _story(_job(total=None, processed=0))
+    assert story is not None
+    assert "never split into chunks" in story.headline
+    assert "header row" in " ".join(story.details) and "no data rows" in " ".join(story.details)
+
+
+def test_whole_failed_chunks_give_their_error_from_the_errors_csv():
+    job = _job(failed=400, processed=400)
+    story = _story(job, chunk_rows=400, chunks=8, errors=[("Database error: connection refused", 8)])
+    assert story is not None
+    assert "lost with chunks that failed as a whole" in story.headline
+    assert "“Database error: connection refused”" in story.headline
+    assert "8 chunks" in story.headline
+
+
+def test_several_chunk_errors_are_counted_each():
+    job = _job(failed=100, processed=100)
+    story = _story(job, chunk_rows=100, chunks=2, errors=[("timeout", 1), ("Chunk failed", 1)])
+    assert "“timeout” (1 chunk)" in story.headline and "“Chunk failed” (1 chunk)" in story.headline
+
+
+def test_before_the_errors_csv_is_read_it_says_where_the_error_is():
+    job = _job(failed=400)
+    assert "reading their error from Meteroid's errors CSV" in _story(job, scan_state=None).headline
+    assert "_error column of Meteroid's errors CSV" in _story(job, scan_state="failed").headline
+    no_csv = _job(failed=400, has_error_csv=False)
+    assert "wrote no errors CSV" in _story(no_csv, scan_state=None).headline
+
+
+def test_a_job_that_ran_past_four_hours_was_given_up_on():
+    job = _job(total=60_000, processed=21_000, failed=300, records=300, ran=timedelta(hours=4, minutes=1))
+    story = _story(job)
+    assert story is not None
+    assert "Meteroid gave up on it" in story.headline
+    assert "39,000 rows of 60,000 were never processed" in story.headline
+
+
+def test_a_failed_job_with_failure_records_needs_no_story():
+    assert _story(_job(failed=30, records=30)) is None
+
+
+def test_ended_jobs_that_are_not_failed_need_none():
+    for status in ("COMPLETED", "COMPLETED_WITH_ERRORS", "CANCELLED"):
+        assert _story(_job(status)) is None
+
+
+def test_an_active_job_looks_stuck_only_past_meteroids_own_limit():
+    assert _story(_job("PENDING", total=None, processed=0, ran=timedelta(hours=3))) is None
+    story = _story(_job("PENDING", total=None, processed=0, ran=timedelta(days=3, hours=2)))
+    assert story is not None and story.stuck
+    assert story.headline == "This job looks stuck: it has been waiting to start for 3 d 2 h."
+    chunking = _story(_job("CHUNKING", total=None, processed=0, ran=timedelta(hours=5)))
+    assert "being split into chunks for 5 h" in chunking.headline
+
+
+# --- On the job page, through the gateway to the sandbox ----------------------------------
+
+import pytest  # noqa: E402
+
+from dashboard.sandbox.data import SHOWCASE  # noqa: E402
+from tests.helpers import htmx, wait_for_scan  # noqa: E402
+
+
+@pytest.mark.django_db
+def test_a_failed_job_that_processed_nothing_explains_itself(logged_in):
+    html = logged_in.get(f"/jobs/{SHOWCASE['failed_unreadable']}/").content.decode()
+    assert "This job has no failures." not in html
+    assert 'id="job-story"' in html
+    assert "the file was never split into chunks" in html
+
+
+@pytest.mark.django_db
+def test_a_failed_job_of_whole_chunks_gives_their_error(logged_in):
+    job = SHOWCASE["retryable"]
+    wait_for_scan(job)
+    html = logged_in.get(f"/jobs/{job}/").content.decode()
+    assert "This job has no failures." not in html
+    story = html[html.index('id="job-story"') :]
+    story = story[: story.index("</div>")]
+    assert "lost with chunks that failed as a whole" in story
+    assert "from Meteroid&#x27;s errors CSV: “" in story
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["pending", "chunking"])
+def test_a_job_pending_or_chunking_for_days_looks_stuck(logged_in, role):
+    job = SHOWCASE[role]
+    for headers in ({}, htmx("job-summary")):
+        html = logged_in.get(f"/jobs/{job}/", **headers).content.decode()
+        assert "This job looks stuck" in html
