@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from dashboard.meteroid.records import Failure
 from dashboard.ranges import RowRange, condense
 from dashboard.reasons import Grouping, ReasonIndex, Template, build_index, group
-from dashboard.search import SearchIndex, build_search_index, clean_query, search
+from dashboard.search import Ranked, SearchIndex, build_search_index, clean_query, rank, search
 
 if TYPE_CHECKING:
     from dashboard.scan import FailureSet
@@ -58,6 +58,7 @@ class Analysis:
         self._chunks: dict[str, array] | None = None
         self._chunk_groupings: OrderedDict[str, Grouping] = OrderedDict()
         self._selections: OrderedDict[tuple[str, str, str], array] = OrderedDict()
+        self._ranked: OrderedDict[tuple[str, str, str], Ranked] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.failures)
@@ -128,6 +129,22 @@ class Analysis:
                 self._selections.popitem(last=False)
         return found
 
+    def ranked(self, *, chunk_id: str = "", group_key: str = "", query: str = "") -> Ranked:
+        """`select`'s matches of a search, exact identifiers first (see `search.rank`)."""
+        memo_key = (chunk_id, group_key, clean_query(query))
+        with self._lock:
+            found = self._ranked.get(memo_key)
+            if found is not None:
+                self._ranked.move_to_end(memo_key)
+                return found
+        positions = self.select(chunk_id=chunk_id, group_key=group_key, query=query)
+        found = rank(positions, self.failures.identifiers, query)
+        with self._lock:
+            self._ranked[memo_key] = found
+            while len(self._ranked) > SELECTIONS_KEPT:
+                self._ranked.popitem(last=False)
+        return found
+
     def _select(self, chunk_id: str, group_key: str, needle: str) -> array:
         reasons = self.reasons
         candidates: Sequence[int] | None = None
@@ -179,12 +196,16 @@ class Analysis:
     def page(self, positions: Sequence[int], offset: int, limit: int) -> list[Failure]:
         return [self.failure(p) for p in positions[offset : offset + limit]]
 
-    def locate(self, positions: Sequence[int], row_number: int) -> tuple[int, bool]:
+    def locate(self, positions: Sequence[int], row_number: int, *, lead: int = 0) -> tuple[int, bool]:
         """Where row `row_number` (1-based) is among `positions`: (its index, True), or
-        (the index where it would be, False) when it has no failure there."""
+        (the index where it would be, False) when it has no failure there. The first `lead`
+        positions (a search's exact matches) come before the rest, out of file order."""
         indices = self.failures.item_indices
         wanted = row_number - 1
-        at = bisect_left(positions, wanted, key=indices.__getitem__)
+        for at in range(lead):
+            if indices[positions[at]] == wanted:
+                return at, True
+        at = bisect_left(positions, wanted, lo=lead, key=indices.__getitem__)
         return at, at < len(positions) and indices[positions[at]] == wanted
 
     def row_ranges(self, positions: Sequence[int]) -> list[RowRange]:

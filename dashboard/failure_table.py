@@ -26,6 +26,7 @@ class FailureRow:
     chunk_link: str
     chunk_span: int  # rows the chunk cell covers from here; 0 where a cell above covers this row
     is_target: bool
+    exact: bool = False  # a search's exact match of the identifier
 
     @property
     def whole_chunk(self) -> bool:
@@ -40,17 +41,19 @@ def failure_rows(
     per_page: int,
     reason: str = "",
     target_row: int | None = None,
+    exact: int = 0,
 ) -> list[FailureRow]:
     """The display rows of one page of failures.
 
     `row_query` is the view's query without page or row (a row decides its page); `per_page`
     carries over into the group and chunk links when it is not the default; `reason` is the
-    group the table is filtered to, whose rows need no link to it.
+    group the table is filtered to, whose rows need no link to it; the first `exact` rows
+    are a search's exact matches of the identifier.
     """
     keep = "" if per_page == 25 else f"&per_page={per_page}"
     spans = _chunk_spans([f.chunk_id for f in failures])
     rows = []
-    for failure, span in zip(failures, spans, strict=True):
+    for at, (failure, span) in enumerate(zip(failures, spans, strict=True)):
         number = failure.row_number
         key = group_key(failure.reason)
         rows.append(
@@ -66,6 +69,7 @@ def failure_rows(
                 chunk_link=f"?{urlencode({'chunk': failure.chunk_id})}{keep}",
                 chunk_span=span,
                 is_target=number == target_row,
+                exact=at < exact,
             )
         )
     return rows

@@ -77,3 +77,56 @@ def search(index: SearchIndex, failure_exact: Sequence[int], query: str) -> arra
                 break
             at = block.find(needle, offsets[following])
     return array("I", compress(range(index.size), hits))
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A search's matches as the table shows them: the rows whose identifier is exactly the
+    query first (what a person searching an alias or event id is after), then the rows that
+    merely contain it, each part in file order."""
+
+    positions: array  # exact matches, then the rest
+    exact: int  # how many lead
+    in_identifier: int  # of the rest, how many hold the query in their identifier (others: reason)
+
+    @property
+    def contains(self) -> int:
+        return len(self.positions) - self.exact
+
+
+def rank(positions: Sequence[int], identifiers: Sequence[str | None], query: str) -> Ranked:
+    """Order the matches of `query` at `positions` (ascending) exact identifiers first."""
+    needle = clean_query(query)
+    exact, rest = array("I"), array("I")
+    in_identifier = 0
+    for position in positions:
+        identifier = fold(identifiers[position] or "")
+        if identifier.strip() == needle:
+            exact.append(position)
+        else:
+            rest.append(position)
+            in_identifier += needle in identifier
+    exact.extend(rest)
+    return Ranked(exact, len(exact) - len(rest), in_identifier)
+
+
+def match_note(ranked: Ranked) -> str:
+    """What a search matched, in words: whether a row has exactly this identifier, and how
+    many contain it (in their identifier, or only in their reason)."""
+
+    def rows(n: int) -> str:
+        return f"{n:,} row{'s' if n != 1 else ''}"
+
+    reason_only = ranked.contains - ranked.in_identifier
+    parts = []
+    if ranked.in_identifier:
+        parts.append(f"{ranked.in_identifier:,} contain{'s' if ranked.in_identifier == 1 else ''} it")
+    if reason_only:
+        parts.append(f"{rows(reason_only)} {'has' if reason_only == 1 else 'have'} it in the reason")
+    rest = " and ".join(parts)
+    if not ranked.exact:
+        return f"No row has exactly this identifier; {rest}." if rest else ""
+    lead = f"{rows(ranked.exact)} {'has' if ranked.exact == 1 else 'have'} exactly this identifier"
+    if not rest:
+        return f"{lead}."
+    return f"{lead} (first, marked “exact match”); then {rest.replace(' contain', ' more contain', 1)}."

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html as htmllib
+import re
+
 import pytest
 
 from dashboard.sandbox.data import SHOWCASE
@@ -28,3 +31,69 @@ def test_a_search_of_a_job_with_nothing_to_search_says_so_and_why(logged_in):
     note = html[html.index('id="nothing-to-search"') :]
     assert "There is nothing to search here" in note[:300]
     assert "never split into chunks" in note[:600]
+
+
+CUSTOMERS = SHOWCASE["customers"]
+
+
+def _prefix_pair(job: str) -> tuple[str, str]:
+    """Two identifiers of the job's failures, the first held in the second (like
+    `umbra-systems-13` in `umbra-systems-137`)."""
+    from dashboard.analysis import analysis_of
+    from dashboard.meteroid.gateway import get_gateway
+    from dashboard.scan import failure_set
+
+    wait_for_scan(job)
+    failures = analysis_of(failure_set(get_gateway().job(job))).failures
+    ids = sorted({i for i in failures.identifiers if i})
+    pairs = [(x, y) for x in ids for y in ids if x != y and x.casefold() in y.casefold()]
+    assert pairs, "the demo job has no identifier held in another"
+    return pairs[0]
+
+
+def _identifiers(html: str) -> list[str]:
+    cells = re.findall(r'<td class="ident">(.*?)</td>', html, re.S)
+    return [htmllib.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in cells]
+
+
+def test_an_exact_identifier_comes_first_and_is_marked_as_such(logged_in):
+    exact, longer = _prefix_pair(CUSTOMERS)
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?q={exact}", **htmx("failures")).content.decode()
+    shown = _identifiers(html)
+    assert shown[0] == f"{exact} exact match"
+    assert f"{longer}" in shown and "exact match" not in shown[shown.index(longer)]
+    note = re.search(r'<p class="match-note" id="match-note">(.*?)</p>', html).group(1)
+    marked = r"\d+ rows? (has|have) exactly this identifier \(first, marked “exact match”\); then \d"
+    assert re.match(marked, htmllib.unescape(note))
+    exact_rows = int(note.split()[0])
+    assert all(s.endswith(" exact match") for s in shown[:exact_rows])
+    assert not any(s.endswith(" exact match") for s in shown[exact_rows:])
+    assert f'<mark class="hit">{exact}</mark>' in html
+
+
+def test_a_search_that_only_contains_says_so_rather_than_look_like_the_answer(logged_in):
+    _, longer = _prefix_pair(CUSTOMERS)
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?q={longer[:-1]}").content.decode()
+    assert "exact match</strong>" not in html
+    assert "No row has exactly this identifier; " in html
+    assert f'<mark class="hit">{longer[:-1]}</mark>{longer[-1]}' in html
+
+
+def test_matches_in_reasons_are_marked_and_the_note_counts_them(logged_in):
+    wait_for_scan(CUSTOMERS)
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?q=NOT+A+VALID").content.decode()
+    reasons = re.findall(r'<td class="reason">(.*?)</td>', html, re.S)
+    assert reasons and all('<mark class="hit">' in r for r in reasons)
+    assert re.search(r'<mark class="hit">not a valid</mark>', html, re.I)
+    assert "have it in the reason." in html or "has it in the reason." in html
+
+
+def test_a_row_link_under_a_search_finds_a_row_after_the_exact_ones(logged_in):
+    exact, _ = _prefix_pair(CUSTOMERS)
+    first = logged_in.get(f"/jobs/{CUSTOMERS}/?q={exact}", **htmx("failures")).content.decode()
+    rows = re.findall(r'<tr id="row-(\d+)"', first)
+    assert len(rows) >= 2
+    for row in rows:
+        html = logged_in.get(f"/jobs/{CUSTOMERS}/?q={exact}&row={row}", **htmx("failures")).content.decode()
+        assert f'<tr id="row-{row}" class="is-target"' in html
+        assert "has no failure" not in html

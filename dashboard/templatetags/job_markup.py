@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 
 from dashboard.chunks import ChunkSummary
 from dashboard.failure_table import FailureRow
+from dashboard.highlight import highlighted
 from dashboard.reasons import GroupSummary, Template
 from dashboard.templatetags.dashboard_tags import long_text
 
@@ -29,16 +30,25 @@ OPTION_TEXT = 90
 
 
 @register.simple_tag
-def failure_rows(rows: Iterable[FailureRow]) -> SafeString:
+def failure_rows(rows: Iterable[FailureRow], needle: str = "") -> SafeString:
     """The `<tr>`s of the failures table: row number (a link to the row), identifier, reason
-    with a link to its group, and the chunk, once per run of rows from the same chunk."""
-    return mark_safe("".join(_row(r) for r in rows))  # noqa: S308 (each row is format_html's)
+    with a link to its group, and the chunk, once per run of rows from the same chunk. With a
+    search's (folded) `needle`, what it matched is marked, and an exact match says so."""
+    return mark_safe("".join(_row(r, needle) for r in rows))  # noqa: S308 (each row is format_html's)
 
 
-def _row(row: FailureRow) -> str:
+def _text(value: str, needle: str, limit: int) -> SafeString:
+    return highlighted(value, needle, limit) if needle else long_text(value, limit)
+
+
+def _row(row: FailureRow, needle: str = "") -> str:
     identifier = (
-        mark_safe("<i>none</i>") if row.identifier is None else long_text(row.identifier, IDENTIFIER_PREVIEW)
+        mark_safe("<i>none</i>")
+        if row.identifier is None
+        else _text(row.identifier, needle, IDENTIFIER_PREVIEW)
     )
+    if row.exact:
+        identifier = format_html('{} <strong class="exact-match">exact match</strong>', identifier)
     similar = format_html(' <a href="{}">all like this</a>', row.similar) if row.similar else ""
     chunk = ""
     if row.chunk_span:
@@ -63,7 +73,7 @@ def _row(row: FailureRow) -> str:
         row.link,
         row.number_text,
         identifier,
-        long_text(row.reason, REASON_PREVIEW),
+        _text(row.reason, needle, REASON_PREVIEW),
         similar,
         chunk,
     )

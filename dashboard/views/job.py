@@ -35,6 +35,7 @@ from dashboard.scan import (
     retry_scan,
     scan_status,
 )
+from dashboard.search import clean_query, match_note
 from dashboard.views.responses import bad_query, not_found, upstream_problem
 from dashboard.whole_chunks import RowAccount, account
 
@@ -222,11 +223,17 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
             return no_such_group(request, detail, reason)
         if reason:
             context["group_template"] = analysis.template(reason)
-        positions = analysis.select(chunk_id=chunk_id, group_key=reason, query=query["q"])
+        lead = 0
+        if query["q"]:
+            ranked = analysis.ranked(chunk_id=chunk_id, group_key=reason, query=query["q"])
+            positions, lead = ranked.positions, ranked.exact
+            context |= {"match_note": match_note(ranked), "needle": clean_query(query["q"])}
+        else:
+            positions = analysis.select(chunk_id=chunk_id, group_key=reason)
         context["nothing_to_search"] = not len(analysis)
         page_number = query["page"]
         if row is not None:
-            at, found = analysis.locate(positions, row)
+            at, found = analysis.locate(positions, row, lead=lead)
             page_number = min(at, max(0, len(positions) - 1)) // query["per_page"] + 1
             context |= {"target_row": row, "row_found": found}
         paging = Paging(page_number, query["per_page"], len(positions))
@@ -238,7 +245,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
             # A row link without a reason or search: the page comes from Meteroid as usual.
             failures = _meteroid_page(context, detail, paging.offset, paging.per_page, chunk_id)
         if failures is not None:
-            _table(context, form, paging, failures)
+            _table(context, form, paging, failures, exact=max(0, lead - paging.offset))
     else:
         failures = _meteroid_page(
             context, detail, (query["page"] - 1) * query["per_page"], query["per_page"], chunk_id
@@ -310,7 +317,10 @@ def _meteroid_page(
     return list(page.failures)
 
 
-def _table(context: dict, form: JobPageQuery, paging: Paging, failures: list[Failure]) -> None:
+def _table(
+    context: dict, form: JobPageQuery, paging: Paging, failures: list[Failure], *, exact: int = 0
+) -> None:
+    """The table's rows and pager; the first `exact` rows are a search's exact matches."""
     context.pop("meteroid_total", None)
     context |= {
         "rows": failure_rows(
@@ -319,6 +329,7 @@ def _table(context: dict, form: JobPageQuery, paging: Paging, failures: list[Fai
             per_page=paging.per_page,
             reason=form.cleaned_data["reason"],
             target_row=context.get("target_row"),
+            exact=exact,
         ),
         "paging": paging,
         "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
