@@ -26,7 +26,7 @@ from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
-from dashboard.reasons import NORMALISER_VERSION
+from dashboard.reasons import NORMALISER_VERSION, GroupSummary, summarize_groups
 from dashboard.scan import (
     ScanStatus,
     empty_failure_set,
@@ -108,6 +108,24 @@ def story_of(detail: JobDetail, scan: ScanStatus | None, rows: RowAccount, now: 
     """What is known of a failed job without failure records, or of a stuck one."""
     errors = scan.result.chunk_errors if scan and scan.result else ()
     return job_story(detail, rows, chunk_errors=errors, now=now)
+
+
+def reason_counts(
+    detail: JobDetail, scan: ScanStatus, chunk_id: str, analysis: Analysis | None = None
+) -> tuple[tuple[GroupSummary, ...], str]:
+    """The reason groups that the summary above the table and the reason filter count, and
+    over what: "chunk" (within the chosen chunk) or "job" (the whole job's counts, which is
+    all there is while the chunk's own cannot be had)."""
+    result = scan.result
+    if result is None:
+        return (), "job"
+    if not chunk_id:
+        return result.groups, "job"
+    if analysis is None and scan.state == "done":
+        scan, analysis = scanned(detail, scan=scan)
+    if analysis is None:
+        return result.groups, "job"
+    return summarize_groups(analysis.grouping_for(chunk_id), len(result.groups) or SUMMARY_GROUPS), "chunk"
 
 
 def has_chunk_rows(scan: ScanStatus) -> bool:
@@ -200,8 +218,13 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         "current_query": form.query(),
         "current_fields": parse_qsl(form.query()),
         "export_query": form.query(page=1, per_page=25),
-        "summary_groups": scan.result.groups[:SUMMARY_GROUPS] if scan.result else (),
-        "scan_group_keys": {g.key for g in scan.result.groups} if scan.result else set(),
+    }
+    groups, scope = reason_counts(detail, scan, chunk_id, analysis)
+    context |= {
+        "filter_groups": groups,
+        "groups_scope": scope,
+        "summary_groups": groups[:SUMMARY_GROUPS],
+        "scan_group_keys": {g.key for g in groups},
     }
     if target == REASON_SUMMARY:
         return render(request, "jobs/job.html#reason-summary", context)
@@ -404,8 +427,9 @@ def _scan_filters(request: HttpRequest, detail: JobDetail, form: JobPageQuery) -
         "chunk": find_chunk(scan.result.chunks, chunk_id) if scan.result and chunk_id else None,
         "per_page_choices": FAILURES_PER_PAGE,
         "current_query": form.query(),
-        "scan_group_keys": {g.key for g in scan.result.groups} if scan.result else set(),
     }
+    groups, scope = reason_counts(detail, scan, chunk_id)
+    context |= {"filter_groups": groups, "groups_scope": scope, "scan_group_keys": {g.key for g in groups}}
     response = render(request, "jobs/job.html#scan-filters", context)
     if scan.state == "done" and request.htmx:
         # The regions waiting on the same scan refresh now rather than at their next poll.
