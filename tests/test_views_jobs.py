@@ -218,3 +218,21 @@ def test_the_gateway_always_sends_per_page_and_never_pages_by_what_comes_back(lo
     assert meteroid.count(JOBS_PATH, per_page="25", page="1") == 1
     assert "26–50 of 60 jobs" in html
     assert "page 2 of 3" in html  # 60 jobs by the 25 it sent, not the 6 pages it was told
+
+
+def test_a_pasted_link_to_a_filtered_view_lands_on_it_with_its_filters(logged_in):
+    job = _job_ids(logged_in.get("/jobs/").content.decode())[0]
+    link = f"http://dash.example/jobs/{job}/?chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&q=acme+gmbh&per_page=50&utm_source=mail"
+    response = logged_in.get("/jobs/open/", {"job": f"Failing since Monday, see {link}."})
+    assert response.status_code == 302
+    assert response["Location"] == f"/jobs/{job}/?chunk=bjch_7n42DGM5Tflk9n8mt7Fhc7&q=acme+gmbh&per_page=50"
+
+
+def test_a_pasted_row_link_keeps_its_row_and_invalid_parameters_are_dropped(logged_in):
+    job = _job_ids(logged_in.get("/jobs/").content.decode())[0]
+    pasted = f"/jobs/{job}/?reason=not-a-key&per_page=1000&row=6501&page=3#row-6501"
+    response = logged_in.get("/jobs/open/", {"job": pasted})
+    assert response["Location"] == f"/jobs/{job}/?row=6501"
+    hostile = f"/jobs/{job}/?q=%3Cscript%3Ealert(1)%3C/script%3E"
+    response = logged_in.get("/jobs/open/", {"job": hostile})
+    assert response["Location"] == f"/jobs/{job}/?q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E"

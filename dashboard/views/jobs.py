@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -13,6 +14,7 @@ from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JOB_TYPES, STATUSES
 from dashboard.paging import Paging
+from dashboard.pasted_links import view_query
 from dashboard.views.responses import bad_query, not_found, problem, upstream_problem
 
 
@@ -72,4 +74,8 @@ def open_job(request: HttpRequest) -> HttpResponse:
     form = OpenJobQuery(request.GET)
     if not form.is_valid():
         return problem(request, status=400, title="There is no job to open.", details=form.problems())
-    return redirect("job", job_id=form.cleaned_data["job"])
+    job_id = form.cleaned_data["job"]
+    # A pasted link to a filtered view lands on that view: its filters, checked, come along.
+    query = view_query(request.GET.get("job", ""), job_id)
+    url = reverse("job", args=[job_id])
+    return redirect(f"{url}?{query}" if query else url)
