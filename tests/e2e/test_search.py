@@ -1,67 +1,57 @@
-"""Search as you type, reason groups, row links and the reasons page together, with the
-address bar and the back button in step."""
+"""Search on a job page in Chromium: exact identifiers first and marked as such, what was
+matched highlighted, and a job with nothing to search answering at once."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from dashboard.sandbox.data import SHOWCASE
+from tests.e2e.support import assert_accessible, screenshot
 
-JOB = SHOWCASE["subscriptions"]
-
-
-def _count(page) -> int:
-    text = page.locator("#failures .count").inner_text()
-    found = re.search(r"of ([\d,]+)", text)
-    assert found, text
-    return int(found.group(1).replace(",", ""))
+CUSTOMERS = SHOWCASE["customers"]
 
 
-def test_search_groups_and_row_links_work_together_with_the_address_bar(page: Page):
-    # The largest groups appear above the table once the scan is done (polling, no reload).
-    page.goto(f"/jobs/{JOB}/")
-    page.wait_for_selector(".top-reasons a.pattern", timeout=20_000)
-    total = _count(page)
+def _prefix_pair(page: Page) -> tuple[str, str]:
+    """Two identifiers of the job's failures, the first held in the second."""
+    body = page.request.get(f"/jobs/{CUSTOMERS}/failures.csv").text()
+    rows = csv.DictReader(io.StringIO(body.lstrip("\ufeff")))
+    ids = sorted({row["identifier"] for row in rows if row["identifier"]})
+    pairs = [(x, y) for x in ids for y in ids if x != y and x.casefold() in y.casefold()]
+    assert pairs
+    return pairs[0]
 
-    # Typing searches once the typing pauses; the address bar holds the canonical query.
-    with page.expect_response(lambda r: "q=plan_6co" in r.url):
-        page.locator("#failure-search").press_sequentially("plan_6co", delay=40)
-    page.wait_for_url(re.compile(r".*/\?q=plan_6co$"))
-    page.wait_for_function("document.querySelector('#failures .count').textContent.includes('matching')")
-    found = _count(page)
-    assert 0 < found < total
 
-    # A group from the summary: the table shows it, the search box and reason list follow.
-    page.locator(".top-reasons a.pattern").first.click()
-    page.wait_for_url(re.compile(r".*/\?reason=[0-9a-f]{12}$"))
-    page.wait_for_function("!document.querySelector('#failures .count').textContent.includes('matching')")
-    assert page.input_value("#failure-search") == ""
-    key = page.url.rsplit("=", 1)[1]
-    assert page.input_value("#reason") == key
-    in_group = _count(page)
+def test_typing_an_identifier_shows_the_exact_match_first_and_highlights_matches(page: Page):
+    exact, longer = _prefix_pair(page)
+    page.goto(f"/jobs/{CUSTOMERS}/")
+    expect(page.locator("table.failures")).to_be_visible()
+    page.locator("#failure-search").fill(exact)
+    first = page.locator("table.failures tbody tr").first
+    expect(first.locator(".exact-match")).to_have_text("exact match")
+    expect(page.locator("#match-note")).to_contain_text("exactly this identifier")
+    expect(page.locator("table.failures td.ident mark.hit").first).to_have_text(exact)
+    idents = page.locator("table.failures td.ident").all_inner_texts()
+    assert any(longer in text and "exact match" not in text for text in idents)
+    assert_accessible(page, "search with an exact match")
+    screenshot(page, "search-exact-match")
 
-    # A row's number links to the row: the page that holds it, marked.
-    link = page.locator("td.num a").nth(5)
-    row = link.inner_text().replace(",", "")
-    link.click()
-    page.wait_for_url(re.compile(rf".*row={row}#row-{row}$"))
-    page.wait_for_selector(f"tr#row-{row}.is-target")
+    page.locator("#failure-search").fill(longer[:-1])
+    expect(page.locator("#match-note")).to_have_text(
+        re.compile(r"^No row has exactly this identifier; \d+ contains? it\.$")
+    )
+    expect(page.locator(".exact-match")).to_have_count(0)
+    screenshot(page, "search-contains-only")
 
-    # Back: the group again, then the search, with the box showing it.
-    page.go_back()
-    page.wait_for_url(re.compile(rf".*reason={key}$"))
-    page.go_back()
-    page.wait_for_url(re.compile(r".*q=plan_6co$"))
-    assert page.input_value("#failure-search") == "plan_6co"
 
-    # The reasons page: the chart, and a group's exact reasons fetched when opened.
-    page.goto(f"/jobs/{JOB}/reasons/")
-    assert page.locator(".reason-chart svg.chart-bar").count() >= 2
-    group = page.locator(f"#group-{key}")
-    assert group.locator("td.num").nth(1).inner_text().replace(",", "") == str(in_group)
-    group.locator("details.exact summary").click()
-    group.locator("table.exact-reasons tr").nth(1).wait_for()
-    assert group.locator("details.exact").evaluate("details => details.open")
-    assert page.locator("style").count() == 0
+def test_a_search_of_a_failed_job_without_records_answers_at_once(page: Page):
+    page.goto(f"/jobs/{SHOWCASE['failed_unreadable']}/")
+    expect(page.locator("#job-story")).to_contain_text("never split into chunks")
+    page.locator("#failure-search").fill("acme")
+    expect(page.locator("#nothing-to-search")).to_be_visible(timeout=5000)
+    expect(page.locator(".scan-wait")).to_have_count(0)
+    assert_accessible(page, "failed job searched")
+    screenshot(page, "failed-job-story", full_page=True)
