@@ -97,3 +97,17 @@ def test_a_row_link_under_a_search_finds_a_row_after_the_exact_ones(logged_in):
         html = logged_in.get(f"/jobs/{CUSTOMERS}/?q={exact}&row={row}", **htmx("failures")).content.decode()
         assert f'<tr id="row-{row}" class="is-target"' in html
         assert "has no failure" not in html
+
+
+def test_marks_in_hostile_text_stay_escaped_and_visible(logged_in):
+    job = SHOWCASE["hostile"]
+    wait_for_scan(job)
+    for term in ("script", "<script>", "gpj"):
+        html = logged_in.get(f"/jobs/{job}/", {"q": term, "per_page": 100}).content.decode()
+        assert "<script>alert" not in html and "<img src=x onerror" not in html
+        assert '<mark class="hit">' in html, term
+        assert "\u202e" not in html
+    html = logged_in.get(f"/jobs/{job}/", {"q": "<script>"}).content.decode()
+    assert '<mark class="hit">&lt;script&gt;</mark>' in html
+    bidi = logged_in.get(f"/jobs/{job}/", {"q": "gpj.exe"}).content.decode()
+    assert '⟨U+202E⟩<mark class="hit">gpj.exe</mark>' in bidi
