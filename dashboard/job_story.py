@@ -8,7 +8,11 @@ Meteroid's REST API gives no reason for a failed job, but its worker fails one i
   such a job was never split into chunks, so it has no `total_items`;
 - when chunks exhaust their retries and fail as a whole (no failure record; the errors CSV
   holds their rows with the chunk's last error);
-- when it is still running 4 hours after it was created (`max_job_age`).
+- when it is still processing 4 hours after it was created (`max_job_age`): its chunks not yet
+  started are skipped, so it ends with rows never processed.
+A pending job is picked up within a second by Meteroid's worker (it polls every 500 ms), and
+splitting a file takes seconds to minutes; the 4-hour limit applies only once a job is
+processing, so a job left pending or chunking stays so for ever.
 
 Pure: the job, the account of its failed rows and the errors of its whole failed chunks come in.
 """
@@ -23,8 +27,10 @@ from dashboard.meteroid.records import JobDetail
 from dashboard.templatetags.dashboard_tags import duration
 from dashboard.whole_chunks import RowAccount
 
-# Meteroid's worker fails a job still running this long after it was created.
+# Meteroid's worker ends a job still processing this long after it was created.
 MAX_JOB_AGE = timedelta(hours=4)
+# A job still pending or being split this long after it was created is not being worked on.
+STUCK_BEFORE_PROCESSING = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +58,12 @@ def job_story(
     """
     if job.is_active:
         return _stuck(job, now)
-    if job.status != "FAILED":
+    if job.status == "CANCELLED":
         return None
     age = job.duration(now)
+    if job.status != "FAILED":
+        gave_up = _gave_up(job, age)
+        return Story(gave_up) if gave_up else None
     if job.total_items is None and job.processed_items == 0 and job.failure_count == 0:
         return Story(
             "Meteroid failed this job before processing any row: the file was never split into chunks.",
@@ -67,24 +76,43 @@ def job_story(
             ),
         )
     details: list[str] = []
-    if age >= MAX_JOB_AGE and job.total_items is not None and job.processed_items < job.total_items:
-        left = job.total_items - job.processed_items
-        details.append(
-            f"Meteroid gave up on it: it was still running {duration(age)} after it was created, and "
-            f"Meteroid fails a job still running after {duration(MAX_JOB_AGE)}. "
-            f"{_rows(left)} of {job.total_items:,} were never processed."
-        )
+    if gave_up := _gave_up(job, age):
+        details.append(gave_up)
     if job.failure_count == 0 and job.failed_items:
         details.insert(0, _whole_chunks(job, account, chunk_errors))
     if not details:
         if job.failure_count:
             return None
         return Story(
-            "Meteroid marked this job failed but counts no failed row.",
-            ("Its REST API gives no reason; Meteroid's own logs of the job would.",),
+            _stopped(job),
+            ("Its REST API gives no reason for a failed job; Meteroid's own logs of the job would.",),
         )
     headline, *rest = details
     return Story(headline, tuple(rest))
+
+
+def _stopped(job: JobDetail) -> str:
+    """A failed job with no failed row, as its numbers tell it."""
+    items = "rows" if job.job_type.endswith("_CSV_IMPORT") else "items"
+    if job.total_items is not None and job.processed_items < job.total_items:
+        left = job.total_items - job.processed_items
+        return (
+            f"Meteroid stopped this job after processing {job.processed_items:,} of its "
+            f"{job.total_items:,} {items}, with none failed: the other {left:,} were never processed."
+        )
+    return f"Meteroid marked this job failed, but counts no failed {items[:-1]}."
+
+
+def _gave_up(job: JobDetail, age: timedelta) -> str:
+    """Why an ended job has rows never processed, when Meteroid's time limit explains it."""
+    if age < MAX_JOB_AGE or job.total_items is None or job.processed_items >= job.total_items:
+        return ""
+    left = job.total_items - job.processed_items
+    return (
+        f"Meteroid gave up on this job: it ended {duration(age)} after it was created, and Meteroid "
+        f"stops a job still processing after {duration(MAX_JOB_AGE)}, skipping the chunks it has not "
+        f"started. {_rows(left)} of {job.total_items:,} were never processed."
+    )
 
 
 def _whole_chunks(job: JobDetail, account: RowAccount, chunk_errors: Sequence[tuple[str, int]]) -> str:
@@ -111,18 +139,21 @@ def _whole_chunks(job: JobDetail, account: RowAccount, chunk_errors: Sequence[tu
 
 def _stuck(job: JobDetail, now: datetime) -> Story | None:
     age = job.duration(now)
-    if age < MAX_JOB_AGE:
+    if job.status in ("PENDING", "CHUNKING"):
+        if age < STUCK_BEFORE_PROCESSING:
+            return None
+        doing = "waiting to start" if job.status == "PENDING" else "being split into chunks"
+        why = (
+            "Meteroid's batch worker picks a new job up within seconds and splits its file in "
+            "minutes, and sets no time limit before processing starts: a job left like this "
+            "stays so until Meteroid's worker is running again (or the job is cancelled)."
+        )
+    elif age >= MAX_JOB_AGE:
+        doing = "processing"
+        why = (
+            f"Meteroid stops a job still processing {duration(MAX_JOB_AGE)} after it was created; "
+            "this one goes on, so Meteroid's batch worker, which does that, is probably not running."
+        )
+    else:
         return None
-    doing = {
-        "PENDING": "waiting to start",
-        "CHUNKING": "being split into chunks",
-    }.get(job.status, "running")
-    return Story(
-        f"This job looks stuck: it has been {doing} for {duration(age)}.",
-        (
-            f"Meteroid fails a job still running {duration(MAX_JOB_AGE)} after it was created, so "
-            "one still active after that is no longer being worked on: Meteroid's batch worker is "
-            "probably not running, or lost the job. Its numbers will not move until it is restarted.",
-        ),
-        stuck=True,
-    )
+    return Story(f"This job looks stuck: it has been {doing} for {duration(age)}.", (why,), stuck=True)

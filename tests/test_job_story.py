@@ -83,8 +83,25 @@ def test_a_job_that_ran_past_four_hours_was_given_up_on():
     job = _job(total=60_000, processed=21_000, failed=300, records=300, ran=timedelta(hours=4, minutes=1))
     story = _story(job)
     assert story is not None
-    assert "Meteroid gave up on it" in story.headline
+    assert "Meteroid gave up on this job" in story.headline
     assert "39,000 rows of 60,000 were never processed" in story.headline
+    # Skipped chunks are not failed ones: such a job may also end with errors, or completed.
+    for status in ("COMPLETED_WITH_ERRORS", "COMPLETED"):
+        assert "gave up" in _story(_job(status, total=600, processed=550, ran=timedelta(hours=5))).headline
+    assert _story(_job("CANCELLED", total=600, processed=50, ran=timedelta(hours=5))) is None
+    assert _story(_job("COMPLETED_WITH_ERRORS", total=600, processed=600, ran=timedelta(hours=5))) is None
+
+
+def test_a_failed_job_with_no_failed_row_says_what_its_numbers_tell():
+    story = _story(_job(total=78, processed=56))
+    assert story.headline == (
+        "Meteroid stopped this job after processing 56 of its 78 rows, with none failed: "
+        "the other 22 were never processed."
+    )
+    assert (
+        _story(_job(total=78, processed=78)).headline
+        == "Meteroid marked this job failed, but counts no failed row."
+    )
 
 
 def test_a_failed_job_with_failure_records_needs_no_story():
@@ -96,13 +113,21 @@ def test_ended_jobs_that_are_not_failed_need_none():
         assert _story(_job(status)) is None
 
 
-def test_an_active_job_looks_stuck_only_past_meteroids_own_limit():
-    assert _story(_job("PENDING", total=None, processed=0, ran=timedelta(hours=3))) is None
+def test_a_job_pending_or_chunking_for_over_an_hour_looks_stuck():
+    assert _story(_job("PENDING", total=None, processed=0, ran=timedelta(minutes=50))) is None
     story = _story(_job("PENDING", total=None, processed=0, ran=timedelta(days=3, hours=2)))
     assert story is not None and story.stuck
     assert story.headline == "This job looks stuck: it has been waiting to start for 3 d 2 h."
-    chunking = _story(_job("CHUNKING", total=None, processed=0, ran=timedelta(hours=5)))
-    assert "being split into chunks for 5 h" in chunking.headline
+    chunking = _story(_job("CHUNKING", total=None, processed=0, ran=timedelta(hours=2)))
+    assert "being split into chunks for 2 h" in chunking.headline
+
+
+def test_a_processing_job_looks_stuck_only_past_meteroids_own_limit():
+    assert _story(_job("PROCESSING", total=600, processed=50, ran=timedelta(hours=3, minutes=59))) is None
+    story = _story(_job("PROCESSING", total=600, processed=50, ran=timedelta(hours=6)))
+    assert story is not None and story.stuck
+    assert "processing for 6 h" in story.headline
+    assert "batch worker" in story.details[0]
 
 
 # --- On the job page, through the gateway to the sandbox ----------------------------------
