@@ -142,18 +142,22 @@ def _stuck(job: JobDetail, now: datetime) -> Story | None:
     if job.status in ("PENDING", "CHUNKING"):
         if age < STUCK_BEFORE_PROCESSING:
             return None
-        doing = "waiting to start" if job.status == "PENDING" else "being split into chunks"
+        doing = (
+            "it has been waiting to start"
+            if job.status == "PENDING"
+            else "Meteroid has been splitting its file into chunks"
+        )
         why = (
             "Meteroid's batch worker picks a new job up within seconds and splits its file in "
             "minutes, and sets no time limit before processing starts: a job left like this "
             "stays so until Meteroid's worker is running again (or the job is cancelled)."
         )
     elif age >= MAX_JOB_AGE:
-        doing = "processing"
+        doing = "it has been processing"
         why = (
             f"Meteroid stops a job still processing {duration(MAX_JOB_AGE)} after it was created; "
             "this one goes on, so Meteroid's batch worker, which does that, is probably not running."
         )
     else:
         return None
-    return Story(f"This job looks stuck: it has been {doing} for {duration(age)}.", (why,), stuck=True)
+    return Story(f"This job looks stuck: {doing} for {duration(age)}.", (why,), stuck=True)

@@ -119,7 +119,9 @@ def test_a_job_pending_or_chunking_for_over_an_hour_looks_stuck():
     assert story is not None and story.stuck
     assert story.headline == "This job looks stuck: it has been waiting to start for 3 d 2 h."
     chunking = _story(_job("CHUNKING", total=None, processed=0, ran=timedelta(hours=2)))
-    assert "being split into chunks for 2 h" in chunking.headline
+    assert (
+        chunking.headline == "This job looks stuck: Meteroid has been splitting its file into chunks for 2 h."
+    )
 
 
 def test_a_processing_job_looks_stuck_only_past_meteroids_own_limit():
