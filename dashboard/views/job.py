@@ -112,20 +112,22 @@ def story_of(detail: JobDetail, scan: ScanStatus | None, rows: RowAccount, now: 
 
 def reason_counts(
     detail: JobDetail, scan: ScanStatus, chunk_id: str, analysis: Analysis | None = None
-) -> tuple[tuple[GroupSummary, ...], str]:
+) -> tuple[tuple[GroupSummary, ...], str, int]:
     """The reason groups that the summary above the table and the reason filter count, and
     over what: "chunk" (within the chosen chunk) or "job" (the whole job's counts, which is
-    all there is while the chunk's own cannot be had)."""
+    all there is while the chunk's own cannot be had), and how many groups there are in all."""
     result = scan.result
     if result is None:
-        return (), "job"
+        return (), "job", 0
     if not chunk_id:
-        return result.groups, "job"
+        return result.groups, "job", result.group_count
     if analysis is None and scan.state == "done":
         scan, analysis = scanned(detail, scan=scan)
     if analysis is None:
-        return result.groups, "job"
-    return summarize_groups(analysis.grouping_for(chunk_id), len(result.groups) or SUMMARY_GROUPS), "chunk"
+        return result.groups, "job", result.group_count
+    grouping = analysis.grouping_for(chunk_id)
+    limit = len(result.groups) or SUMMARY_GROUPS
+    return summarize_groups(grouping, limit), "chunk", len(grouping.groups)
 
 
 def has_chunk_rows(scan: ScanStatus) -> bool:
@@ -219,10 +221,11 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         "current_fields": parse_qsl(form.query()),
         "export_query": form.query(page=1, per_page=25),
     }
-    groups, scope = reason_counts(detail, scan, chunk_id, analysis)
+    groups, scope, group_count = reason_counts(detail, scan, chunk_id, analysis)
     context |= {
         "filter_groups": groups,
         "groups_scope": scope,
+        "group_count": group_count,
         "summary_groups": groups[:SUMMARY_GROUPS],
         "scan_group_keys": {g.key for g in groups},
     }
@@ -428,8 +431,13 @@ def _scan_filters(request: HttpRequest, detail: JobDetail, form: JobPageQuery) -
         "per_page_choices": FAILURES_PER_PAGE,
         "current_query": form.query(),
     }
-    groups, scope = reason_counts(detail, scan, chunk_id)
-    context |= {"filter_groups": groups, "groups_scope": scope, "scan_group_keys": {g.key for g in groups}}
+    groups, scope, group_count = reason_counts(detail, scan, chunk_id)
+    context |= {
+        "filter_groups": groups,
+        "groups_scope": scope,
+        "group_count": group_count,
+        "scan_group_keys": {g.key for g in groups},
+    }
     response = render(request, "jobs/job.html#scan-filters", context)
     if scan.state == "done" and request.htmx:
         # The regions waiting on the same scan refresh now rather than at their next poll.
