@@ -73,3 +73,24 @@ def test_without_a_chunk_nothing_changes(logged_in):
     html = logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode()
     assert "Most common reasons</h2>" in html
     assert "in this chunk" not in html and "in the whole job" not in html
+
+
+def test_choosing_a_chunk_brings_its_reason_counts_with_the_table(logged_in):
+    chunk, failures = _chunk_with_several_reasons(CUSTOMERS)
+    headers = {**htmx("failures"), "HTTP_HX_CURRENT_URL": f"http://testserver/jobs/{CUSTOMERS}/"}
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?chunk={chunk}", **headers).content.decode()
+    assert '<section id="failures"' in html
+    assert (
+        'id="reason-summary" class="reason-summary" aria-labelledby="reason-summary-title" hx-swap-oob="true"'
+        in html
+    )
+    assert "Most common reasons in this chunk" in html
+    oob = html[html.index('<select id="reason" name="reason" hx-swap-oob="true">') :]
+    assert sum(_option_counts(oob)) == failures
+    # Paging within the same chunk carries none of it.
+    headers["HTTP_HX_CURRENT_URL"] = f"http://testserver/jobs/{CUSTOMERS}/?chunk={chunk}"
+    page = logged_in.get(f"/jobs/{CUSTOMERS}/?chunk={chunk}", **headers).content.decode()
+    assert 'id="reason-summary"' not in page and '<select id="reason"' not in page
+    # Back to the whole job: the whole job's counts come back.
+    back = logged_in.get(f"/jobs/{CUSTOMERS}/", **headers).content.decode()
+    assert '<select id="reason" name="reason" hx-swap-oob="true">' in back and "Most common reasons</h2>" in back

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -195,10 +195,15 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     query = form.cleaned_data
     chunk_id, reason, row = query["chunk"], query["reason"], query["row"]
     scan = scan_status(detail)
+    # The table alone, asked for another chunk than the page shows: its answer carries the
+    # reason counts above and in the reason filter too, which follow the chunk.
+    oob = target == FAILURES and _chunk_of(request.htmx.current_url) != chunk_id
+    context["reasons_oob"] = oob
     kept = None
     if target != REASON_SUMMARY:
         # A view of an ended job seen before: its data part comes rendered from the cache.
-        kept = rendered.key_for(detail, scan, form.query(), "failures" if target == FAILURES else "page")
+        fragment = ("failures+reasons" if oob else "failures") if target == FAILURES else "page"
+        kept = rendered.key_for(detail, scan, form.query(), fragment)
         body = rendered.get(kept) if kept else None
         if body is not None:
             return _page(request, detail, form, body, fragment=target == FAILURES)
@@ -301,6 +306,13 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     if error and error.retry_after_seconds:
         response["Retry-After"] = str(error.retry_after_seconds)
     return response
+
+
+def _chunk_of(url: str | None) -> str:
+    """The chunk filter of a page's address ("" for none, or no address)."""
+    if not url:
+        return ""
+    return dict(parse_qsl(urlsplit(url).query)).get("chunk", "")
 
 
 def _page(

@@ -55,3 +55,27 @@ def test_a_search_of_a_failed_job_without_records_answers_at_once(page: Page):
     expect(page.locator(".scan-wait")).to_have_count(0)
     assert_accessible(page, "failed job searched")
     screenshot(page, "failed-job-story", full_page=True)
+
+
+def test_choosing_a_chunk_makes_the_reason_counts_the_chunks(page: Page):
+    page.goto(f"/jobs/{CUSTOMERS}/")
+    expect(page.locator("#chunk option").nth(1)).to_be_attached()
+    options = page.locator("#chunk option").evaluate_all(
+        "os => os.slice(1).map(o => [o.value, o.textContent])"
+    )
+    failed = {
+        value: int(re.search(r"([\d,]+) failed", label)[1].replace(",", "")) for value, label in options
+    }
+    chunk = max(failed, key=failed.get)
+    page.locator("#chunk").select_option(chunk)
+    page.wait_for_url(f"**chunk={chunk}")
+    expect(page.locator("#reason-summary-title")).to_have_text("Most common reasons in this chunk")
+    expect(page.locator("#reason option").first).to_contain_text("All reasons in this chunk")
+    assert page.locator("#reason").input_value() == ""  # the swapped-in choices keep "All reasons"
+    counts = page.locator("#reason option").evaluate_all(
+        "os => os.slice(1).map(o => Number((o.textContent.match(/· ([0-9,]+)$/) || [0, '0'])[1].replace(/,/g, '')))"
+    )
+    assert sum(counts) == failed[chunk]
+    expect(page.locator(".count")).to_contain_text(f"of {failed[chunk]}")
+    assert_accessible(page, "a chunk chosen")
+    screenshot(page, "chunk-reason-counts")
