@@ -16,7 +16,6 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import compress
 from typing import TYPE_CHECKING
 
 from dashboard.meteroid.records import Failure
@@ -103,13 +102,13 @@ class Analysis:
         """Positions of one chunk's failures (empty for a chunk without failures)."""
         with self._lock:
             if self._chunks is None:
+                # One pass over the failures: a pass per chunk would cost chunks × failures
+                # (600 chunks of a 250,000-failure job: half a minute).
                 failures = self.failures
-                chunks: dict[str, array] = {}
-                for ref, chunk in enumerate(failures.chunk_ids):
-                    chunks[chunk] = array(
-                        "I", compress(range(len(failures)), map(ref.__eq__, failures.chunk_refs))
-                    )
-                self._chunks = chunks
+                by_ref = [array("I") for _ in failures.chunk_ids]
+                for position, ref in enumerate(failures.chunk_refs):
+                    by_ref[ref].append(position)
+                self._chunks = dict(zip(failures.chunk_ids, by_ref, strict=True))
             return self._chunks.get(chunk_id, array("I"))
 
     def select(self, *, chunk_id: str = "", group_key: str = "", query: str = "") -> array:

@@ -83,3 +83,45 @@ def test_failures_rows_ranges_and_chunks():
     assert [str(r) for r in analysis.row_ranges(range(8))] == ["1", "3-4", "10-12", "60-61"]
     assert analysis.chunks_of([0, 6, 7]) == [("bjch_one", 1), ("bjch_two", 2)]
     assert [f.row_number for f in analysis.page(analysis.select(), 2, 3)] == [4, 10, 11]
+
+
+def test_chunk_positions_are_each_chunks_failures_in_file_order():
+    # Chunks interleaved, as the rows of whole failed chunks come after the failure records.
+    failures = FailureSet(
+        "bjob_test",
+        array("q", [0, 1, 2, 3, 4]),
+        ("bjch_one", "rows-51-100", "bjch_two"),
+        array("I", [0, 2, 0, 1, 2]),
+        ("a", "b", "c", "d", "e"),
+        ("r",) * 5,
+    )
+    analysis = analysis_of(failures)
+    assert list(analysis.chunk_positions("bjch_one")) == [0, 2]
+    assert list(analysis.chunk_positions("rows-51-100")) == [3]
+    assert list(analysis.chunk_positions("bjch_two")) == [1, 4]
+    assert list(analysis.chunk_positions("bjch_none")) == []
+
+
+def test_ranked_search_puts_exact_identifiers_first_and_remembers_it():
+    analysis = analysis_of(_set())
+    ranked = analysis.ranked(query="ACME")
+    assert [analysis.failures.identifiers[p] for p in ranked.positions] == ["acme"]
+    assert ranked.exact == 1
+    assert analysis.ranked(query="acme ") is ranked
+    evt = analysis.ranked(query="evt_")
+    assert evt.exact == 0 and evt.in_identifier == 5
+    # Rows are found among the exact ones and after them.
+    failures = FailureSet(
+        "bjob_test",
+        array("q", [0, 1, 2, 3]),
+        ("bjch_one",),
+        array("I", [0, 0, 0, 0]),
+        ("x-1", "x-13", "x-137", "x-13"),
+        ("r",) * 4,
+    )
+    analysis = analysis_of(failures)
+    ranked = analysis.ranked(query="x-13")
+    assert list(ranked.positions) == [1, 3, 2] and ranked.exact == 2
+    assert analysis.locate(ranked.positions, 4, lead=2) == (1, True)
+    assert analysis.locate(ranked.positions, 3, lead=2) == (2, True)
+    assert analysis.locate(ranked.positions, 1, lead=2)[1] is False
