@@ -111,3 +111,21 @@ def test_marks_in_hostile_text_stay_escaped_and_visible(logged_in):
     assert '<mark class="hit">&lt;script&gt;</mark>' in html
     bidi = logged_in.get(f"/jobs/{job}/", {"q": "gpj.exe"}).content.decode()
     assert '⟨U+202E⟩<mark class="hit">gpj.exe</mark>' in bidi
+
+
+def test_a_failed_job_whose_lost_rows_cannot_be_read_answers_a_search_at_once(logged_in, meteroid):
+    from tests.upstream import JOB, Reply
+
+    # Every failed row lost with whole chunks, and an errors CSV that does not line up with
+    # the input file: there is nothing the dashboard can list, and it says why.
+    meteroid.details[JOB] |= {"status": "FAILED", "failed_items": 50, "failure_count": 0}
+    meteroid.failures[JOB] = []
+    meteroid.files["errors"] = Reply(
+        200, b"alias,name,_error\r\nzed-9,Zed,y\r\n", {"Content-Type": "text/csv"}
+    )
+    wait_for_scan(JOB)
+    html = logged_in.get(f"/jobs/{JOB}/", {"q": "acme"}, **htmx("failures")).content.decode()
+    assert "Reading every failure of this job" not in html
+    note = html[html.index('id="nothing-to-search"') :]
+    note = note[: note.index("</p>")]
+    assert "lost with chunks that failed as a whole" in note
