@@ -79,7 +79,7 @@ def job_story(
     if gave_up := _gave_up(job, age):
         details.append(gave_up)
     if job.failure_count == 0 and job.failed_items:
-        details.insert(0, _whole_chunks(job, account, chunk_errors))
+        details[:0] = _whole_chunks(job, account, chunk_errors)
     if not details:
         if job.failure_count:
             return None
@@ -115,11 +115,12 @@ def _gave_up(job: JobDetail, age: timedelta) -> str:
     )
 
 
-def _whole_chunks(job: JobDetail, account: RowAccount, chunk_errors: Sequence[tuple[str, int]]) -> str:
-    text = (
+def _whole_chunks(job: JobDetail, account: RowAccount, chunk_errors: Sequence[tuple[str, int]]) -> list[str]:
+    """What is known of a failed job whose every failed row was lost with whole chunks."""
+    said = [
         f"Every failed row ({_rows(job.failed_items)}) was lost with chunks that failed as a whole: "
-        "Meteroid tried each of them again and gave up, and records no failure row by row for them."
-    )
+        "Meteroid tried each of them again, gave up, and records no failure row by row for them."
+    ]
     if chunk_errors:
         errors = "; ".join(
             f"“{message}”"
@@ -127,14 +128,16 @@ def _whole_chunks(job: JobDetail, account: RowAccount, chunk_errors: Sequence[tu
             for message, count in chunk_errors
         )
         plural = "s" if account.failed_chunks != 1 else ""
-        text += f" The error of the {account.failed_chunks:,} chunk{plural}, from Meteroid's errors CSV: {errors}."
+        said.append(
+            f"The error of the {account.failed_chunks:,} chunk{plural}, from Meteroid's errors CSV: {errors}."
+        )
     elif account.reading:
-        text += " The dashboard is reading their error from Meteroid's errors CSV."
+        said.append("The dashboard is reading their error from Meteroid's errors CSV.")
     elif job.has_error_csv:
-        text += " Their error is in the _error column of Meteroid's errors CSV."
+        said.append("Their error is in the _error column of Meteroid's errors CSV.")
     else:
-        text += " Meteroid wrote no errors CSV for the job, the only place that would give their error."
-    return text
+        said.append("Meteroid wrote no errors CSV for the job, the only place that would give their error.")
+    return said
 
 
 def _stuck(job: JobDetail, now: datetime) -> Story | None:

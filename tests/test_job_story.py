@@ -61,22 +61,24 @@ def test_whole_failed_chunks_give_their_error_from_the_errors_csv():
     story = _story(job, chunk_rows=400, chunks=8, errors=[("Database error: connection refused", 8)])
     assert story is not None
     assert "lost with chunks that failed as a whole" in story.headline
-    assert "“Database error: connection refused”" in story.headline
-    assert "8 chunks" in story.headline
+    assert (
+        story.details[0]
+        == "The error of the 8 chunks, from Meteroid's errors CSV: “Database error: connection refused”."
+    )
 
 
 def test_several_chunk_errors_are_counted_each():
     job = _job(failed=100, processed=100)
     story = _story(job, chunk_rows=100, chunks=2, errors=[("timeout", 1), ("Chunk failed", 1)])
-    assert "“timeout” (1 chunk)" in story.headline and "“Chunk failed” (1 chunk)" in story.headline
+    assert story.details[0].endswith(": “timeout” (1 chunk); “Chunk failed” (1 chunk).")
 
 
 def test_before_the_errors_csv_is_read_it_says_where_the_error_is():
     job = _job(failed=400)
-    assert "reading their error from Meteroid's errors CSV" in _story(job, scan_state=None).headline
-    assert "_error column of Meteroid's errors CSV" in _story(job, scan_state="failed").headline
+    assert "reading their error from Meteroid's errors CSV" in _story(job, scan_state=None).details[0]
+    assert "_error column of Meteroid's errors CSV" in _story(job, scan_state="failed").details[0]
     no_csv = _job(failed=400, has_error_csv=False)
-    assert "wrote no errors CSV" in _story(no_csv, scan_state=None).headline
+    assert "wrote no errors CSV" in _story(no_csv, scan_state=None).details[0]
 
 
 def test_a_job_that_ran_past_four_hours_was_given_up_on():
@@ -134,6 +136,8 @@ def test_a_processing_job_looks_stuck_only_past_meteroids_own_limit():
 
 # --- On the job page, through the gateway to the sandbox ----------------------------------
 
+import html as htmllib  # noqa: E402
+
 import pytest  # noqa: E402
 
 from dashboard.sandbox.data import SHOWCASE  # noqa: E402
@@ -167,3 +171,19 @@ def test_a_job_pending_or_chunking_for_days_looks_stuck(logged_in, role):
     for headers in ({}, htmx("job-summary")):
         html = logged_in.get(f"/jobs/{job}/", **headers).content.decode()
         assert "This job looks stuck" in html
+
+
+@pytest.mark.django_db
+def test_the_account_of_an_ended_job_is_asked_again_once_its_failures_are_read(logged_in, settings):
+    job = SHOWCASE["retryable"]
+    settings.SANDBOX_LATENCY_MS = 300  # the scan is still running when the page is shown
+    html = logged_in.get(f"/jobs/{job}/").content.decode()
+    region = html[html.index('<div id="job-account"') :]
+    assert 'hx-trigger="scan-finished from:body"' in region[:400]
+    assert "The dashboard is reading their error from Meteroid's errors CSV." in htmllib.unescape(region)
+    settings.SANDBOX_LATENCY_MS = 0
+    wait_for_scan(job)
+    again = logged_in.get(f"/jobs/{job}/", **htmx("job-account")).content.decode()
+    assert again.lstrip().startswith('<div id="job-account">')
+    assert "from Meteroid&#x27;s errors CSV: “" in again
+    assert 'id="job-summary"' not in again

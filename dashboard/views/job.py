@@ -41,6 +41,7 @@ from dashboard.whole_chunks import RowAccount, account
 
 # Fragments of the job page that htmx asks for by the id of the element they replace.
 SUMMARY = "job-summary"
+ACCOUNT = "job-account"  # where an ended job's failed rows were found, once they are read
 FAILURES = "failures"
 REASON_SUMMARY = "reason-summary"
 SUMMARY_GROUPS = 5  # reason groups named above the table
@@ -177,6 +178,11 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         "reopened": get_gateway().reopened(detail),
         "reads_chunk_rows": reads_chunk_rows(detail),
     }
+    if target == ACCOUNT and detail.is_terminal:
+        scan = scan_status(detail)
+        context["account"] = row_account(detail, scan)
+        context["story"] = story_of(detail, scan, context["account"], context["now"])
+        return render(request, "jobs/job.html#account", context)
     if target == SUMMARY:
         context["account"] = row_account(detail, None)
         context["story"] = story_of(detail, None, context["account"], context["now"])
