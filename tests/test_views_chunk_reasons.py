@@ -93,4 +93,6 @@ def test_choosing_a_chunk_brings_its_reason_counts_with_the_table(logged_in):
     assert 'id="reason-summary"' not in page and '<select id="reason"' not in page
     # Back to the whole job: the whole job's counts come back.
     back = logged_in.get(f"/jobs/{CUSTOMERS}/", **headers).content.decode()
-    assert '<select id="reason" name="reason" hx-swap-oob="true">' in back and "Most common reasons</h2>" in back
+    assert (
+        '<select id="reason" name="reason" hx-swap-oob="true">' in back and "Most common reasons</h2>" in back
+    )
