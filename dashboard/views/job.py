@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard import rendered
+from dashboard import live, rendered
 from dashboard.analysis import Analysis, analysis_of
 from dashboard.chunks import find_chunk, is_whole_chunk
 from dashboard.failure_table import failure_rows
@@ -48,6 +48,9 @@ SUMMARY_GROUPS = 5  # reason groups named above the table
 SCAN_POLL_SECONDS = 0.1
 # A table that Meteroid was too slow for asks again this long after it was shown.
 SLOW_RETRY_SECONDS = 5
+# The poll that sees a job ended waits this long for the scan of its end, so that the page's
+# chunk and reason lists come in their ended state with it.
+LIVE_END_WAIT_SECONDS = 3.0
 
 
 def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
@@ -70,11 +73,7 @@ def scanned(
     With `wait`, a running scan is given that many seconds to finish first (a download
     that needs it: most jobs are read in a second or two).
     """
-    scan = scan or scan_status(detail)
-    deadline = time.monotonic() + wait
-    while scan.state == "running" and time.monotonic() < deadline:
-        time.sleep(SCAN_POLL_SECONDS)
-        scan = scan_status(detail)
+    scan = settled(detail, scan or scan_status(detail), wait)
     if scan.state != "done" or scan.result is None:
         return scan, None
     if not scan.result.scanned:
@@ -86,6 +85,15 @@ def scanned(
         # The cache dropped the failures but kept the summary: a new scan is on its way.
         return scan_status(detail), None
     return scan, analysis_of(failures)
+
+
+def settled(detail: JobDetail, scan: ScanStatus, wait: float) -> ScanStatus:
+    """The scan of a job, given `wait` seconds to finish if it is running."""
+    deadline = time.monotonic() + wait
+    while scan.state == "running" and time.monotonic() < deadline:
+        time.sleep(SCAN_POLL_SECONDS)
+        scan = scan_status(detail)
+    return scan
 
 
 def row_account(detail: JobDetail, scan: ScanStatus | None) -> RowAccount:
@@ -165,7 +173,7 @@ def chunk_is_unknown(scan: ScanStatus, chunk_id: str) -> bool:
 
 
 @require_GET
-@vary_on_headers("HX-Request", "HX-Target")
+@vary_on_headers("HX-Request", "HX-Target", "HX-Current-URL")
 def job(request: HttpRequest, job_id: str) -> HttpResponse:
     detail = _load_job(request, job_id)
     if isinstance(detail, HttpResponse):
@@ -184,13 +192,8 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         context["story"] = story_of(detail, scan, context["account"], context["now"])
         return render(request, "jobs/job.html#account", context)
     if target == SUMMARY:
-        context["account"] = row_account(detail, None)
-        context["story"] = story_of(detail, None, context["account"], context["now"])
-        response = render(request, "jobs/job.html#summary", context)
-        if detail.is_terminal:
-            # The poll that brought this came from an active job: it has just ended.
-            response["HX-Trigger"] = "job-finished"
-        return response
+        # The poll of an active job's page: one answer for every part of it that moves.
+        return live_parts(request, detail, context)
 
     form = JobPageQuery(request.GET)
     if not form.is_valid():
@@ -198,12 +201,10 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     if not request.htmx and (canonical := form.canonical_query()) is not None:
         # A plain form submits every field, empty ones too: land on the address links use.
         return redirect(f"{request.path}?{canonical}" if canonical else request.path)
-    query = form.cleaned_data
-    chunk_id, reason, row = query["chunk"], query["reason"], query["row"]
     scan = scan_status(detail)
     # The table alone, asked for another chunk than the page shows: its answer carries the
     # reason counts above and in the reason filter too, which follow the chunk.
-    oob = target == FAILURES and _chunk_of(request.htmx.current_url) != chunk_id
+    oob = target == FAILURES and _chunk_of(request.htmx.current_url) != form.cleaned_data["chunk"]
     context["reasons_oob"] = oob
     kept = None
     if target != REASON_SUMMARY:
@@ -213,6 +214,45 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         body = rendered.get(kept) if kept else None
         if body is not None:
             return _page(request, detail, form, body, fragment=target == FAILURES)
+    if target == REASON_SUMMARY:
+        fill_context(request, detail, form, scan, context, table=False)
+        return render(request, "jobs/job.html#reason-summary", context)
+    problem = fill_context(request, detail, form, scan, context)
+    if problem is not None:
+        return problem
+
+    error = context.get("failures_error")
+    # A page made from an old copy (Meteroid failed) is not kept: it would outlive the copy's
+    # banner. Neither is an error, nor a page waiting for the scan.
+    if kept and not error and not context.get("waiting") and not freshness.current():
+        body = render_to_string(
+            "jobs/job.html#failures" if target == FAILURES else "jobs/job.html#body", context, request
+        )
+        rendered.put(kept, body, detail)
+        return _page(request, detail, form, body, fragment=target == FAILURES)
+    template = "jobs/job.html"
+    if target == FAILURES:
+        template += "#failures"
+    response = render(request, template, context, status=error.http_status if error else 200)
+    if error and error.retry_after_seconds:
+        response["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def fill_context(
+    request: HttpRequest,
+    detail: JobDetail,
+    form: JobPageQuery,
+    scan: ScanStatus,
+    context: dict,
+    *,
+    table: bool = True,
+) -> HttpResponse | None:
+    """Add to `context` what the job page shows of the view `form` asks for: its summary's
+    account, filters and reason groups, then (with `table`) its table. Returns the answer
+    instead of a table when the view does not exist (no such chunk, group or page)."""
+    query = form.cleaned_data
+    chunk_id, reason, row = query["chunk"], query["reason"], query["row"]
     # The rows of whole failed chunks are only in the scan: a table that holds them is made
     # from it, like a filtered one.
     from_scan = form.filtered or is_whole_chunk(chunk_id) or has_chunk_rows(scan)
@@ -240,12 +280,12 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         "summary_groups": groups[:SUMMARY_GROUPS],
         "scan_group_keys": {g.key for g in groups},
     }
-    if target == REASON_SUMMARY:
-        return render(request, "jobs/job.html#reason-summary", context)
-    if chunk_is_unknown(scan, chunk_id):
-        return no_such_chunk(request, detail, chunk_id)
     if chunk_id and scan.result:
         context["chunk"] = find_chunk(scan.result.chunks, chunk_id)
+    if not table:
+        return None
+    if chunk_is_unknown(scan, chunk_id):
+        return no_such_chunk(request, detail, chunk_id)
     if reason and scan.result:
         summary = next((g for g in scan.result.groups if g.key == reason), None)
         context["group_template"] = summary.template if summary else None
@@ -296,22 +336,36 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
                 return _no_such_page(request, paging)
             _table(context, form, paging, failures)
 
-    error = context.get("failures_error")
-    # A page made from an old copy (Meteroid failed) is not kept: it would outlive the copy's
-    # banner. Neither is an error, nor a page waiting for the scan.
-    if kept and not error and not context.get("waiting") and not freshness.current():
-        body = render_to_string(
-            "jobs/job.html#failures" if target == FAILURES else "jobs/job.html#body", context, request
-        )
-        rendered.put(kept, body, detail)
-        return _page(request, detail, form, body, fragment=target == FAILURES)
-    template = "jobs/job.html"
-    if target == FAILURES:
-        template += "#failures"
-    response = render(request, template, context, status=error.http_status if error else 200)
-    if error and error.retry_after_seconds:
-        response["Retry-After"] = str(error.retry_after_seconds)
-    return response
+    return None
+
+
+def live_parts(request: HttpRequest, detail: JobDetail, context: dict) -> HttpResponse:
+    """The answer to the poll of an active job's page (see `dashboard.live`): the summary,
+    and out of band the reason groups and filter lists when they changed, and the reader's
+    table (the view in their address bar) or how many new failures it does not show."""
+    current_url = request.htmx.current_url if request.htmx else None
+    form = JobPageQuery(QueryDict(live.view_query(current_url, request.path)))
+    if not form.is_valid():
+        form = JobPageQuery({})
+        form.is_valid()
+    scan = scan_status(detail)
+    if detail.is_terminal:
+        scan = settled(detail, scan, LIVE_END_WAIT_SECONDS)
+    context["reasons_oob"] = False
+    problem = fill_context(request, detail, form, scan, context)
+    lists = render_to_string("jobs/_live_lists.html", context, request)
+    lists_digest = live.digest(lists)
+    paging: Paging | None = context.get("paging")
+    news = live.table_news(
+        ended=detail.is_terminal,
+        exists=problem is None,
+        follows=live.follows_the_job(form.cleaned_data),
+        total=paging.total if paging else None,
+        seen=live.seen_count(request.GET.get(live.SEEN_FIELD)),
+    )
+    changed = detail.is_terminal or lists_digest != request.GET.get(live.LISTS_FIELD)
+    context |= {"lists": lists if changed else "", "lists_digest": lists_digest, "news": news}
+    return render(request, "jobs/_live.html", context)
 
 
 def _chunk_of(url: str | None) -> str:
