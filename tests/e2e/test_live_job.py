@@ -11,7 +11,14 @@ import time
 from playwright.sync_api import Request, expect
 
 from dashboard.sandbox import data
-from tests.e2e.support import first_number
+from tests.e2e.support import (
+    assert_same_document,
+    first_number,
+    mark_page,
+    path_and_query,
+    screenshot,
+    table_rows,
+)
 
 LEAD_SECONDS = 10  # how long before its end the job is shown when the test starts
 POLL_SECONDS = 3  # the summary's hx-trigger
@@ -69,3 +76,114 @@ def test_an_active_job_moves_by_itself_and_polling_stops_once_it_ends(start_dash
     seen = len(polls)
     page.wait_for_timeout(POLL_SECONDS * 2000 + 500)
     assert len(polls) == seen, "the summary is still polled after the job ended"
+
+
+FOLLOW_LEAD_SECONDS = 20  # long enough for a few polls that each bring new failures
+
+
+def _growing_job(now: float) -> tuple[str, float]:
+    """A live job that ended within the last day and, in its last `FOLLOW_LEAD_SECONDS`, went
+    from more than a page of 25 failure records to at least four more (fewer than 50, all of
+    them records, none lost with a whole chunk), and the instant (epoch s) it ended."""
+    current = int(now * 1000) // data.LIVE_SLOT_MS
+    for slot in range(current - 2, current - data.LIVE_KEEP_SLOTS, -1):
+        live = data._live(data.DEFAULT_SEED, slot)
+        before = data._live_job(live, live.end_ms - FOLLOW_LEAD_SECONDS * 1000)
+        after = data._live_job(live, live.end_ms)
+        if before is None or after is None or after.failed_items != after.failure_count:
+            continue
+        grows = after.failure_count - before.failure_count >= 4
+        if grows and 27 <= before.failure_count <= 40 and after.failure_count <= 50:
+            return live.plan.id, live.end_ms / 1000
+    raise AssertionError("no live job of the last day grows as this test needs")
+
+
+LIVE_PARTS = {
+    "summary": "#job-summary",
+    "groups": "#reason-summary",
+    "filters": "#scan-filters",
+    "count": "#failures .count",
+    "table actions": "#failures .table-actions",
+}
+
+
+def test_the_table_follows_a_running_job_and_every_part_ends_with_it(start_dashboard, new_context):
+    now = time.time()
+    job_id, ended = _growing_job(now)
+    server = start_dashboard(SANDBOX_TIME_OFFSET_SECONDS=str(ended - now - FOLLOW_LEAD_SECONDS))
+    context = new_context(origin=server.url)
+    requests: list[tuple[float, str, str]] = []
+    context.on(
+        "request",
+        lambda request: requests.append(
+            (time.monotonic(), request.headers.get("hx-target", ""), path_and_query(request.url))
+        ),
+    )
+    # One reader on the first page (50 rows a page: every failure fits), one on the second.
+    first = context.new_page()
+    first.goto(f"/jobs/{job_id}/?per_page=50")
+    expect(first.locator("#job-summary .badge")).to_have_text("Processing")
+    second = context.new_page()
+    second.goto(f"/jobs/{job_id}/?page=2")
+    for page in (first, second):
+        mark_page(page)
+    start_rows = len(table_rows(first, "#failures table"))
+    second_rows = table_rows(second, "#failures table")
+    assert start_rows > 25 and second_rows
+    screenshot(first, "live-job-first-page-at-start")
+    loaded = time.monotonic()
+
+    # New failures appear on the first page by themselves...
+    first.wait_for_function(
+        "n => document.querySelectorAll('#failures table tbody tr').length > n",
+        arg=start_rows,
+        timeout=15_000,
+    )
+    expect(first.locator("#failures .count")).to_contain_text(
+        f"of {len(table_rows(first, '#failures table'))}"
+    )
+    screenshot(first, "live-job-first-page-grown")
+    # ...while the reader of the second page is told of them, and their table stays put.
+    notice = second.locator("#failures-news")
+    expect(notice).to_contain_text("new failure", timeout=15_000)
+    assert table_rows(second, "#failures table") == second_rows
+    screenshot(second, "live-job-second-page-notice")
+    second.get_by_role("link", name="show").click()
+    second.wait_for_function(
+        "n => document.querySelectorAll('#failures table tbody tr').length > n", arg=len(second_rows)
+    )
+    expect(notice).to_be_empty()
+
+    # When the job ends, every part of the page shows its end, without a reload.
+    expect(first.locator("#job-summary .badge")).to_contain_text(
+        "Completed", timeout=FOLLOW_LEAD_SECONDS * 1000
+    )
+    job_end = time.monotonic()
+    expect(first.locator("#scan-filters")).not_to_contain_text("still running", timeout=10_000)
+    expect(first.locator("#rows-to-fix")).to_be_visible()
+    expect(first.locator("#download-errors")).to_be_visible()
+    first.wait_for_timeout(2_000)  # the ended page settles (its scan may still be read)
+    screenshot(first, "live-job-ended", full_page=True)
+    for page in (first, second):
+        assert_same_document(page)
+    # What each part shows is what a fresh load of the ended job shows.
+    fresh = context.new_page()
+    fresh.goto(f"/jobs/{job_id}/?per_page=50")
+    expect(fresh.locator("#scan-filters")).not_to_contain_text("Reading every failure")
+    for name, selector in LIVE_PARTS.items():
+        shown = " ".join(first.locator(selector).inner_text().split())
+        expected = " ".join(fresh.locator(selector).inner_text().split())
+        assert shown == expected, f"{name}: {shown!r} is not {expected!r}"
+    assert table_rows(first, "#failures table") == table_rows(fresh, "#failures table")
+
+    # While the job ran, each poll was one request: the summary's, nothing beside it (but
+    # the table the reader of the second page asked for).
+    while_active = [r for r in requests if loaded < r[0] < job_end - 0.5]
+    polls = [r for r in while_active if r[1] == "job-summary"]
+    others = [r for r in while_active if r[1] != "job-summary" and "page=2" not in r[2]]
+    assert len(polls) >= 6, while_active
+    assert not others, others
+    # And once it has ended, nothing polls.
+    settled = len(requests)
+    first.wait_for_timeout(POLL_SECONDS * 2000 + 500)
+    assert len(requests) == settled, requests[settled:]
