@@ -78,14 +78,15 @@ def test_htmx_gets_only_the_failures_section(logged_in):
     assert "HX-Target" in response["Vary"]
 
 
-def test_htmx_gets_only_the_summary_when_polling_it(logged_in):
+def test_the_poll_that_sees_a_job_ended_brings_the_summary_and_every_part_ended(logged_in):
     response = logged_in.get(f"/jobs/{CUSTOMERS}/", **htmx("job-summary"))
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="job-summary"')
-    assert 'id="failures"' not in html
-    # A terminal job's summary carries no poll, and tells the table to refresh once.
-    assert "every 3s" not in html
-    assert response["HX-Trigger"] == "job-finished"
+    # A terminal job's summary carries no poll; the other parts come out of band, at once.
+    assert "every 3s" not in html and "HX-Trigger" not in response
+    for part in ('<section id="reason-summary"', '<div id="scan-filters"', '<section id="failures"'):
+        assert re.search(part + r'[^>]*hx-swap-oob="true"', html), part
+    assert "<html" not in html
 
 
 def test_the_full_page_and_the_fragment_show_the_same_rows(logged_in):

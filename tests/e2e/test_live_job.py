@@ -1,5 +1,6 @@
-"""A running job in Chromium: its numbers move by themselves, and the page stops asking once
-the job has ended.
+"""A running job in Chromium: its numbers and its table move by themselves (a reader who
+paged is told of new failures instead), every part shows the end once the job has ended, and
+the page then stops asking. Each poll is one request.
 
 Live sandbox jobs run for about three minutes; this test starts a dashboard whose sandbox
 clock (SANDBOX_TIME_OFFSET_SECONDS) is set a few seconds before the end of one of them."""
@@ -12,6 +13,7 @@ from playwright.sync_api import Request, expect
 
 from dashboard.sandbox import data
 from tests.e2e.support import (
+    assert_accessible,
     assert_same_document,
     first_number,
     mark_page,
@@ -19,6 +21,7 @@ from tests.e2e.support import (
     screenshot,
     table_rows,
 )
+from tests.live_jobs import growing_job
 
 LEAD_SECONDS = 10  # how long before its end the job is shown when the test starts
 POLL_SECONDS = 3  # the summary's hx-trigger
@@ -78,24 +81,7 @@ def test_an_active_job_moves_by_itself_and_polling_stops_once_it_ends(start_dash
     assert len(polls) == seen, "the summary is still polled after the job ended"
 
 
-FOLLOW_LEAD_SECONDS = 20  # long enough for a few polls that each bring new failures
-
-
-def _growing_job(now: float) -> tuple[str, float]:
-    """A live job that ended within the last day and, in its last `FOLLOW_LEAD_SECONDS`, went
-    from more than a page of 25 failure records to at least four more (fewer than 50, all of
-    them records, none lost with a whole chunk), and the instant (epoch s) it ended."""
-    current = int(now * 1000) // data.LIVE_SLOT_MS
-    for slot in range(current - 2, current - data.LIVE_KEEP_SLOTS, -1):
-        live = data._live(data.DEFAULT_SEED, slot)
-        before = data._live_job(live, live.end_ms - FOLLOW_LEAD_SECONDS * 1000)
-        after = data._live_job(live, live.end_ms)
-        if before is None or after is None or after.failed_items != after.failure_count:
-            continue
-        grows = after.failure_count - before.failure_count >= 4
-        if grows and 27 <= before.failure_count <= 40 and after.failure_count <= 50:
-            return live.plan.id, live.end_ms / 1000
-    raise AssertionError("no live job of the last day grows as this test needs")
+FOLLOW_LEAD_SECONDS = 25  # long enough for a few polls that each bring new failures
 
 
 LIVE_PARTS = {
@@ -109,7 +95,7 @@ LIVE_PARTS = {
 
 def test_the_table_follows_a_running_job_and_every_part_ends_with_it(start_dashboard, new_context):
     now = time.time()
-    job_id, ended = _growing_job(now)
+    job_id, ended = growing_job(now, FOLLOW_LEAD_SECONDS)
     server = start_dashboard(SANDBOX_TIME_OFFSET_SECONDS=str(ended - now - FOLLOW_LEAD_SECONDS))
     context = new_context(origin=server.url)
     requests: list[tuple[float, str, str]] = []
@@ -148,6 +134,7 @@ def test_the_table_follows_a_running_job_and_every_part_ends_with_it(start_dashb
     expect(notice).to_contain_text("new failure", timeout=15_000)
     assert table_rows(second, "#failures table") == second_rows
     screenshot(second, "live-job-second-page-notice")
+    assert_accessible(second, "a running job's second page, with new failures to show")
     second.get_by_role("link", name="show").click()
     second.wait_for_function(
         "n => document.querySelectorAll('#failures table tbody tr').length > n", arg=len(second_rows)
