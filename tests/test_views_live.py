@@ -9,6 +9,7 @@ import time
 import pytest
 
 from dashboard import live
+from dashboard.sandbox.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 from tests.live_jobs import growing_job
 
@@ -113,6 +114,7 @@ def test_a_filtered_reader_is_told_too(logged_in, running):
 def test_a_poll_that_sees_nothing_new_brings_the_summary_alone(logged_in, running):
     job_id, _ = running
     page = logged_in.get(f"/jobs/{job_id}/?page=2").content.decode()
+    assert wait_for_scan(job_id).state == "done"  # the lists stay as they are meanwhile
     first = _poll(logged_in, job_id, "?page=2", seen=_seen(page)).content.decode()
     # The first poll brings the lists (the page holds no digest of them yet)...
     assert 'id="scan-filters" class="scan-filters" hx-swap-oob="true"' in first
@@ -190,3 +192,15 @@ def test_the_readers_view_comes_from_their_address():
         None,
         None,
     ]
+
+
+def test_an_ended_jobs_table_is_read_again_once_the_rows_of_whole_chunks_are(logged_in, settings):
+    # While the scan reads the errors CSV, the table comes from Meteroid's failure records
+    # alone: it asks again when the scan has every failed row.
+    settings.SANDBOX_LATENCY_MS = 300
+    html = logged_in.get(f"/jobs/{SHOWCASE['whole_chunks']}/").content.decode()
+    table = re.search(r'<section id="failures"[^>]*>', html).group(0)
+    assert 'hx-trigger="scan-finished from:body"' in table
+    # A job without such rows has nothing more to wait for.
+    html = logged_in.get(f"/jobs/{SHOWCASE['customers']}/").content.decode()
+    assert 'hx-trigger="none"' in re.search(r'<section id="failures"[^>]*>', html).group(0)
