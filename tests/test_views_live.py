@@ -101,14 +101,16 @@ def test_a_reader_who_paged_is_told_of_new_failures_and_their_table_stays(logged
 
 
 def test_a_filtered_reader_is_told_too(logged_in, running):
-    job_id, at = running
+    job_id, _ = running
     page = logged_in.get(f"/jobs/{job_id}/").content.decode()
     chunk = re.search(r'href="\?chunk=(bjch_[0-9A-Za-z]+)"', page).group(1)
     view = f"?chunk={chunk}"
-    before = logged_in.get(f"/jobs/{job_id}/{view}").content.decode()
-    at(0.5)
-    html = _poll(logged_in, job_id, view, seen=_seen(before)).content.decode()
+    total = int(_seen(logged_in.get(f"/jobs/{job_id}/{view}").content.decode()))
+    # A page that shows one failure fewer than the chunk has now (it was shown before the last).
+    html = _poll(logged_in, job_id, view, seen=str(total - 1)).content.decode()
     assert 'id="failures" ' not in html
+    news = re.search(r'<p id="failures-news" hx-swap-oob="innerHTML">(.*?)</p>', html, re.S).group(1)
+    assert news.startswith("1 new failure: ") and f'href="/jobs/{job_id}/{view}"' in news
 
 
 def test_a_poll_that_sees_nothing_new_brings_the_summary_alone(logged_in, running):

@@ -2,9 +2,12 @@
 // what moved (dashboard/live.py): the digest of the reason groups and filter lists the last
 // answer brought (on the summary), and the count of the table the reader sees (on the table).
 (function () {
+  function isPoll(elt) {
+    return elt && elt.id === "job-summary";
+  }
   document.addEventListener("htmx:configRequest", function (event) {
     const summary = event.detail.elt;
-    if (summary.id !== "job-summary") {
+    if (!isPoll(summary)) {
       return;
     }
     if (summary.dataset.lists) {
@@ -13,6 +16,18 @@
     const table = document.getElementById("failures");
     if (table && table.dataset.seen) {
       event.detail.parameters.seen = table.dataset.seen;
+    }
+  });
+  // An answer made for the view the reader has since left (they paged or filtered while it
+  // was on its way) would put that view's table back: it is dropped, the next poll follows.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const config = event.detail.requestConfig;
+    if (!config || !isPoll(config.elt)) {
+      return;
+    }
+    const sentFrom = config.headers["HX-Current-URL"];
+    if (sentFrom && sentFrom !== window.location.href) {
+      event.detail.shouldSwap = false;
     }
   });
 })();
