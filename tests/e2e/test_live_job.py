@@ -72,10 +72,10 @@ def test_an_active_job_moves_by_itself_and_polling_stops_once_it_ends(start_dash
     expect(page.locator("#job-summary dt").nth(4)).to_have_text("Completed")
     # The table comes once more when the job ends, with the final count (every failed row,
     # rows of whole failed chunks too): what a fresh load of the page shows.
+    expect(page.locator("#scan-filters")).not_to_contain_text("Reading every failure")  # the scan of its end
     fresh = page.context.new_page()
     fresh.goto(f"/jobs/{job_id}/")
     expect(fresh.locator("#scan-filters")).not_to_contain_text("Reading every failure")
-    fresh.wait_for_load_state("networkidle")  # and the table asked again once the scan was done
     final = fresh.locator("#failures .count, #failures .empty").first.inner_text()
     expect(page.locator("#failures")).to_contain_text(final.strip())
     fresh.close()
@@ -154,15 +154,14 @@ def test_the_table_follows_a_running_job_and_every_part_ends_with_it(start_dashb
     expect(first.locator("#scan-filters")).not_to_contain_text("still running", timeout=10_000)
     expect(first.locator("#rows-to-fix")).to_be_visible()
     expect(first.locator("#download-errors")).to_be_visible()
-    first.wait_for_timeout(2_000)  # the ended page settles (its scan may still be read)
+    # What each part shows is what a fresh load of the ended job shows (once its scan is read).
+    expect(first.locator("#scan-filters")).not_to_contain_text("Reading every failure")
     screenshot(first, "live-job-ended", full_page=True)
     for page in (first, second):
         assert_same_document(page)
-    # What each part shows is what a fresh load of the ended job shows.
     fresh = context.new_page()
     fresh.goto(f"/jobs/{job_id}/?per_page=50")
     expect(fresh.locator("#scan-filters")).not_to_contain_text("Reading every failure")
-    fresh.wait_for_load_state("networkidle")  # and the table asked again once the scan was done
     for name, selector in LIVE_PARTS.items():
         shown = " ".join(first.locator(selector).inner_text().split())
         expected = " ".join(fresh.locator(selector).inner_text().split())
