@@ -30,4 +30,13 @@
       event.detail.shouldSwap = false;
     }
   });
+  // Nor does the table move under a reader working in it (a row link has focus): the first
+  // page follows the job again once they leave it. The table of the job's end always comes.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail.target;
+    const stillRunning = event.detail.fragment && event.detail.fragment.querySelector("#failures-news");
+    if (target.id === "failures" && stillRunning && target.contains(document.activeElement)) {
+      event.detail.shouldSwap = false;
+    }
+  });
 })();
