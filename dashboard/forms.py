@@ -54,11 +54,22 @@ class _QueryForm(forms.Form):
         return cleaned
 
     def problems(self) -> list[str]:
-        """One readable line per invalid parameter, naming it."""
+        """A sentence per thing wrong in the address, naming the parameter as a person
+        knows it ("Rows per page can be 25, 50 or 100, not 1000.")."""
         return [
-            f"{name}: {' '.join(str(message) for message in messages)}"
-            for name, messages in self.errors.items()
+            _sentence(
+                name,
+                self.fields[name],
+                error,
+                self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data.get(name)],
+            )
+            for name, errors in self.errors.as_data().items()
+            for error in errors
         ]
+
+    def bad_fields(self) -> list[str]:
+        """The parameters at fault: a page without them exists."""
+        return list(self.errors)
 
     def query(self) -> str:
         raise NotImplementedError
@@ -69,6 +80,46 @@ class _QueryForm(forms.Form):
         if not any(value == "" for _, values in self.data.lists() for value in values):
             return None
         return self.query()
+
+
+# What the parameters are to a person reading a message about them.
+FIELD_WORDS = {
+    "page": "The page",
+    "per_page": "Rows per page",
+    "chunk": "The chunk",
+    "reason": "The reason group",
+    "q": "The search",
+    "row": "The row",
+    "type": "The job type",
+    "status": "The status",
+}
+SHOWN_VALUE_CHARS = 40
+
+
+def _sentence(name: str, field: forms.Field, error: forms.ValidationError, given: list) -> str:
+    """One invalid parameter as a sentence: what it can be, and what the address gave."""
+    words = FIELD_WORDS.get(name, f"The parameter {name}")
+    params = error.params or {}
+    raw = str(params.get("value", given[0] if given else ""))
+    shown = raw if len(raw) <= SHOWN_VALUE_CHARS else raw[: SHOWN_VALUE_CHARS - 1] + "…"
+    if error.code == "invalid_choice" and isinstance(field, forms.ChoiceField):
+        allowed = [str(label) for value, label in field.choices if value != ""]
+        listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}" if len(allowed) > 1 else "".join(allowed)
+        return f"{words} can be {listed}, not “{shown}”."
+    if isinstance(field, forms.IntegerField):
+        if error.code == "min_value":
+            return f"{words} must be {params['limit_value']:,} or more, not {shown}."
+        if error.code == "max_value":
+            return f"{words} can be at most {params['limit_value']:,}, not {shown}."
+        return f"{words} must be a whole number, not “{shown}”."
+    if error.code == "max_length":
+        return f"{words} can be at most {params['limit_value']:,} characters long; this one has {params['show_value']:,}."
+    message = " ".join(error.messages)
+    return (
+        f"{words} “{shown}” {message[0].lower()}{message[1:]}"
+        if message
+        else f"{words} “{shown}” is not valid."
+    )
 
 
 class OpenJobQuery(forms.Form):
@@ -132,8 +183,8 @@ def _chunk_field() -> forms.CharField:
         validators=[
             RegexValidator(
                 CHUNK_FILTER_RE,
-                "Not a chunk id (they look like bjch_7n42DGM5Tflk9n8mt7Fhc7, or rows-51-100 for a "
-                "chunk that failed as a whole).",
+                "Is not a chunk: chunk ids look like bjch_7n42DGM5Tflk9n8mt7Fhc7, or rows-51-100 for "
+                "a chunk that failed as a whole.",
             )
         ],
     )
@@ -143,7 +194,7 @@ def _reason_field() -> forms.CharField:
     return forms.CharField(
         required=False,
         max_length=12,
-        validators=[RegexValidator(KEY_RE, "Not a reason group key (they look like 3f9a2c0b17de).")],
+        validators=[RegexValidator(KEY_RE, "Is not a reason group: their keys look like 3f9a2c0b17de.")],
     )
 
 

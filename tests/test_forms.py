@@ -2,6 +2,7 @@ import pytest
 from django.http import QueryDict
 
 from dashboard.forms import (
+    FIELD_WORDS,
     ExportQuery,
     JobListQuery,
     JobPageQuery,
@@ -48,7 +49,12 @@ def test_job_list_keeps_repeated_statuses_and_drops_defaults_from_its_links():
 def test_job_list_refuses_bad_values_and_names_them(query):
     form, ok = _form(JobListQuery, query)
     assert not ok
-    assert form.problems()[0].split(":")[0] == query.split("=")[0]
+    name = query.split("=")[0]
+    assert form.bad_fields() == [name]
+    # A sentence naming the parameter as a person knows it, never a form's error message.
+    for sentence in form.problems():
+        assert sentence.startswith(FIELD_WORDS[name]) and sentence.endswith(".")
+        assert "Select a valid" not in sentence and "Enter a whole number" not in sentence
 
 
 @pytest.mark.parametrize(
@@ -112,7 +118,12 @@ def test_a_row_decides_the_page_and_paging_drops_the_row():
 def test_job_page_refuses_bad_reason_row_and_search(query):
     form, ok = _form(JobPageQuery, query)
     assert not ok
-    assert form.problems()[0].split(":")[0] == query.split("=")[0]
+    name = query.split("=")[0]
+    assert form.bad_fields() == [name]
+    # A sentence naming the parameter as a person knows it, never a form's error message.
+    for sentence in form.problems():
+        assert sentence.startswith(FIELD_WORDS[name]) and sentence.endswith(".")
+        assert "Select a valid" not in sentence and "Enter a whole number" not in sentence
 
 
 def test_exports_and_reasons_take_only_their_filters():

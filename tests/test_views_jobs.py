@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import override_settings
 
+from dashboard.forms import FIELD_WORDS
 from tests.helpers import HTMX, htmx, upstream_calls
 
 pytestmark = pytest.mark.django_db
@@ -91,17 +92,35 @@ def test_the_pager_links_work_with_and_without_htmx(logged_in):
     ],
 )
 def test_bad_parameters_get_a_400_page_that_names_them(logged_in, query, name):
-    response = logged_in.get(f"/jobs/?{query}")
+    response = logged_in.get(
+        f"/jobs/?{query}&type=CUSTOMER_CSV_IMPORT" if name != "type" else f"/jobs/?{query}"
+    )
     html = response.content.decode()
     assert response.status_code == 400
-    assert f"{name}:" in html
+    # A sentence that names the parameter as a person knows it, not a form's error.
+    assert FIELD_WORDS[name] in html
+    assert f"{name}:" not in html and "Select a valid choice" not in html
     assert "Traceback" not in html
+    # And a way on: the same list without the bad parameter, keeping the good ones.
+    without = "/jobs/?type=CUSTOMER_CSV_IMPORT" if name != "type" else "/jobs/"
+    assert f'<a class="button" href="{without}">Show this page without it</a>' in html
+
+
+def test_a_bad_number_of_rows_per_page_gets_a_sentence(logged_in):
+    html = logged_in.get("/jobs/?per_page=1000").content.decode()
+    assert "Rows per page can be 10, 25, 50 or 100, not “1000”." in html
 
 
 def test_a_page_past_the_end_is_not_found(logged_in):
     response = logged_in.get("/jobs/?page=999")
     assert response.status_code == 404
-    assert "There is no page 999 of this list." in response.content.decode()
+    html = response.content.decode()
+    pages = re.search(r"There is no page 999 of this list: the last is (\d+)\.", html)
+    assert pages, "says which page is the last"
+    last = int(pages.group(1))
+    assert f'<a class="button" href="/jobs/?page={last}">Go to page {last}</a>' in html
+    assert logged_in.get(f"/jobs/?page={last}").status_code == 200
+    assert logged_in.get(f"/jobs/?page={last + 1}").status_code == 404
 
 
 def test_a_second_view_costs_no_upstream_call(logged_in):

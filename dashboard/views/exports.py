@@ -161,7 +161,7 @@ def _export_scope(request: HttpRequest, job_id: str) -> tuple[JobDetail, str, st
         return detail
     form = ExportQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems())
+        return bad_query(request, form.problems(), bad=form.bad_fields())
     return detail, form.cleaned_data["chunk"], form.cleaned_data["reason"], form.cleaned_data["q"]
 
 

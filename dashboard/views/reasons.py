@@ -27,7 +27,7 @@ from dashboard.reasons import Grouping, ReasonGroup
 from dashboard.scan import ScanStatus
 from dashboard.search import MAX_QUERY_CHARS
 from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
-from dashboard.views.responses import bad_query, not_found, streamed_download
+from dashboard.views.responses import bad_query, no_such_page, streamed_download
 
 REASONS = "reasons"  # the htmx target of the groups region
 GROUPS_PER_PAGE = 50
@@ -75,7 +75,7 @@ def _scope(
         return detail
     form = ReasonsQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems())
+        return bad_query(request, form.problems(), bad=form.bad_fields())
     scan, analysis = scanned(detail, wait=wait)
     chunk_id = form.cleaned_data["chunk"]
     if chunk_is_unknown(scan, chunk_id) or (
@@ -116,7 +116,14 @@ def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
         grouping = analysis.grouping_for(form.cleaned_data["chunk"])
         paging = Paging(form.cleaned_data["page"], GROUPS_PER_PAGE, len(grouping.groups))
         if not paging.exists:
-            return not_found(request, f"There is no page {paging.page:,} of these reason groups.")
+            last = form.query(page=paging.pages)
+            return no_such_page(
+                request,
+                paging.page,
+                paging.pages,
+                "these reason groups",
+                f"{request.path}?{last}" if last else request.path,
+            )
         shown = grouping.groups[paging.offset : paging.offset + paging.per_page]
         chart = _chart(grouping)
         context |= {
@@ -156,7 +163,14 @@ def reason_group(request: HttpRequest, job_id: str, key: str) -> HttpResponse:
             return no_such_group(request, detail, key)
         paging = Paging(form.cleaned_data["page"], EXACT_PER_PAGE, group.distinct)
         if not paging.exists:
-            return not_found(request, f"There is no page {paging.page:,} of these reasons.")
+            last = form.query(page=paging.pages)
+            return no_such_page(
+                request,
+                paging.page,
+                paging.pages,
+                "these reasons",
+                f"{request.path}?{last}" if last else request.path,
+            )
         per_page = EXACT_IN_FRAGMENT if fragment else paging.per_page
         exact = group.exact[paging.offset : paging.offset + per_page]
         context |= {

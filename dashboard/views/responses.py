@@ -32,9 +32,11 @@ def problem(
     retry: bool = False,
     retry_after: int | None = None,
     again_in: int | None = None,
+    links: list[tuple[str, str]] | None = None,
 ) -> HttpResponse:
     """The page (or htmx fragment) of a problem. `again_in`: a whole page asks again by
-    itself after that many seconds (Meteroid was only slow)."""
+    itself after that many seconds (Meteroid was only slow). `links`: (words, address) of
+    the nearest pages that exist, offered first."""
     # A fragment only for htmx swaps of part of a page; boosted links replace the whole body.
     fragment = bool(request.htmx and request.htmx.target)
     context = {
@@ -46,6 +48,7 @@ def problem(
         # A fragment's region has its own way of asking again, or none.
         "again_in": None if fragment else again_in,
         "back_url": request.get_full_path(),
+        "links": links or [],
     }
     template = "_problem.html" if fragment else "problem.html"
     response = render(request, template, context, status=status)
@@ -54,17 +57,46 @@ def problem(
     return response
 
 
-def bad_query(request: HttpRequest, details: list[str]) -> HttpResponse:
+def bad_query(request: HttpRequest, details: list[str], *, bad: Iterable[str] = ()) -> HttpResponse:
+    """A 400 page that says in sentences what is wrong with the address, and, when `bad`
+    names the parameters at fault, links to the same page without them."""
+    links = []
+    if bad:
+        kept = request.GET.copy()
+        for name in bad:
+            kept.pop(name, None)
+        query = kept.urlencode()
+        links.append(
+            (
+                "Show this page without them" if len(list(bad)) > 1 else "Show this page without it",
+                f"{request.path}?{query}" if query else request.path,
+            )
+        )
     return problem(
         request,
         status=400,
         title="This address asks for something the dashboard cannot show.",
         details=details,
+        links=links,
     )
 
 
-def not_found(request: HttpRequest, title: str, details: list[str] | None = None) -> HttpResponse:
-    return problem(request, status=404, title=title, details=details)
+def not_found(
+    request: HttpRequest,
+    title: str,
+    details: list[str] | None = None,
+    links: list[tuple[str, str]] | None = None,
+) -> HttpResponse:
+    return problem(request, status=404, title=title, details=details, links=links)
+
+
+def no_such_page(request: HttpRequest, page: int, last: int, what: str, last_url: str) -> HttpResponse:
+    """A page past the end: which is the last, and a link to it (`last_url`)."""
+    return not_found(
+        request,
+        f"There is no page {page:,} of {what}: the last is {last:,}.",
+        links=[(f"Go to page {last:,}", last_url)],
+    )
 
 
 def upstream_problem(request: HttpRequest, error: MeteroidError) -> HttpResponse:
@@ -72,7 +104,11 @@ def upstream_problem(request: HttpRequest, error: MeteroidError) -> HttpResponse
         return not_found(
             request,
             "No such batch job.",
-            ["Meteroid does not know this job, or it belongs to another tenant than the dashboard's key."],
+            [
+                "Meteroid has no job with this id that this dashboard can see. The id may be "
+                "mistyped or cut short, or the job may belong to another Meteroid organisation "
+                "than the one this dashboard is connected to."
+            ],
         )
     return problem(
         request,
