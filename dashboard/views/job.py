@@ -36,7 +36,8 @@ from dashboard.scan import (
     scan_status,
 )
 from dashboard.search import clean_query, match_note
-from dashboard.views.responses import bad_query, not_found, upstream_problem
+from dashboard.titles import job_title, title_tag
+from dashboard.views.responses import bad_query, no_such_page, not_found, upstream_problem
 from dashboard.whole_chunks import RowAccount, account
 
 # Fragments of the job page that htmx asks for by the id of the element they replace.
@@ -197,7 +198,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
 
     form = JobPageQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems())
+        return bad_query(request, form.problems(), bad=form.bad_fields())
     if not request.htmx and (canonical := form.canonical_query()) is not None:
         # A plain form submits every field, empty ones too: land on the address links use.
         return redirect(f"{request.path}?{canonical}" if canonical else request.path)
@@ -206,6 +207,8 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     # reason counts above and in the reason filter too, which follow the chunk.
     oob = target == FAILURES and _chunk_of(request.htmx.current_url) != form.cleaned_data["chunk"]
     context["reasons_oob"] = oob
+    title = job_title(detail, form.cleaned_data, scan.result)
+    context["page_title"] = title
     kept = None
     if target != REASON_SUMMARY:
         # A view of an ended job seen before: its data part comes rendered from the cache.
@@ -213,7 +216,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         kept = rendered.key_for(detail, scan, form.query(), fragment)
         body = rendered.get(kept) if kept else None
         if body is not None:
-            return _page(request, detail, form, body, fragment=target == FAILURES)
+            return _page(request, detail, form, body, title, fragment=target == FAILURES)
     if target == REASON_SUMMARY:
         fill_context(request, detail, form, scan, context, table=False)
         return render(request, "jobs/job.html#reason-summary", context)
@@ -229,11 +232,13 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
             "jobs/job.html#failures" if target == FAILURES else "jobs/job.html#body", context, request
         )
         rendered.put(kept, body, detail)
-        return _page(request, detail, form, body, fragment=target == FAILURES)
+        return _page(request, detail, form, body, title, fragment=target == FAILURES)
     template = "jobs/job.html"
     if target == FAILURES:
         template += "#failures"
     response = render(request, template, context, status=error.http_status if error else 200)
+    if target == FAILURES:
+        response.content += title_tag(title).encode()
     if error and error.retry_after_seconds:
         response["Retry-After"] = str(error.retry_after_seconds)
     return response
@@ -315,7 +320,7 @@ def fill_context(
             context |= {"target_row": row, "row_found": found}
         paging = Paging(page_number, query["per_page"], len(positions))
         if not paging.exists:
-            return _no_such_page(request, paging)
+            return _no_such_page(request, form, paging)
         if from_scan:
             failures: list[Failure] | None = analysis.page(positions, paging.offset, paging.per_page)
         else:
@@ -333,7 +338,7 @@ def fill_context(
                 return no_such_chunk(request, detail, chunk_id)
             paging = Paging(query["page"], query["per_page"], total)
             if not paging.exists:
-                return _no_such_page(request, paging)
+                return _no_such_page(request, form, paging)
             _table(context, form, paging, failures)
 
     return None
@@ -376,14 +381,16 @@ def _chunk_of(url: str | None) -> str:
 
 
 def _page(
-    request: HttpRequest, detail: JobDetail, form: JobPageQuery, body: str, *, fragment: bool
+    request: HttpRequest, detail: JobDetail, form: JobPageQuery, body: str, title: str, *, fragment: bool
 ) -> HttpResponse:
-    """A job page around its data part (`body`), or, for htmx, the table fragment alone."""
+    """A job page around its data part (`body`), or, for htmx, the table fragment alone, followed
+    by the tab's title (htmx takes it: the filters changed it)."""
     if fragment:
-        return HttpResponse(body)
+        return HttpResponse(body + title_tag(title))
     context = {
         "job": detail,
         "body": body,
+        "page_title": title,
         "current_query": form.query(),
         "current_fields": parse_qsl(form.query()),
     }
@@ -420,6 +427,8 @@ def _table(
 ) -> None:
     """The table's rows and pager; the first `exact` rows are a search's exact matches."""
     context.pop("meteroid_total", None)
+    detail: JobDetail = context["job"]
+    result = context["scan"].result
     context |= {
         "rows": failure_rows(
             failures,
@@ -428,6 +437,9 @@ def _table(
             reason=form.cleaned_data["reason"],
             target_row=context.get("target_row"),
             exact=exact,
+            chunk_size=detail.chunk_size,
+            total_items=detail.total_items,
+            group_counts={g.key: g.count for g in result.groups} if result else None,
         ),
         "paging": paging,
         "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
@@ -436,11 +448,14 @@ def _table(
     }
 
 
-def _no_such_page(request: HttpRequest, paging: Paging) -> HttpResponse:
-    return not_found(
+def _no_such_page(request: HttpRequest, form: JobPageQuery, paging: Paging) -> HttpResponse:
+    query = form.query(page=paging.pages)
+    return no_such_page(
         request,
-        f"There is no page {paging.page:,} of these failures.",
-        [f"They fill {paging.pages:,} page{'s' if paging.pages != 1 else ''} of {paging.per_page}."],
+        paging.page,
+        paging.pages,
+        "these failures",
+        f"{request.path}?{query}" if query else request.path,
     )
 
 
@@ -453,7 +468,7 @@ def job_chunks(request: HttpRequest, job_id: str) -> HttpResponse:
         return detail
     form = JobPageQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems())
+        return bad_query(request, form.problems(), bad=form.bad_fields())
     return _scan_filters(request, detail, form)
 
 

@@ -15,7 +15,8 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JOB_TYPES, STATUSES
 from dashboard.paging import Paging
 from dashboard.pasted_links import view_query
-from dashboard.views.responses import bad_query, not_found, problem, upstream_problem
+from dashboard.titles import jobs_title, title_tag
+from dashboard.views.responses import bad_query, no_such_page, problem, upstream_problem
 
 
 @require_GET
@@ -23,7 +24,7 @@ from dashboard.views.responses import bad_query, not_found, problem, upstream_pr
 def jobs(request: HttpRequest) -> HttpResponse:
     form = JobListQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems())
+        return bad_query(request, form.problems(), bad=form.bad_fields())
     query = form.cleaned_data
     gateway = get_gateway()
     try:
@@ -37,10 +38,13 @@ def jobs(request: HttpRequest) -> HttpResponse:
         return upstream_problem(request, error)
     paging = Paging(query["page"], query["per_page"], listing.pagination.total_items)
     if not paging.exists:
-        return not_found(
+        last = form.query(page=paging.pages)
+        return no_such_page(
             request,
-            f"There is no page {query['page']:,} of this list.",
-            [f"It has {paging.pages:,} page{'s' if paging.pages != 1 else ''}."],
+            paging.page,
+            paging.pages,
+            "this list",
+            f"{request.path}?{last}" if last else request.path,
         )
     context = {
         "form": form,
@@ -58,11 +62,14 @@ def jobs(request: HttpRequest) -> HttpResponse:
         "retried": {job.id for job in listing.jobs if job.is_active and gateway.reopened(job)},
         "now": timezone.now(),
         "filtered": bool(query["type"] or query["status"]),
+        "page_title": jobs_title(query),
     }
-    template = "jobs/list.html"
     if request.htmx and request.htmx.target == "jobs-table":
-        template += "#jobs-table"
-    return render(request, template, context)
+        # The table alone, then the tab's title, which htmx takes: the filters changed it.
+        response = render(request, "jobs/list.html#jobs-table", context)
+        response.content += title_tag(context["page_title"]).encode()
+        return response
+    return render(request, "jobs/list.html", context)
 
 
 @require_GET
