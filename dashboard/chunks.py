@@ -26,8 +26,13 @@ class ChunkSummary(PickledByFields):
         return is_whole_chunk(self.chunk_id)
 
     @property
+    def rows(self) -> str:
+        """Where the chunk is in the file, as a person finds it: "rows 201-250"."""
+        return f"rows {self.row_start:,}–{self.row_end:,}"
+
+    @property
     def label(self) -> str:
-        label = f"rows {self.row_start:,}–{self.row_end:,} · {self.failures:,} failed"
+        label = f"{self.rows} · {self.failures:,} failed"
         return f"{label} · failed as a whole" if self.whole else label
 
     @property

@@ -4,11 +4,11 @@ run of rows from the same chunk (the cell spans them)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from dashboard.chunks import is_whole_chunk
+from dashboard.chunks import WHOLE_CHUNK_PREFIX, is_whole_chunk
 from dashboard.meteroid.records import Failure
 from dashboard.reasons import group_key
 
@@ -22,7 +22,9 @@ class FailureRow:
     identifier: str | None
     reason: str
     similar: str  # "?reason=<key>": every failure like this one; "" when the table shows only those
+    similar_count: int | None  # how many failures the group holds, when the scan has counted them
     chunk_id: str  # for a row of a whole failed chunk, the chunk's rows: `rows-51-100`
+    chunk_rows: str  # the chunk as a person finds it in the file: "rows 201-250"; "" if unknown
     chunk_link: str
     chunk_span: int  # rows the chunk cell covers from here; 0 where a cell above covers this row
     is_target: bool
@@ -42,13 +44,18 @@ def failure_rows(
     reason: str = "",
     target_row: int | None = None,
     exact: int = 0,
+    chunk_size: int | None = None,
+    total_items: int | None = None,
+    group_counts: Mapping[str, int] | None = None,
 ) -> list[FailureRow]:
     """The display rows of one page of failures.
 
     `row_query` is the view's query without page or row (a row decides its page); `per_page`
     carries over into the group and chunk links when it is not the default; `reason` is the
     group the table is filtered to, whose rows need no link to it; the first `exact` rows
-    are a search's exact matches of the identifier.
+    are a search's exact matches of the identifier. `chunk_size` (the job type's) and
+    `total_items` give each chunk its rows; `group_counts` the size of each row's reason
+    group, so that a group of one gets no link to itself.
     """
     keep = "" if per_page == 25 else f"&per_page={per_page}"
     spans = _chunk_spans([f.chunk_id for f in failures])
@@ -56,6 +63,7 @@ def failure_rows(
     for at, (failure, span) in enumerate(zip(failures, spans, strict=True)):
         number = failure.row_number
         key = group_key(failure.reason)
+        count = group_counts.get(key) if group_counts is not None else None
         rows.append(
             FailureRow(
                 number=number,
@@ -64,8 +72,10 @@ def failure_rows(
                 link=f"?{row_query + '&' if row_query else ''}row={number}#row-{number}",
                 identifier=failure.item_identifier,
                 reason=failure.reason,
-                similar="" if key == reason else f"?reason={key}{keep}",
+                similar="" if key == reason or count == 1 else f"?reason={key}{keep}",
+                similar_count=count,
                 chunk_id=failure.chunk_id,
+                chunk_rows=chunk_rows(failure.chunk_id, failure.item_index, chunk_size, total_items),
                 chunk_link=f"?{urlencode({'chunk': failure.chunk_id})}{keep}",
                 chunk_span=span,
                 is_target=number == target_row,
@@ -73,6 +83,24 @@ def failure_rows(
             )
         )
     return rows
+
+
+def chunk_rows(chunk_id: str, item_index: int, chunk_size: int | None, total_items: int | None) -> str:
+    """The rows of the file a chunk covers, as a person reads them: "rows 201-250".
+
+    A whole failed chunk is named by its rows already (`rows-201-250`); another is chunk
+    `item_index // chunk_size` of the file, cut at its end. "" when the type's size is unknown.
+    """
+    if is_whole_chunk(chunk_id):
+        first, _, last = chunk_id.removeprefix(WHOLE_CHUNK_PREFIX).partition("-")
+        return f"rows {int(first):,}–{int(last):,}"
+    if not chunk_size:
+        return ""
+    start = item_index // chunk_size * chunk_size
+    end = start + chunk_size
+    if total_items:
+        end = max(start + 1, min(end, total_items))
+    return f"rows {start + 1:,}–{end:,}"
 
 
 def _chunk_spans(chunk_ids: Sequence[str]) -> list[int]:

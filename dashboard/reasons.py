@@ -115,6 +115,30 @@ KIND_NAMES = {
     "url": "URL",
     "hex": "hex value",
 }
+# How a mask reads for a person (`Customer a customer id not found`): the pattern's text, its
+# key and the CSV exports keep the machine form (`<id:cus>`), which tools and links rely on.
+KIND_WORDS = {
+    "quoted": "a value",
+    "number": "a number",
+    "time": "a time",
+    "date": "a date",
+    "uuid": "a UUID",
+    "email": "an e-mail address",
+    "url": "a web address",
+    "hex": "a code",
+}
+# Meteroid's id prefixes, as a person names what the id is of.
+ID_WORDS = {
+    "cus": "a customer id",
+    "plan": "a plan id",
+    "sub": "a subscription id",
+    "evt": "an event id",
+    "inv": "an invoice id",
+    "prod": "a product id",
+    "price": "a price id",
+    "bjob": "a batch job id",
+    "bjch": "a chunk id",
+}
 # Words that say little about the value next to them; the label looks further.
 _STOPWORDS = frozenset(
     {
@@ -131,6 +155,13 @@ def mask_of(kind: str) -> str:
     if kind.startswith("id:"):
         return f"<{kind}>"
     return KIND_MASKS[kind]
+
+
+def mask_words(kind: str) -> str:
+    """How a masked value of `kind` reads for a person: `a number`, `a customer id`."""
+    if kind.startswith("id:"):
+        return ID_WORDS.get(kind[3:], f"an id ({kind[3:]}_…)")
+    return KIND_WORDS.get(kind, "a value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +187,32 @@ class Template(PickledByFields):
             (part, None) if isinstance(part, str) else (mask_of(self.slots[part].kind), self.slots[part])
             for part in self.parts
         ]
+
+    def word_segments(self) -> list[tuple[str, Slot | None]]:
+        """(text, slot) pairs as a person reads them: each mask in words (`a customer id`),
+        without the quotes that held the value (the mark around the words shows where)."""
+        parts = list(self.parts)
+        out: list[tuple[str, Slot | None]] = []
+        for i, part in enumerate(parts):
+            if isinstance(part, str):
+                closes = i + 2 >= len(parts) or str(parts[i + 2])[:1] == part[-1:]
+                if i + 1 < len(parts) and not isinstance(parts[i + 1], str) and part[-1:] in "'\"" and closes:
+                    part = part[:-1]
+                if i > 0 and not isinstance(parts[i - 1], str) and part[:1] in "'\"":
+                    before = parts[i - 2] if i >= 2 else ""
+                    if isinstance(before, str) and before[-1:] == part[:1]:
+                        part = part[1:]
+                if part:
+                    out.append((part, None))
+            else:
+                slot = self.slots[part]
+                out.append((mask_words(slot.kind), slot))
+        return out
+
+    @property
+    def words(self) -> str:
+        """The pattern as a person reads it: `Customer a customer id not found`."""
+        return "".join(text for text, _ in self.word_segments())
 
 
 @dataclass(frozen=True, slots=True)

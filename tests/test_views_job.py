@@ -22,7 +22,7 @@ def _rows(html: str) -> list[tuple[str, str]]:
     the chunk once, in a cell that spans them."""
     rows, chunk = [], ""
     for number, cells in re.findall(r'<tr id="row-(\d+)"[^>]*>(.*?)</tr>', html, re.S):
-        if found := re.search(r'<td class="chunk"[^>]*><a [^>]*>(bjch_[0-9A-Za-z]+)</a>', cells):
+        if found := re.search(r'<td class="chunk"[^>]*><a href="\?chunk=(bjch_[0-9A-Za-z]+)', cells):
             chunk = found.group(1)
         elif found := re.search(r'<td class="chunk whole"[^>]*><a href="\?chunk=(rows-\d+-\d+)', cells):
             chunk = found.group(1)  # a chunk that failed as a whole, named by its rows
@@ -137,8 +137,18 @@ def test_each_rows_chunk_links_to_its_filter_once_per_run_of_rows(logged_in):
     rows = _rows(html)
     runs = [(chunk, len(list(run))) for chunk, run in itertools.groupby(c for _, c in rows)]
     assert len(runs) > 1, "this page spans several chunks"
-    cells = re.findall(r'<td class="chunk"(?: rowspan="(\d+)")?><a href="\?chunk=(bjch_\w+)">\2</a>', html)
-    assert [(chunk, int(span or 1)) for span, chunk in cells] == runs
+    # A chunk is named by its rows in the file first (customers: 50 rows a chunk), its id second.
+    cells = re.findall(
+        r'<td class="chunk"(?: rowspan="(\d+)")?><a href="\?chunk=(bjch_\w+)" tabindex="-1">rows ([\d,]+)–([\d,]+)</a>'
+        r' <small class="mono">\2</small>',
+        html,
+    )
+    assert [(chunk, int(span or 1)) for span, chunk, _, _ in cells] == runs
+    first_rows = [int(number) for number, _ in rows]
+    starts = [int(start.replace(",", "")) for _, _, start, _ in cells]
+    ends = [int(end.replace(",", "")) for _, _, _, end in cells]
+    assert starts[0] == (first_rows[0] - 1) // 50 * 50 + 1
+    assert all(end - start == 49 for start, end in zip(starts, ends, strict=True))
     assert '<tbody hx-boost="true" hx-push-url="true">' in html
 
 
@@ -157,16 +167,20 @@ def test_paging_back_and_forth_costs_no_upstream_call(logged_in):
     [
         ("/jobs/not-a-job/", 404, "That is not a batch job id."),
         ("/jobs/bjob_0000000000000000000000/", 404, "No such batch job."),
-        (f"/jobs/{CUSTOMERS}/?page=-1", 400, "page:"),
-        (f"/jobs/{CUSTOMERS}/?page=abc", 400, "page:"),
-        (f"/jobs/{CUSTOMERS}/?per_page=7", 400, "per_page:"),
-        (f"/jobs/{CUSTOMERS}/?chunk=nonsense", 400, "chunk:"),
+        (f"/jobs/{CUSTOMERS}/?page=-1", 400, "The page must be 1 or more, not -1."),
+        (f"/jobs/{CUSTOMERS}/?page=abc", 400, "The page must be a whole number, not “abc”."),
+        (f"/jobs/{CUSTOMERS}/?per_page=7", 400, "Rows per page can be 25, 50 or 100, not “7”."),
+        (f"/jobs/{CUSTOMERS}/?chunk=nonsense", 400, "The chunk “nonsense” is not a chunk"),
         (
             f"/jobs/{CUSTOMERS}/?chunk=bjch_0000000000000000000000",
             404,
             "This job has no failures in that chunk.",
         ),
-        (f"/jobs/{CUSTOMERS}/?page=100000", 404, "There is no page 100,000 of these failures."),
+        (
+            f"/jobs/{CUSTOMERS}/?page=100000",
+            404,
+            "There is no page 100,000 of these failures: the last is 13.",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_page_with_the_right_status(logged_in, path, status, text):
@@ -218,7 +232,9 @@ def test_an_upstream_error_on_the_table_keeps_the_summary(logged_in, settings):
 
 def test_long_text_shows_its_start_with_the_whole_of_it_one_click_away(logged_in):
     html = logged_in.get(f"/jobs/{SHOWCASE['hostile']}/").content.decode()
-    assert re.search(r'<details><summary><span class="when-closed">Show all 2,143 characters</span>', html)
+    assert re.search(
+        r'<details><summary tabindex="-1"><span class="when-closed">Show all 2,143 characters</span>', html
+    )
     whole = max(re.findall(r'<div class="whole">(.*?)</div>', html, re.S), key=len)
     assert len(htmllib.unescape(whole)) == 2143
 
@@ -254,7 +270,7 @@ def _reasons_shown(html: str) -> list[str]:
     """The reasons in the table (short ones, shown whole)."""
     return [
         htmllib.unescape(r)
-        for r in re.findall(r'<td class="reason">([^<]*?)(?: <a href="\?reason=|</td>)', html)
+        for r in re.findall(r'<td class="reason">([^<]*?)(?: <a class="similar" href="\?reason=|</td>)', html)
     ]
 
 
@@ -311,7 +327,11 @@ def test_each_row_links_to_its_group_and_to_itself(logged_in):
 
     row, _ = _rows(html)[0]
     reason = _reasons_shown(html)[0]
-    assert f'<a href="?reason={pattern_of(reason).key}">all like this</a>' in html
+    assert re.search(
+        rf'<a class="similar" href="\?reason={pattern_of(reason).key}" tabindex="-1">'
+        r"(?:[\d,]+ rows failed|rows that failed) this way</a>",
+        html,
+    )
     assert f'href="?row={row}#row-{row}"' in html
 
 

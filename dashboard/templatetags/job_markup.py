@@ -19,7 +19,7 @@ from django.utils.text import Truncator
 from dashboard.chunks import ChunkSummary
 from dashboard.failure_table import FailureRow
 from dashboard.highlight import highlighted
-from dashboard.reasons import GroupSummary, Template
+from dashboard.reasons import GroupSummary, Template, mask_of
 from dashboard.templatetags.dashboard_tags import long_text
 
 register = template.Library()
@@ -41,6 +41,13 @@ def _text(value: str, needle: str, limit: int) -> SafeString:
     return highlighted(value, needle, limit) if needle else long_text(value, limit)
 
 
+# One tab stop per row: the row's number. Its other links (the identifier's and reason's
+# "show all", its reason group, its chunk) stay links for the mouse and screen readers, and
+# the keyboard reaches them with the arrow keys (static/js/focus.js) or, without
+# scripts, through the reason and chunk filters; Tab goes from row to row.
+NOT_A_TAB_STOP = ' tabindex="-1"'  # written into the markup below
+
+
 def _row(row: FailureRow, needle: str = "") -> str:
     identifier = (
         mark_safe("<i>none</i>")
@@ -49,20 +56,25 @@ def _row(row: FailureRow, needle: str = "") -> str:
     )
     if row.exact:
         identifier = format_html('{} <strong class="exact-match">exact match</strong>', identifier)
-    similar = format_html(' <a href="{}">all like this</a>', row.similar) if row.similar else ""
     chunk = ""
     if row.chunk_span:
         span = format_html(' rowspan="{}"', row.chunk_span) if row.chunk_span > 1 else ""
         if row.whole_chunk:
             # No chunk id: Meteroid lists none for the rows of a chunk that failed as a whole.
             chunk = format_html(
-                '<td class="chunk whole"{}><a href="{}">failed as a whole</a> <small>no chunk id</small></td>',
+                '<td class="chunk whole"{}><a href="{}" tabindex="-1">{}</a> <small>failed as a whole, no chunk id</small></td>',
                 span,
                 row.chunk_link,
+                row.chunk_rows,
             )
         else:
+            # What a chunk is to a person: its rows in the file; its id second, for Meteroid.
             chunk = format_html(
-                '<td class="chunk"{}><a href="{}">{}</a></td>', span, row.chunk_link, row.chunk_id
+                '<td class="chunk"{}><a href="{}" tabindex="-1">{}</a> <small class="mono">{}</small></td>',
+                span,
+                row.chunk_link,
+                row.chunk_rows or row.chunk_id,
+                row.chunk_id if row.chunk_rows else "",
             )
     target = mark_safe(' class="is-target" aria-current="true"') if row.is_target else ""
     return format_html(
@@ -72,11 +84,29 @@ def _row(row: FailureRow, needle: str = "") -> str:
         target,
         row.link,
         row.number_text,
-        identifier,
-        _text(row.reason, needle, REASON_PREVIEW),
-        similar,
+        _off_tab(identifier),
+        _off_tab(_text(row.reason, needle, REASON_PREVIEW)),
+        _similar(row),
         chunk,
     )
+
+
+def _off_tab(cell: SafeString) -> SafeString:
+    # The "show all" of a long text is a <summary>; user text in it is escaped, so the only
+    # literal "<summary>" is the one long_text wrote.
+    return mark_safe(cell.replace("<summary>", f"<summary{NOT_A_TAB_STOP}>"))  # noqa: S308
+
+
+def _similar(row: FailureRow) -> str:
+    """The link to the row's reason group, saying how many rows it holds when known."""
+    if not row.similar:
+        return ""
+    words = (
+        "rows that failed this way"
+        if row.similar_count is None
+        else f"{row.similar_count:,} rows failed this way"
+    )
+    return format_html(' <a class="similar" href="{}" tabindex="-1">{}</a>', row.similar, words)
 
 
 @register.simple_tag
@@ -105,12 +135,13 @@ def _selected(yes: bool) -> SafeString:
 
 @lru_cache(maxsize=4096)
 def _option_text(pattern: Template) -> str:
-    return Truncator(pattern.text).chars(OPTION_TEXT)
+    return Truncator(pattern.words).chars(OPTION_TEXT)
 
 
 @register.filter
 def pattern(value: Template) -> SafeString:
-    """A reason pattern: its words as text, each masked value as a mark naming what it held."""
+    """A reason pattern as a person reads it: its words as text, each masked value as a mark
+    that says in words what it held (`a customer id`), with the machine form on hover."""
     return _pattern(value)
 
 
@@ -120,7 +151,13 @@ def _pattern(value: Template) -> SafeString:
         "",
         "{}",
         (
-            (format_html('<mark class="mask" title="{}">{}</mark>', slot.label, text) if slot else text,)
-            for text, slot in value.segments()
+            (
+                format_html(
+                    '<mark class="mask" title="{}: {}">{}</mark>', slot.label, mask_of(slot.kind), text
+                )
+                if slot
+                else text,
+            )
+            for text, slot in value.word_segments()
         ),
     )
