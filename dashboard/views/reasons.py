@@ -3,8 +3,8 @@ groups as CSV (the summary finance ops paste into a ticket)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from urllib.parse import urlencode
 
@@ -47,10 +47,12 @@ class GroupView:
     rows: RangeText
     chunks: list[tuple[str, int]]
     examples: list[Failure]
+    chunk_rows: Mapping[str, str] = field(default_factory=dict)  # chunk id: "rows 201–250"
 
     @property
-    def chunks_named(self) -> list[tuple[str, int]]:
-        return self.chunks[:CHUNKS_NAMED]
+    def chunks_named(self) -> list[tuple[str, str, int]]:
+        """(id, rows, failures) of the first chunks: a person finds a chunk by its rows."""
+        return [(c, self.chunk_rows.get(c, ""), n) for c, n in self.chunks[:CHUNKS_NAMED]]
 
     @property
     def chunks_more(self) -> int:
@@ -125,10 +127,13 @@ def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
                 f"{request.path}?{last}" if last else request.path,
             )
         shown = grouping.groups[paging.offset : paging.offset + paging.per_page]
+        chunk_rows = {c.chunk_id: c.rows for c in scan.result.chunks} if scan.result else {}
         chart = _chart(grouping)
         context |= {
             "grouping": grouping,
-            "groups": [_group_view(analysis, group, RANGES_CHARS) for group in shown],
+            "groups": [
+                replace(_group_view(analysis, group, RANGES_CHARS), chunk_rows=chunk_rows) for group in shown
+            ],
             "rank_offset": paging.offset,
             "chart": chart,
             "chart_rest": len(grouping.groups) - sum(1 for bar in chart if bar.item is not None),

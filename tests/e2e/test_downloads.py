@@ -15,7 +15,7 @@ EXPORT = SHOWCASE["export"]
 
 def _download(page: Page, name: str) -> tuple[str, list[list[str]]]:
     with page.expect_download() as info:
-        page.get_by_role("link", name=name).click()
+        page.get_by_role("link", name=name, exact=True).click()
     download = info.value
     assert download.failure() is None
     with open(download.path(), newline="", encoding="utf-8") as file:
@@ -43,7 +43,7 @@ def test_the_errors_csv_and_the_input_file_arrive_with_their_names_and_rows(page
 
 def test_an_exports_output_file_arrives(page: Page):
     page.goto(f"/jobs/{EXPORT}/")
-    expect(page.get_by_role("link", name="Input file")).to_have_count(0)
+    expect(page.get_by_role("link", name="Input file", exact=True)).to_have_count(0)
     name, rows = _download(page, "Output file")
     assert name == f"{EXPORT}-output.csv"
     assert len(rows) - 1 == first_number(page.locator("#job-summary dd").first.inner_text())
@@ -56,7 +56,7 @@ def test_the_rows_to_fix_of_one_reason_group_arrive_from_the_job_page(page: Page
     page.wait_for_url("**reason=*")
     count = first_number(page.locator("#failures .count").inner_text().split(" of ")[1])
 
-    name, rows = _download(page, "Their input rows, to fix")
+    name, rows = _download(page, "Rows to fix, from the input file")
     key = page.url.split("reason=")[1][:12]
     assert name == f"{CUSTOMERS}-rows-to-fix-reason-{key}.csv"
     assert rows[0][-1] == "_error"
