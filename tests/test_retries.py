@@ -95,7 +95,10 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     # errors CSV (all of them: none of this job's rows fails to parse).
     assert old.records + old.chunk_rows == before["failed_items"] and old.unreadable == 0
     html = _page(logged_in, url)  # now kept rendered too
-    assert f"{before['failed_items']:,} failed rows: {before['failure_count']:,} with failure records" in html
+    assert (
+        f"{before['failed_items']:,} failed rows: {before['failure_count']:,} with a reason recorded by Meteroid"
+        in html
+    )
     assert 'id="download-errors"' in html
     assert len(_csv(_page(logged_in, f"/jobs/{JOB}/failures.csv"))) == before["failed_items"] + 1
 
@@ -130,7 +133,7 @@ def test_a_retried_job_shows_as_running_within_the_short_lifetime_then_ends_with
     assert after["failure_count"] != before["failure_count"]
     assert _badge(html) == "Completed with errors"
     assert _fact(html, "Failed rows") == str(after["failed_items"])
-    assert _fact(html, "Failure records") == str(after["failure_count"])
+    assert _fact(html, "Failed rows with a reason recorded") == str(after["failure_count"])
     assert 'id="job-reopened"' not in html
     new = wait_for_scan(JOB).result
     assert new is not None and not new.provisional

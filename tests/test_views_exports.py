@@ -130,13 +130,13 @@ def test_a_failure_before_the_first_byte_is_a_page_not_a_file(logged_in, setting
     ("query", "status", "says"),
     [
         ("reason=000000000000", 404, "No failure of {job} has a reason in group 000000000000."),
-        ("reason=bad", 400, "reason: Not a reason group key"),
+        ("reason=bad", 400, "The reason group “bad” is not a reason group"),
         (
             "chunk=bjch_0000000000000000000000",
             404,
             "Chunk bjch_0000000000000000000000 is not among the chunks",
         ),
-        ("q=" + "x" * 300, 400, "q: Ensure this value has at most 200 characters (it has 300)."),
+        ("q=" + "x" * 300, 400, "The search can be at most 200 characters long; this one has 300."),
     ],
 )
 def test_bad_filters_get_a_page_that_says_what_was_wrong(logged_in, query, status, says):

@@ -81,7 +81,7 @@ def test_the_summary_counts_records_and_rows_of_whole_chunks(logged_in):
     html = logged_in.get(f"/jobs/{WHOLE}/").content.decode()
     chunk_rows = job.failed_items - job.failure_count
     assert (
-        f"{job.failed_items:,} failed rows: {job.failure_count:,} with failure records, and "
+        f"{job.failed_items:,} failed rows: {job.failure_count:,} with a reason recorded by Meteroid, and "
         f"{chunk_rows:,} rows of {chunk_rows // 50} chunks that failed as a whole"
     ) in html
     assert "more is in neither" not in html and "more are in neither" not in html
@@ -115,7 +115,9 @@ def test_the_table_lists_every_failed_row_and_marks_those_of_whole_chunks(logged
     assert len(whole) == job.failed_items - job.failure_count
     assert 'class="chunk whole"' in html or whole[-1][0] < seen[-100][0]
     first_whole = logged_in.get(f"/jobs/{WHOLE}/?row={whole[0][0]}").content.decode()
-    assert "failed as a whole</a> <small>no chunk id</small>" in first_whole
+    assert re.search(
+        r'tabindex="-1">rows [\d,]+–[\d,]+</a> <small>failed as a whole, no chunk id</small>', first_whole
+    )
 
 
 def test_the_chunk_filter_takes_a_whole_chunk_by_its_rows(logged_in):
@@ -157,7 +159,10 @@ def test_whole_chunks_have_their_own_reason_groups(logged_in):
     assert sum(g.count for g in result.groups) == job.failed_items
     html = logged_in.get(f"/jobs/{WHOLE}/reasons/").content.decode()
     assert "Chunk failed as a whole" in html
-    assert f"187 failure records and {job.failed_items - 187} rows of chunks that failed as a whole" in html
+    assert (
+        f"187 failed rows with a reason recorded and {job.failed_items - 187} rows of chunks that failed as a whole"
+        in html
+    )
     group = whole_groups[0]
     listed = logged_in.get(f"/jobs/{WHOLE}/?reason={group.key}&per_page=100").content.decode()
     assert len(_table_rows(listed)) == min(100, group.count)
@@ -205,7 +210,7 @@ def test_a_job_without_an_errors_csv_keeps_the_lost_rows_sentence_and_says_why(l
     meteroid.details[JOB] |= {"failed_items": 170, "has_error_csv": False, "error_csv_url": None}
     wait_for_scan(JOB)
     text = _summary(logged_in.get(f"/jobs/{JOB}/").content.decode())
-    assert text.startswith("50 of the 170 failed rows have no failure record: they were lost with chunks")
+    assert text.startswith("50 of the 170 failed rows have no reason recorded: they were lost with chunks")
     assert "Meteroid has written no errors CSV for this job" in text
 
 
@@ -225,7 +230,7 @@ def test_an_errors_csv_that_does_not_line_up_keeps_the_sentence_and_says_why(log
     result = wait_for_scan(JOB).result
     assert result is not None and result.chunk_rows == 0 and result.scanned == 120
     text = _summary(logged_in.get(f"/jobs/{JOB}/").content.decode())
-    assert text.startswith("50 of the 170 failed rows have no failure record")
+    assert text.startswith("50 of the 170 failed rows have no reason recorded")
     assert "could not read them: its errors CSV does not line up with the input file" in text
     assert logged_in.get(f"/jobs/{JOB}/failures.csv").status_code == 200
 

@@ -1,7 +1,7 @@
 """Phones and keyboards in Chromium: at 390 px each job and each failure is a block with
 nothing cut off; paging is a few Tab presses away, with one tab stop per table row and the
 row's other links on the arrow keys; the chunk and reason lists apply a choice when it is
-made, not at every arrow key."""
+made, not at every arrow key. And reason patterns that are links look like links."""
 
 from __future__ import annotations
 
@@ -67,8 +67,12 @@ def test_at_390_px_the_job_page_shows_every_failure_whole_with_its_chunk(new_con
     # Once the reasons are counted, each row's group link says how many rows it holds.
     expect(page.locator(".top-reasons")).to_be_visible()
     page.goto(f"/jobs/{CUSTOMERS}/?page=2")
-    expect(page.locator("table.failures a.similar").first).to_have_text(re.compile(r"^[\d,]+ rows failed this way$"))
-    page.evaluate("window.scrollTo(0, document.querySelector('#failures').getBoundingClientRect().top + scrollY - 8)")
+    expect(page.locator("table.failures a.similar").first).to_have_text(
+        re.compile(r"^[\d,]+ rows failed this way$")
+    )
+    page.evaluate(
+        "window.scrollTo(0, document.querySelector('#failures').getBoundingClientRect().top + scrollY - 8)"
+    )
     screenshot(page, "job-page-phone")
 
 
@@ -174,3 +178,20 @@ def test_arrowing_through_the_chunk_list_asks_nothing_until_a_choice_is_made(pag
     with page.expect_response(lambda r: f"chunk={wanted}" in r.url):
         select.select_option(wanted)
     assert len(seen) == 1, seen
+
+
+def test_reason_patterns_that_are_links_look_like_links(page: Page):
+    page.goto(f"/jobs/{CUSTOMERS}/")
+    link = page.locator(".top-reasons a.pattern").first
+    expect(link).to_be_visible()
+    accent = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
+    style = link.evaluate("a => { const s = getComputedStyle(a); return [s.textDecorationLine, s.color]; }")
+    assert style[0] == "underline"
+    r, g, b = (int(accent[i : i + 2], 16) for i in (1, 3, 5))
+    assert style[1] == f"rgb({r}, {g}, {b})"
+    page.goto(f"/jobs/{CUSTOMERS}/reasons/")
+    for selector in (".reason-chart .chart-label a", "table.reasons .pattern a"):
+        assert (
+            page.locator(selector).first.evaluate("a => getComputedStyle(a).textDecorationLine")
+            == "underline"
+        )
