@@ -189,6 +189,10 @@ def test_reason_patterns_that_are_links_look_like_links(page: Page):
     assert style[0] == "underline"
     r, g, b = (int(accent[i : i + 2], 16) for i in (1, 3, 5))
     assert style[1] == f"rgb({r}, {g}, {b})"
+    # The values a pattern masks are one click away: its exact reasons, fetched when opened.
+    page.locator(".top-reasons details.values summary").first.click()
+    expect(page.locator(".top-reasons details.values table.exact-reasons").first).to_be_visible()
+    assert_accessible(page, "job page, a pattern's values open")
     page.goto(f"/jobs/{CUSTOMERS}/reasons/")
     for selector in (".reason-chart .chart-label a", "table.reasons .pattern a"):
         assert (
