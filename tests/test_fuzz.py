@@ -188,7 +188,7 @@ def test_an_htmx_fragment_with_a_bad_query_is_a_400_fragment(logged_in):
     assert response.status_code == 400
     html = response.content.decode()
     assert "<html" not in html
-    assert "page:" in html
+    assert "The page must be 1 or more, not -1." in html
 
 
 def test_a_huge_query_string_is_refused_not_a_crash(logged_in):

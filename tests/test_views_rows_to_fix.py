@@ -115,7 +115,7 @@ def test_a_capped_scan_sends_people_to_meteroids_errors_csv(logged_in, settings)
     ("query", "status", "says"),
     [
         ("reason=000000000000", 404, "No failure of {job} has a reason in group 000000000000."),
-        ("reason=bad", 400, "reason: Not a reason group key"),
+        ("reason=bad", 400, "The reason group “bad” is not a reason group"),
         (
             "chunk=bjch_0000000000000000000000",
             404,
