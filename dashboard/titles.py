@@ -44,6 +44,18 @@ def job_title(job: JobDetail, query: Mapping[str, Any], result: ScanResult | Non
     return " · ".join(parts)
 
 
+def reasons_title(job: JobDetail, chunk_id: str, result: ScanResult | None) -> str:
+    """`Why rows failed · Customers import · march.csv · rows 201-250 · bjob_…`."""
+    parts = ["Why rows failed", job.type_label]
+    if job.input_file_name:
+        parts.append(Truncator(visible(job.input_file_name)).chars(FILE_CHARS))
+    if chunk_id:
+        chunk = next((c for c in result.chunks if c.chunk_id == chunk_id), None) if result else None
+        parts.append(chunk.rows if chunk else f"chunk {chunk_id}")
+    parts.append(job.id)
+    return " · ".join(parts)
+
+
 def jobs_title(query: Mapping[str, Any]) -> str:
     """`Batch jobs · Customers import · Failed, Cancelled · page 2`."""
     parts = ["Batch jobs"]

@@ -238,3 +238,16 @@ def test_the_reasons_page_names_chunks_by_their_rows_with_the_id_beside(logged_i
     assert named
     for _, start, end in named:
         assert int(end.replace(",", "")) - int(start.replace(",", "")) == 49  # customers: 50 rows a chunk
+
+
+@pytest.mark.django_db
+def test_the_reasons_pages_title_says_the_job_and_chunk(logged_in):
+    assert wait_for_scan(CUSTOMERS).state == "done"
+    whole = _title(logged_in.get(f"/jobs/{CUSTOMERS}/reasons/").content.decode())
+    assert whole.startswith("Why rows failed · Customers import · customers-")
+    chunk = re.findall(r"\?chunk=(bjch_\w+)", logged_in.get(f"/jobs/{CUSTOMERS}/reasons/").content.decode())[
+        0
+    ]
+    fragment = logged_in.get(f"/jobs/{CUSTOMERS}/reasons/?chunk={chunk}", **htmx("reasons")).content.decode()
+    assert fragment.lstrip().startswith('<section id="reasons"')
+    assert re.search(r" · rows [\d,]+–[\d,]+ · bjob_", _title(fragment))

@@ -26,6 +26,7 @@ from dashboard.ranges import RangeText, describe
 from dashboard.reasons import Grouping, ReasonGroup
 from dashboard.scan import ScanStatus
 from dashboard.search import MAX_QUERY_CHARS
+from dashboard.titles import reasons_title, title_tag
 from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
 from dashboard.views.responses import bad_query, no_such_page, streamed_download
 
@@ -142,10 +143,13 @@ def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
             "previous_query": form.query(page=paging.page - 1),
             "next_query": form.query(page=paging.page + 1),
         }
-    template = "jobs/reasons.html"
+    context["page_title"] = reasons_title(detail, form.cleaned_data["chunk"], scan.result)
     if request.htmx and request.htmx.target == REASONS:
-        template += "#reasons"
-    return render(request, template, context)
+        # The groups alone, then the tab's title, which htmx takes: the chunk changed it.
+        response = render(request, "jobs/reasons.html#reasons", context)
+        response.content += title_tag(context["page_title"]).encode()
+        return response
+    return render(request, "jobs/reasons.html", context)
 
 
 def _chart(grouping: Grouping) -> list[Bar]:
