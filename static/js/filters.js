@@ -41,49 +41,40 @@
   window.addEventListener("pageshow", sync);
 })();
 
-// A filter list applies a choice when it is made, not at every key press. Arrow keys on a
-// closed <select> change its value (Chromium fires `change` at once): moving through 600
-// chunks would reload the table 600 times. A change made by such a key waits until Enter
-// or until the list loses focus; a choice made with the mouse, or in the open list, applies
-// at once. Without scripts the form's button applies the filters.
+// A filter list applies a choice when it is made: arrow keys on a closed <select> fire
+// `change` at once (Chromium), so a keyed change waits for Enter or blur; a mouse choice
+// applies at once. Without scripts the form's button applies them.
 (function () {
-  var KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];
-
-  function filterSelect(target) {
-    return target instanceof HTMLSelectElement && target.closest("form[data-follows-url]") ? target : null;
+  function sel(e) {
+    var t = e.target;
+    return t instanceof HTMLSelectElement && t.closest("form[data-follows-url]") && t;
   }
-
-  function apply(select) {
-    delete select.dataset.unapplied;
-    select.dispatchEvent(new Event("change", { bubbles: true }));
+  function apply(s) {
+    delete s.dataset.wait;
+    s.dispatchEvent(new Event("change", { bubbles: true }));
   }
-
-  document.addEventListener("keydown", function (event) {
-    var select = filterSelect(event.target);
-    if (!select) return;
-    if (event.key === "Enter") {
-      if (select.dataset.unapplied) {
-        event.preventDefault();
-        apply(select);
-      }
-    } else if (KEYS.indexOf(event.key) !== -1 || (event.key.length === 1 && event.key !== " ")) {
-      select.dataset.keying = "1";
+  document.addEventListener("keydown", function (e) {
+    var s = sel(e);
+    if (!s) return;
+    if (e.key === "Enter" && s.dataset.wait) {
+      e.preventDefault();
+      apply(s);
+    } else if (/^(Arrow|Home|End|Page)|^[^ ]$/.test(e.key)) s.dataset.keyed = 1;
+  }, true);
+  document.addEventListener("keyup", function (e) {
+    var s = sel(e);
+    if (s) delete s.dataset.keyed;
+  }, true);
+  // Captured before htmx, which listens on the form, sees it.
+  document.addEventListener("change", function (e) {
+    var s = sel(e);
+    if (s && e.isTrusted && s.dataset.keyed) {
+      e.stopImmediatePropagation();
+      s.dataset.wait = 1;
     }
   }, true);
-  document.addEventListener("keyup", function (event) {
-    var select = filterSelect(event.target);
-    if (select) delete select.dataset.keying;
-  }, true);
-  // Capture: stops a keyed change before htmx, which listens on the form, sees it.
-  document.addEventListener("change", function (event) {
-    var select = filterSelect(event.target);
-    if (select && event.isTrusted && select.dataset.keying) {
-      event.stopImmediatePropagation();
-      select.dataset.unapplied = "1";
-    }
-  }, true);
-  document.addEventListener("focusout", function (event) {
-    var select = filterSelect(event.target);
-    if (select && select.dataset.unapplied) apply(select);
+  document.addEventListener("focusout", function (e) {
+    var s = sel(e);
+    if (s && s.dataset.wait) apply(s);
   }, true);
 })();

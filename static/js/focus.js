@@ -28,3 +28,21 @@
     spot.focus();
   });
 })();
+
+// One tab stop per table row (its number): the arrow keys reach the row's other links
+// (tabindex=-1), left and right in the row, up and down in the rows around.
+document.addEventListener("keydown", function (e) {
+  var k = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] }[e.key];
+  var row = k && !(e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) && e.target.closest("table[data-row-keys] tbody tr");
+  if (!row || !e.target.matches("a[href], summary")) return;
+  function stops(r) {
+    return r ? Array.from(r.querySelectorAll("a[href], summary")).filter(function (s) { return s.getClientRects().length; }) : [];
+  }
+  var i = stops(row).indexOf(e.target);
+  var there = stops(k[0] > 0 ? row.nextElementSibling : k[0] < 0 ? row.previousElementSibling : row);
+  var next = k[0] ? there[Math.min(i, there.length - 1)] : there[i + k[1]];
+  if (next) {
+    e.preventDefault();
+    next.focus();
+  }
+});

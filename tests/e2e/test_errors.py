@@ -83,7 +83,7 @@ def test_an_upstream_error_shows_its_message_and_try_again_works(start_dashboard
     [
         ("/jobs/bjob_0000000000000000000000/", "No such batch job."),
         ("/jobs/not-a-job/", "That is not a batch job id."),
-        (f"/jobs/{CUSTOMERS}/?page=99", "There is no page 99 of these failures."),
+        (f"/jobs/{CUSTOMERS}/?page=99", "There is no page 99 of these failures: the last is 13."),
         (f"/jobs/{CUSTOMERS}/?chunk=bjch_0000000000000000000000", "This job has no failures in that chunk."),
         ("/jobs/?page=abc", "This address asks for something the dashboard cannot show."),
         ("/nowhere/", "There is nothing at this address."),
