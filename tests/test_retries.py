@@ -153,7 +153,7 @@ def test_a_failed_job_is_asked_for_again_after_its_short_lifetime_and_a_complete
     settings.METEROID_CACHE_REOPENABLE_SECONDS = 60
     gateway = get_gateway()
     failed, completed = SHOWCASE["failed"], SHOWCASE["no_failures"]  # the failed one has failures
-    assert "Failure records</dt><dd>0<" not in _page(logged_in, f"/jobs/{failed}/?page=2")
+    assert "Failed rows with a reason recorded</dt><dd>0<" not in _page(logged_in, f"/jobs/{failed}/?page=2")
     wait_for_scan(failed)
     _page(logged_in, f"/jobs/{completed}/")
     calls = gateway.stats()["calls"]

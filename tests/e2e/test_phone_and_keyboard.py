@@ -148,7 +148,7 @@ def test_arrowing_through_the_chunk_list_asks_nothing_until_a_choice_is_made(pag
     chunks = page.locator("#chunk option")
     expect(chunks.nth(12)).to_be_attached()
     seen = _htmx_requests(page)
-    select = page.get_by_label("Chunk")
+    select = page.locator("#chunk")
     select.focus()
     for _ in range(10):
         page.keyboard.press("ArrowDown")
