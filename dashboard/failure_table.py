@@ -22,7 +22,7 @@ class FailureRow:
     identifier: str | None
     reason: str
     similar: str  # "?reason=<key>": every failure like this one; "" when the table shows only those
-    similar_count: int | None  # how many failures the group holds, when the scan has counted them
+    similar_words: str  # what the link to the group says: "191 rows failed this way"
     chunk_id: str  # for a row of a whole failed chunk, the chunk's rows: `rows-51-100`
     chunk_rows: str  # the chunk as a person finds it in the file: "rows 201-250"; "" if unknown
     chunk_link: str
@@ -47,6 +47,7 @@ def failure_rows(
     chunk_size: int | None = None,
     total_items: int | None = None,
     group_counts: Mapping[str, int] | None = None,
+    in_chunk: bool = False,
 ) -> list[FailureRow]:
     """The display rows of one page of failures.
 
@@ -55,7 +56,8 @@ def failure_rows(
     group the table is filtered to, whose rows need no link to it; the first `exact` rows
     are a search's exact matches of the identifier. `chunk_size` (the job type's) and
     `total_items` give each chunk its rows; `group_counts` the size of each row's reason
-    group, so that a group of one gets no link to itself.
+    group in the whole job, so that a group of one gets no link to itself (`in_chunk`: the
+    table shows one chunk, so the link says its count is the whole job's).
     """
     keep = "" if per_page == 25 else f"&per_page={per_page}"
     spans = _chunk_spans([f.chunk_id for f in failures])
@@ -73,7 +75,7 @@ def failure_rows(
                 identifier=failure.item_identifier,
                 reason=failure.reason,
                 similar="" if key == reason or count == 1 else f"?reason={key}{keep}",
-                similar_count=count,
+                similar_words=_similar_words(count, in_chunk),
                 chunk_id=failure.chunk_id,
                 chunk_rows=chunk_rows(failure.chunk_id, failure.item_index, chunk_size, total_items),
                 chunk_link=f"?{urlencode({'chunk': failure.chunk_id})}{keep}",
@@ -83,6 +85,14 @@ def failure_rows(
             )
         )
     return rows
+
+
+def _similar_words(count: int | None, in_chunk: bool) -> str:
+    if count is None:
+        return "rows that failed this way"
+    return (
+        f"{count:,} rows in the whole job failed this way" if in_chunk else f"{count:,} rows failed this way"
+    )
 
 
 def chunk_rows(chunk_id: str, item_index: int, chunk_size: int | None, total_items: int | None) -> str:

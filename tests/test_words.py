@@ -251,3 +251,14 @@ def test_the_reasons_pages_title_says_the_job_and_chunk(logged_in):
     fragment = logged_in.get(f"/jobs/{CUSTOMERS}/reasons/?chunk={chunk}", **htmx("reasons")).content.decode()
     assert fragment.lstrip().startswith('<section id="reasons"')
     assert re.search(r" · rows [\d,]+–[\d,]+ · bjob_", _title(fragment))
+
+
+@pytest.mark.django_db
+def test_with_a_chunk_chosen_a_rows_group_link_says_its_count_is_the_whole_jobs(logged_in):
+    assert wait_for_scan(CUSTOMERS).state == "done"
+    chunk = re.findall(r'href="\?chunk=(bjch_\w+)"', logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode())[0]
+    html = logged_in.get(f"/jobs/{CUSTOMERS}/?chunk={chunk}").content.decode()
+    links = re.findall(r'<a class="similar" href="\?reason=[0-9a-f]{12}" tabindex="-1">([^<]*)</a>', html)
+    assert links and all(
+        re.fullmatch(r"[\d,]+ rows in the whole job failed this way", words) for words in links
+    )

@@ -101,12 +101,7 @@ def _similar(row: FailureRow) -> str:
     """The link to the row's reason group, saying how many rows it holds when known."""
     if not row.similar:
         return ""
-    words = (
-        "rows that failed this way"
-        if row.similar_count is None
-        else f"{row.similar_count:,} rows failed this way"
-    )
-    return format_html(' <a class="similar" href="{}" tabindex="-1">{}</a>', row.similar, words)
+    return format_html(' <a class="similar" href="{}" tabindex="-1">{}</a>', row.similar, row.similar_words)
 
 
 @register.simple_tag

@@ -440,6 +440,7 @@ def _table(
             chunk_size=detail.chunk_size,
             total_items=detail.total_items,
             group_counts={g.key: g.count for g in result.groups} if result else None,
+            in_chunk=bool(form.cleaned_data["chunk"]),
         ),
         "paging": paging,
         "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
