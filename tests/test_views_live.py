@@ -16,6 +16,7 @@ from tests.live_jobs import growing_job
 pytestmark = pytest.mark.django_db
 
 LEAD = 20  # the page is loaded this long before the job ends
+POLLED = LEAD - 12  # and polled this long before it ends, with new failures by then
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def running(settings):
     moves the sandbox to that many seconds before the end. Every copy of an active job is
     read anew."""
     now = time.time()
-    job_id, ended = growing_job(now, LEAD)
+    job_id, ended = growing_job(now, LEAD, POLLED)
     settings.METEROID_CACHE_ACTIVE_SECONDS = 0
 
     def at(before_end: float) -> None:
@@ -71,7 +72,7 @@ def test_the_poll_brings_new_failures_to_the_first_page(logged_in, running):
     job_id, at = running
     page = logged_in.get(f"/jobs/{job_id}/?per_page=50").content.decode()
     seen = _seen(page)
-    at(LEAD - 12)
+    at(POLLED)
     html = _poll(logged_in, job_id, "?per_page=50", seen=seen).content.decode()
     assert html.lstrip().startswith('<section id="job-summary"')
     assert (
@@ -88,7 +89,7 @@ def test_a_reader_who_paged_is_told_of_new_failures_and_their_table_stays(logged
     job_id, at = running
     page = logged_in.get(f"/jobs/{job_id}/?page=2").content.decode()
     seen = int(_seen(page))
-    at(LEAD - 12)
+    at(POLLED)
     html = _poll(logged_in, job_id, "?page=2", seen=str(seen), lists=_lists(page)).content.decode()
     assert 'id="failures" ' not in html
     news = re.search(r'<p id="failures-news" hx-swap-oob="innerHTML">(.*?)</p>', html, re.S).group(1)

@@ -100,7 +100,7 @@ LIVE_PARTS = {
 
 def test_the_table_follows_a_running_job_and_every_part_ends_with_it(start_dashboard, new_context):
     now = time.time()
-    job_id, ended = growing_job(now, FOLLOW_LEAD_SECONDS)
+    job_id, ended = growing_job(now, FOLLOW_LEAD_SECONDS, FOLLOW_LEAD_SECONDS - 12)
     server = start_dashboard(SANDBOX_TIME_OFFSET_SECONDS=str(ended - now - FOLLOW_LEAD_SECONDS))
     context = new_context(origin=server.url)
     requests: list[tuple[float, str, str]] = []
