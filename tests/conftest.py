@@ -3,7 +3,9 @@ a real Redis server for the tests that ask for it, and a recording stand-in for 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import uuid
 
 import pytest
@@ -121,3 +123,11 @@ def pytest_sessionstart(session) -> None:
         if os.environ.get("CI_REQUIRE_SERVICES"):
             pytest.exit(f"PostgreSQL is required here (CI_REQUIRE_SERVICES is set): {exc}", returncode=1)
         pytest.exit(f"PostgreSQL is not available, skipping this run: {exc}", returncode=0)
+
+
+def pytest_unconfigure(config) -> None:
+    """Remove the static root this run made for itself (tests/settings.py), still empty."""
+    created = getattr(sys.modules.get("tests.settings"), "CREATED_STATIC_ROOT", None)
+    if created:
+        with contextlib.suppress(OSError):
+            os.rmdir(created)
