@@ -8,8 +8,9 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 \
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-# The second test pass runs the database tests on PostgreSQL, in a database named after the
-# shell's pid (pytest-django creates and drops test_<name>), so that parallel runs never meet.
+# The second test pass runs the tests that reach the database (marked `database` by
+# tests/conftest.py from what they use) on PostgreSQL, in a database named after the shell's
+# pid (pytest-django creates and drops test_<name>), so that parallel runs never meet.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/dashboard_$$$$
 
 .PHONY: demo test lint bench venv
@@ -35,7 +36,7 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "django_db or postgres"
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "database or postgres"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
