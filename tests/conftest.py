@@ -1,9 +1,12 @@
 """Shared fixtures: a logged-in browser session, a clean cache for every test, the cache on
-a real Redis server for the tests that ask for it, and a recording stand-in for it."""
+a real Redis server for the tests that ask for it, and a recording stand-in for it; and the
+`database` mark on every test that reaches the database."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import uuid
 
 import pytest
@@ -98,6 +101,29 @@ def meteroid(settings):
     fake.close()  # fails the test if an answer broke the contract
 
 
+# pytest-django's fixtures that open the test database: `db`, `transactional_db` and
+# `live_server` all stand on `django_db_setup`, as does every fixture made on them (`user`,
+# `logged_in`, `django_user_model`, `admin_client`).
+DATABASE_FIXTURES = frozenset({"django_db_setup", "db", "transactional_db", "live_server"})
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether a test reaches the database: marked `django_db`, or any of its fixtures, at
+    any depth, stands on the test database."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(fixtures & DATABASE_FIXTURES)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark `database` every test that reaches the database, decided from what it uses, so
+    that the run on PostgreSQL (`-m database`, see the Makefile) misses none of them. First,
+    so that `-m` sees the marks."""
+    for item in items:
+        if uses_database(item):
+            item.add_marker(pytest.mark.database)
+
+
 def pytest_sessionstart(session) -> None:
     """A run on PostgreSQL (DATABASE_URL=postgres://…) needs the server: without it the run
     is skipped on a developer machine, and fails under CI_REQUIRE_SERVICES."""
@@ -121,3 +147,11 @@ def pytest_sessionstart(session) -> None:
         if os.environ.get("CI_REQUIRE_SERVICES"):
             pytest.exit(f"PostgreSQL is required here (CI_REQUIRE_SERVICES is set): {exc}", returncode=1)
         pytest.exit(f"PostgreSQL is not available, skipping this run: {exc}", returncode=0)
+
+
+def pytest_unconfigure(config) -> None:
+    """Remove the static root this run made for itself (tests/settings.py), still empty."""
+    created = getattr(sys.modules.get("tests.settings"), "CREATED_STATIC_ROOT", None)
+    if created:
+        with contextlib.suppress(OSError):
+            os.rmdir(created)

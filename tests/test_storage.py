@@ -47,3 +47,18 @@ def test_a_files_url_is_worked_out_once(monkeypatch):
     monkeypatch.setattr(StaticStorage, "stored_name", refuse)
     assert static("js/memo-check.js") == first
     assert isinstance(staticfiles_storage._wrapped, StaticStorage)
+
+
+def test_the_tests_have_a_static_root_of_their_own_whatever_the_checkout_holds():
+    """`make demo` collects into the checkout's staticfiles/ (hashed names, a manifest); the
+    tests must not depend on that: their static root is a folder of their own, with nothing
+    collected, passed on to the dashboards they start as processes."""
+    from django.conf import settings
+
+    root = Path(settings.STATIC_ROOT)
+    assert not root.is_relative_to(ROOT)
+    assert not (root / "staticfiles.json").exists()
+    started = python("from django.conf import settings; print(settings.STATIC_ROOT)", env=environment())
+    assert checked(started).strip() == str(root)
+    assert settings.WHITENOISE_USE_FINDERS
+    assert static("css/dashboard.css") == "/static/css/dashboard.css"
