@@ -49,17 +49,26 @@ class Command(BaseCommand):
             call_command("runserver", addrport, use_reloader=False)
         finally:
             if worker is not None:
-                worker.terminate()
-                try:
-                    worker.wait(10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+                _stop(worker)
 
     def _start_worker(self) -> subprocess.Popen:
         """The background worker, a process of its own (as the Procfile's `worker`), on the
         same settings and database."""
         manage = str(settings.BASE_DIR / "manage.py")
         return subprocess.Popen([sys.executable, manage, "index_worker", "--no-reload", "-v", "0"])  # noqa: S603 (our own command)
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    """Stop the worker. Ctrl+C reaches it too (one process group), and a second signal while it
+    winds down makes it abort noisily, so it is given a moment to end by itself first."""
+    for stop in (None, worker.terminate, worker.kill):
+        if stop is not None:
+            stop()
+        try:
+            worker.wait(2 if stop is None else 10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _exit(signum, frame) -> None:
