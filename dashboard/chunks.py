@@ -55,7 +55,8 @@ def summarize_chunks(
     chunk_size: int | None,
     total_items: int | None,
 ) -> list[ChunkSummary]:
-    """Summarise `(chunk_id, item_index)` pairs into chunks, in file order.
+    """Summarise `(chunk_id, item_index)` pairs into chunks, in file order (pairs with an
+    empty chunk id, which Meteroid left unreadable, are in none).
 
     With the job type's chunk size known, a chunk's row range is the whole slice of the file
     it covers (chunk k is rows `[k*size, (k+1)*size)`, cut at the file's end); without it, the
@@ -63,6 +64,8 @@ def summarize_chunks(
     """
     seen: dict[str, list[int]] = {}
     for chunk_id, index in failures:
+        if not chunk_id:
+            continue  # a failure whose chunk id Meteroid left unreadable: in no chunk's list
         entry = seen.get(chunk_id)
         if entry is None:
             seen[chunk_id] = [index, index, 1]

@@ -121,6 +121,8 @@ def _rows(
     position = -1
     checked = 0
     for index, reason, identifiers in _merged(wanted):
+        if index < 0:
+            continue  # a row number Meteroid gave that no file has (the job page warns of it)
         record: Record | None = None
         while position < index:
             record = _next(found)

@@ -129,6 +129,8 @@ class ScanResult(PickledByFields):
     # The errors of the whole failed chunks (as in the errors CSV), with how many chunks ended
     # with each, most first: what a failed job without failure records can say of itself.
     chunk_errors: tuple[tuple[str, int], ...] = ()
+    records_apart: int = 0  # failure records without a row number: left out of everything
+    records_unreadable: int = 0  # failure records kept with a field that could not be read
 
     @property
     def records(self) -> int:
@@ -310,7 +312,9 @@ def _start(gateway: Gateway, job: JobDetail, keys: _Keys) -> bool:
             return False
         _running.add(keys.lock)
     try:
-        cache.set(keys.progress, {"state": "running", "fetched": 0, "total": job.failure_count}, KEEP_SECONDS)
+        # An unreadable or odd count announces nothing: the progress shows no share then.
+        total = job.failure_count if job.failure_count and job.failure_count > 0 else None
+        cache.set(keys.progress, {"state": "running", "fetched": 0, "total": total}, KEEP_SECONDS)
     except Exception:
         logger.exception("scan progress write failed")
     # The scan's log lines carry the id of the request that started it.
@@ -440,7 +444,10 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         raise MeteroidError(ErrorKind.UPSTREAM, problem)
     shared: dict[str, str] = {}
     pages: dict[int, _Columns] = {0: _columns(first, shared)}
-    fetched = len(first)
+    # Records that could not be read whole are counted, not fatal: one odd record in
+    # 200,000 must not cost the scan.
+    odd = {"apart": first.apart, "unreadable": first.unreadable}
+    fetched = first.records
     fetched_lock = threading.Lock()
     if progress:
         progress(fetched, wanted, force=True)
@@ -454,7 +461,9 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
             raise MeteroidError(ErrorKind.UPSTREAM, problem)
         columns = _columns(page, shared)
         with fetched_lock:
-            fetched += len(page)
+            fetched += page.records
+            odd["apart"] += page.apart
+            odd["unreadable"] += page.unreadable
             so_far = fetched
         if progress:
             progress(so_far, wanted)
@@ -477,10 +486,10 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
                     raise error
                 pages[futures[future]] = future.result()
     failures = _collect(job.id, (pages[offset] for offset in sorted(pages)), wanted)
-    if job.is_terminal and len(failures) < wanted:
+    if job.is_terminal and len(failures) + odd["apart"] < wanted:
         raise MeteroidError(
             ErrorKind.UPSTREAM,
-            f"Meteroid listed {len(failures):,} failures of the {wanted:,} it announced; "
+            f"Meteroid listed {len(failures) + odd['apart']:,} failures of the {wanted:,} it announced; "
             "the scan cannot be trusted. Try again.",
         )
     chunks = summarize_chunks(failures.chunk_pairs(), chunk_size=job.chunk_size, total_items=job.total_items)
@@ -496,6 +505,8 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         finished_at=finished,
         fresh_until=finished + fresh_for,
         slot=_slot(job),
+        records_apart=odd["apart"],
+        records_unreadable=odd["unreadable"],
     )
     logger.info(
         "scanned %s: %d failures, %d chunks, %d pages in %.2fs",
@@ -651,9 +662,9 @@ def _inconsistency(page: FailureColumns, offset: int, total: int, wanted: int) -
             f"(from {total:,} to {page.total_count:,}), so the list cannot be trusted. Try again."
         )
     expected = min(PAGE_SIZE, wanted - offset)
-    if len(page) < expected:
+    if page.records < expected:
         return (
-            f"Meteroid sent {len(page)} of the {expected} failures expected from row "
+            f"Meteroid sent {page.records} of the {expected} failures expected from row "
             f"{offset + 1:,} on, of the {total:,} it announced; the scan stopped there. Try again."
         )
     return None
@@ -744,12 +755,14 @@ def stream_failures(
             pool.shutdown(wait=False, cancel_futures=True)
 
     def failures() -> Iterator[Failure]:
-        last = -1
+        last: int | None = None
         seen = 0
         for page in pages():
+            # Records without a row number have no place in a file's order: counted, not sent.
+            seen += page.apart
             for failure in page.failures:
                 # An active job's pages can shift while they are read: never repeat a row.
-                if failure.item_index <= last:
+                if last is not None and failure.item_index <= last:
                     continue
                 last = failure.item_index
                 seen += 1
@@ -771,6 +784,6 @@ def refresh_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatu
     progress = _safe_get(keys.progress) or {}
     if progress.get("state") == "failed":
         cache.delete(keys.progress)
-    if job.failure_count or job.is_active or reads_chunk_rows(job):
+    if job.may_have_failures or job.is_active or reads_chunk_rows(job):
         _start(gateway, job, keys)
     return scan_status(job, gateway=gateway)

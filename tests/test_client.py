@@ -377,11 +377,8 @@ def test_a_proxys_html_error_is_unavailable(status):
         "{not json",
         "<html>captive portal</html>",
         json.dumps([DETAIL]),  # wrong shape
-        json.dumps({k: v for k, v in DETAIL.items() if k != "failure_count"}),  # missing field
-        json.dumps({**DETAIL, "processed_items": "120"}),  # wrong type
-        json.dumps({**DETAIL, "failed_items": -1}),  # negative count
-        json.dumps({**DETAIL, "created_at": "yesterday"}),  # bad time
-        json.dumps({**DETAIL, "has_error_csv": "yes"}),
+        json.dumps({k: v for k, v in DETAIL.items() if k != "id"}),  # no id: not this job's record
+        json.dumps({**DETAIL, "id": 7}),
         "[" * 100_000,  # nested beyond the parser's depth
         b"\xff\xfe\x00garbage",
     ],
@@ -395,14 +392,31 @@ def test_an_answer_that_cannot_be_read_is_upstream(body):
 
 
 @responses.activate
-def test_a_failure_page_with_a_bad_item_is_upstream():
+def test_a_failure_without_a_row_number_is_counted_apart_from_its_page():
     responses.get(
         f"{BASE}/api/v1/batch-jobs/{JOB_ID}/failures",
         json={"data": [FAILURE, {**FAILURE, "item_index": None}], "total_count": 2},
     )
-    with pytest.raises(MeteroidError) as caught:
-        make_client().list_failures(JOB_ID)
-    assert caught.value.kind is ErrorKind.UPSTREAM
+    page = make_client().list_failures(JOB_ID)
+    assert len(page.failures) == 1 and page.apart == 1
+
+
+@responses.activate
+def test_a_job_with_odd_or_unreadable_fields_is_read_field_by_field():
+    body = {
+        **DETAIL,
+        "processed_items": "120",
+        "failed_items": -1,
+        "created_at": "yesterday",
+        "has_error_csv": "yes",
+    }
+    del body["failure_count"]
+    responses.get(f"{BASE}/api/v1/batch-jobs/{JOB_ID}", json=body)
+    detail = make_client().get_job(JOB_ID)
+    assert detail.failed_items == -1
+    assert detail.unreadable_fields == {"processed_items", "created_at", "has_error_csv", "failure_count"}
+    assert detail.processed_items is None and detail.created_at is None and detail.failure_count is None
+    assert any("−1 failed rows" in warning for warning in detail.warnings)
 
 
 def test_retry_after_parses_seconds_dates_and_garbage():
