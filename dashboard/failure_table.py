@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from dashboard.chunks import WHOLE_CHUNK_PREFIX, is_whole_chunk
-from dashboard.meteroid.records import Failure
+from dashboard.meteroid.records import Failure, number
 from dashboard.reasons import group_key
 
 
@@ -18,22 +18,24 @@ class FailureRow:
     number: int
     number_text: str  # "6,501": the row as people read it
     anchor: str  # "row-6501": the id of the table row
-    link: str  # this row under the view's filters: "?chunk=…&row=6501#row-6501"
+    link: str  # this row under the view's filters: "?chunk=…&row=6501#row-6501"; "" for no row of a file
     identifier: str | None
-    reason: str
+    reason: str  # "" when Meteroid gave none
     similar: str  # "?reason=<key>": every failure like this one; "" when the table shows only those
     similar_words: str  # what the link to the group says: "191 rows failed this way"
-    chunk_id: str  # for a row of a whole failed chunk, the chunk's rows: `rows-51-100`
+    chunk_id: str | None  # a whole failed chunk's rows (`rows-51-100`); None when unreadable
     chunk_rows: str  # the chunk as a person finds it in the file: "rows 201-250"; "" if unknown
     chunk_link: str
     chunk_span: int  # rows the chunk cell covers from here; 0 where a cell above covers this row
     is_target: bool
     exact: bool = False  # a search's exact match of the identifier
+    identifier_unreadable: bool = False
+    notes: tuple[str, ...] = ()  # what looks wrong in Meteroid's record, for a person
 
     @property
     def whole_chunk(self) -> bool:
         """Whether the row is one of a chunk that failed as a whole (read from the errors CSV)."""
-        return is_whole_chunk(self.chunk_id)
+        return is_whole_chunk(self.chunk_id or "")
 
 
 def failure_rows(
@@ -63,25 +65,31 @@ def failure_rows(
     spans = _chunk_spans([f.chunk_id for f in failures])
     rows = []
     for at, (failure, span) in enumerate(zip(failures, spans, strict=True)):
-        number = failure.row_number
-        key = group_key(failure.reason)
+        row = failure.row_number
+        # A missing reason is grouped as an empty one, as the whole-job scan keeps it.
+        key = group_key(failure.reason or "")
         count = group_counts.get(key) if group_counts is not None else None
         rows.append(
             FailureRow(
-                number=number,
-                number_text=f"{number:,}",
-                anchor=f"row-{number}",
-                link=f"?{row_query + '&' if row_query else ''}row={number}#row-{number}",
+                number=row,
+                number_text=number(row),
+                anchor=f"row-{row}",
+                # Row links take rows of a file (1 and up): an odd number gets none.
+                link=f"?{row_query + '&' if row_query else ''}row={row}#row-{row}" if row >= 1 else "",
                 identifier=failure.item_identifier,
-                reason=failure.reason,
+                reason=failure.reason or "",
                 similar="" if key == reason or count == 1 else f"?reason={key}{keep}",
                 similar_words=_similar_words(count, in_chunk),
                 chunk_id=failure.chunk_id,
-                chunk_rows=chunk_rows(failure.chunk_id, failure.item_index, chunk_size, total_items),
-                chunk_link=f"?{urlencode({'chunk': failure.chunk_id})}{keep}",
+                chunk_rows=chunk_rows(failure.chunk_id, failure.item_index, chunk_size, total_items)
+                if failure.chunk_id and failure.item_index >= 0
+                else "",
+                chunk_link=f"?{urlencode({'chunk': failure.chunk_id})}{keep}" if failure.chunk_id else "",
                 chunk_span=span,
-                is_target=number == target_row,
+                is_target=row == target_row,
                 exact=at < exact,
+                identifier_unreadable="item_identifier" in failure.unreadable_fields,
+                notes=failure.notes,
             )
         )
     return rows

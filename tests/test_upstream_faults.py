@@ -356,26 +356,7 @@ def test_retries_are_bounded_in_count_and_time_under_every_503(logged_in, metero
 # --- answers that parse but do not add up ------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("total_items", -1), ("processed_items", -5), ("failed_items", "many"), ("created_at", "yesterday")],
-)
-def test_a_job_with_impossible_values_is_unreadable_not_a_crash(logged_in, meteroid, field, value):
-    meteroid.script(job_path(), Reply(200, detail_json(**{field: value}), contract=False))
-    response, body, _ = fetch(logged_in, PAGES[2])
-    assert response.status_code == 502
-    assert "could not read" in body
-    assert_heals(logged_in, meteroid, PAGES[2])
-
-
-@pytest.mark.parametrize("missing", ["id", "status", "failure_count", "has_error_csv", "created_at"])
-def test_a_job_missing_a_required_field_is_unreadable(logged_in, meteroid, missing):
-    detail = detail_json()
-    del detail[missing]
-    meteroid.script(job_path(), Reply(200, detail, contract=False))
-    response, body, _ = fetch(logged_in, PAGES[2])
-    assert response.status_code == 502
-    assert "could not read" in body
+# Odd values inside records are read field by field: tests/test_odd_records.py.
 
 
 def test_a_failure_page_with_a_negative_count_is_unreadable(logged_in, meteroid):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from dashboard.charts import share_bar
 from dashboard.forms import is_job_id
+from dashboard.meteroid.records import number
 
 register = template.Library()
 
@@ -36,7 +38,39 @@ def duration(value: timedelta | None) -> str:
 
 @register.filter
 def job_duration(job, now: datetime) -> str:
-    return duration(job.duration(now))
+    """How long a job ran, or "—" when its times cannot be read."""
+    took = job.duration(now)
+    return "—" if took is None else duration(took)
+
+
+UNREADABLE = mark_safe('<i class="unreadable">unreadable</i>')
+
+
+@register.filter
+def count_of(record, name: str) -> SafeString | str:
+    """A count of a record from Meteroid as it gave it (below zero too), "unreadable" when it
+    could not be read, "" when it is null."""
+    if name in record.unreadable_fields:
+        return UNREADABLE
+    value = getattr(record, name)
+    return "" if value is None else number(value)
+
+
+@register.simple_tag
+def time_of(record, name: str) -> SafeString | str:
+    """A time of a record from Meteroid, as a `<time>` in UTC; "unreadable" when it could
+    not be read, "" when it is null."""
+    if name in record.unreadable_fields:
+        return UNREADABLE
+    value: datetime | None = getattr(record, name)
+    if value is None:
+        return ""
+    return format_html(
+        '<time datetime="{}" title="{} UTC">{}</time>',
+        iso(value),
+        date_filter(value, "Y-m-d H:i:s"),
+        date_filter(value, "Y-m-d H:i"),
+    )
 
 
 @register.filter

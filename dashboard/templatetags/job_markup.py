@@ -49,13 +49,26 @@ NOT_A_TAB_STOP = ' tabindex="-1"'  # written into the markup below
 
 
 def _row(row: FailureRow, needle: str = "") -> str:
-    identifier = (
-        mark_safe("<i>none</i>")
-        if row.identifier is None
-        else _text(row.identifier, needle, IDENTIFIER_PREVIEW)
+    if row.identifier_unreadable:
+        identifier = mark_safe('<i class="unreadable">unreadable</i>')
+    elif row.identifier is None:
+        identifier = mark_safe("<i>none</i>")
+    else:
+        identifier = _text(row.identifier, needle, IDENTIFIER_PREVIEW)
+    reason = (
+        _text(row.reason, needle, REASON_PREVIEW)
+        if row.reason
+        else mark_safe('<i class="unreadable">no reason given</i>')
     )
     if row.exact:
         identifier = format_html('{} <strong class="exact-match">exact match</strong>', identifier)
+    notes = (
+        format_html(
+            '<ul class="record-notes">{}</ul>', format_html_join("", "<li>{}</li>", ((n,) for n in row.notes))
+        )
+        if row.notes
+        else ""
+    )
     chunk = ""
     if row.chunk_span:
         span = format_html(' rowspan="{}"', row.chunk_span) if row.chunk_span > 1 else ""
@@ -67,6 +80,8 @@ def _row(row: FailureRow, needle: str = "") -> str:
                 row.chunk_link,
                 row.chunk_rows,
             )
+        elif row.chunk_id is None:
+            chunk = format_html('<td class="chunk"{}><i class="unreadable">unreadable</i></td>', span)
         else:
             # What a chunk is to a person: its rows in the file; its id second, for Meteroid.
             chunk = format_html(
@@ -77,16 +92,17 @@ def _row(row: FailureRow, needle: str = "") -> str:
                 row.chunk_id if row.chunk_rows else "",
             )
     target = mark_safe(' class="is-target" aria-current="true"') if row.is_target else ""
+    number = format_html('<a href="{}">{}</a>', row.link, row.number_text) if row.link else row.number_text
     return format_html(
-        '<tr id="{}"{}><td class="num"><a href="{}">{}</a></td><td class="ident">{}</td>'
-        '<td class="reason">{}{}</td>{}</tr>\n',
+        '<tr id="{}"{}><td class="num">{}</td><td class="ident">{}</td>'
+        '<td class="reason">{}{}{}</td>{}</tr>\n',
         row.anchor,
         target,
-        row.link,
-        row.number_text,
+        number,
         _off_tab(identifier),
-        _off_tab(_text(row.reason, needle, REASON_PREVIEW)),
+        _off_tab(reason),
         _similar(row),
+        notes,
         chunk,
     )
 

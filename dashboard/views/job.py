@@ -419,6 +419,7 @@ def _meteroid_page(
         context["slow_retry_seconds"] = SLOW_RETRY_SECONDS
         return None
     context["meteroid_total"] = page.total_count
+    context["apart"] = page.apart
     return list(page.failures)
 
 

@@ -50,6 +50,8 @@ def jobs(request: HttpRequest) -> HttpResponse:
         "form": form,
         "query": query,
         "jobs": listing.jobs,
+        "left_out": listing.left_out,
+        "left_out_summary": listing.left_out_summary,
         "paging": paging,
         "page_links": [(n, form.query(page=n) if n else "") for n in paging.window()],
         "previous_query": form.query(page=paging.page - 1),
