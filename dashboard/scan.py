@@ -50,7 +50,7 @@ from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.client import routine_call_level
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
-from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail
+from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail, number
 from dashboard.pickling import PickledByFields
 from dashboard.reasons import GroupSummary, summarize_groups
 from dashboard.whole_chunks import ChunkRows, NotRecovered, recover
@@ -439,6 +439,12 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
     client = gateway.client
     first = client.list_failure_columns(job.id, limit=PAGE_SIZE, offset=0)
     total = first.total_count
+    if total < 0:
+        raise MeteroidError(
+            ErrorKind.UPSTREAM,
+            f"Meteroid reports {number(total)} failures in all, below zero: the scan cannot tell "
+            "how many to read. Try again later.",
+        )
     wanted = min(total, cap)
     if job.is_terminal and (problem := _inconsistency(first, 0, total, wanted)):
         raise MeteroidError(ErrorKind.UPSTREAM, problem)

@@ -22,6 +22,7 @@ from tests.upstream import (
     Reply,
     detail_json,
     failure_json,
+    failures_path,
     job_json,
     job_path,
 )
@@ -298,11 +299,42 @@ def test_a_failure_with_an_odd_row_number_is_shown_with_a_warning(logged_in, met
 
 
 def test_a_failure_with_unreadable_fields_shows_them_as_such(logged_in, meteroid):
-    _failures_with(meteroid, {0: failure_json(0, chunk_id=7, item_identifier=["x"], reason={"a": 1})})
-    table = texts(_table(page(logged_in.get(f"/jobs/{JOB}/"))))
+    _failures_with(
+        meteroid, {0: failure_json(0, chunk_id=7, item_identifier=["<img src=x>"], reason={"<b>a</b>": 1})}
+    )
+    html = _table(page(logged_in.get(f"/jobs/{JOB}/")))
+    table = texts(html)
     assert "acme-1" in table
-    assert table.count("unreadable") >= 2
+    assert "item_identifier is unreadable: Meteroid sent ['<img src=x>']" in table
+    assert "reason is unreadable: Meteroid sent {'<b>a</b>': 1}" in table
+    assert "chunk_id is unreadable: Meteroid sent 7" in table
     assert "no reason given" in table
+    assert "<img src=x>" not in html and "<b>a</b>" not in html
+
+
+def test_the_job_page_shows_unreadable_values_escaped(logged_in, meteroid):
+    html = _job_page(
+        logged_in, meteroid, detail_json(created_at="<script>alert(1)</script>", has_error_csv='"><i>')
+    )
+    assert "<script>alert(1)</script>" not in html and '"><i>' not in html
+    summary = _summary(html)
+    assert "created_at is unreadable: Meteroid sent '<script>alert(1)</script>'" in summary
+    assert "has_error_csv is unreadable: Meteroid sent '\"><i>'" in summary
+
+
+@pytest.mark.parametrize("total", [INT32_MIN, -(2**63), -1])
+def test_a_failure_count_below_zero_shows_the_rows_sent_and_fails_only_the_scan(logged_in, meteroid, total):
+    def answer(query):
+        offset, limit = int(query["offset"][0]), int(query["limit"][0])
+        return Reply(200, {"data": meteroid.failures[JOB][offset : offset + limit], "total_count": total})
+
+    meteroid.script(failures_path(), answer)
+    html = page(logged_in.get(f"/jobs/{JOB}/"))
+    table = texts(_table(html))
+    assert "acme-0" in table and "acme-24" in table
+    assert "failures in all, below zero" in table
+    scan = wait_for_scan(JOB, timeout=10)
+    assert scan.state == "failed" and "below zero" in scan.message
 
 
 def test_one_unreadable_failure_does_not_fail_a_scan_and_is_reported(logged_in, meteroid):
@@ -323,7 +355,7 @@ def test_one_unreadable_failure_does_not_fail_a_scan_and_is_reported(logged_in, 
     assert "1 failure record has no row number" in shown
     assert "2 failure records have fields the dashboard could not read" in shown
     # The groups, the filters and the exports go on with the rest.
-    assert page(logged_in.get(f"/jobs/{JOB}/reasons/"))
+    assert "no reason given" in texts(page(logged_in.get(f"/jobs/{JOB}/reasons/")))
     grouped = page(logged_in.get(f"/jobs/{JOB}/?q=acme-8"))
     assert "acme-8" in grouped
     rows = _csv(logged_in.get(f"/jobs/{JOB}/failures.csv"))

@@ -155,6 +155,16 @@ def _page_count(data: dict[str, Any], name: str) -> int:
     return value
 
 
+def _total(data: dict[str, Any], name: str) -> int:
+    """A page's count of all records: a whole number, below zero too (the spec sets no
+    minimum: Meteroid's own mock answers with the most negative int64). Those who page by
+    it say what looks wrong and count what came instead."""
+    value = data.get(name)
+    if type(value) is not int:
+        raise ValueError(f"{name} is not an integer")
+    return value
+
+
 def job_id_problem(data: Any) -> str | None:
     """Why a job record has no usable id, in a few words; None when it has one."""
     if not isinstance(data, dict):
@@ -472,10 +482,23 @@ class FailurePage(PickledByFields):
     def parse(cls, data: Any) -> FailurePage:
         data = _object(data, "failure page")
         items = _list(data, "data")
-        total_count = _page_count(data, "total_count")
+        total_count = _total(data, "total_count")
         failures = [_failure(item) for item in items]
         kept = tuple(f for f in failures if f is not None)
         return cls(failures=kept, total_count=total_count, apart=len(failures) - len(kept))
+
+    def total_from(self, offset: int) -> int:
+        """The count to page by, for a page read at `offset`: Meteroid's, unless the rows it
+        sent show it to be too small (below zero, say)."""
+        sent = len(self.failures) + self.apart
+        # An empty page (one asked past the end) tells nothing of how many there are.
+        return max(self.total_count, offset + sent if sent else 0)
+
+    @property
+    def total_warning(self) -> str | None:
+        if self.total_count < 0:
+            return f"Meteroid reports {number(self.total_count)} failures in all, below zero: the pages count the failures it sent"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +528,7 @@ class FailureColumns:
     def parse(cls, data: Any) -> FailureColumns:
         data = _object(data, "failure page")
         items = _list(data, "data")
-        total_count = _page_count(data, "total_count")
+        total_count = _total(data, "total_count")
         indices: list[int] = []
         chunk_ids: list[str] = []
         identifiers: list[str | None] = []

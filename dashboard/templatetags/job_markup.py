@@ -27,6 +27,7 @@ register = template.Library()
 IDENTIFIER_PREVIEW = 80
 REASON_PREVIEW = 280
 OPTION_TEXT = 90
+NO_REASON = "no reason given"  # shown for a failure Meteroid gave no (readable) reason for
 
 
 @register.simple_tag
@@ -58,7 +59,7 @@ def _row(row: FailureRow, needle: str = "") -> str:
     reason = (
         _text(row.reason, needle, REASON_PREVIEW)
         if row.reason
-        else mark_safe('<i class="unreadable">no reason given</i>')
+        else format_html('<i class="unreadable">{}</i>', NO_REASON)
     )
     if row.exact:
         identifier = format_html('{} <strong class="exact-match">exact match</strong>', identifier)
@@ -146,7 +147,7 @@ def _selected(yes: bool) -> SafeString:
 
 @lru_cache(maxsize=4096)
 def _option_text(pattern: Template) -> str:
-    return Truncator(pattern.words).chars(OPTION_TEXT)
+    return Truncator(pattern.words).chars(OPTION_TEXT) if pattern.text else f"({NO_REASON})"
 
 
 @register.filter
@@ -158,6 +159,9 @@ def pattern(value: Template) -> SafeString:
 
 @lru_cache(maxsize=4096)
 def _pattern(value: Template) -> SafeString:
+    if not value.text:
+        # The failures Meteroid gave no reason for (or none that could be read) group here.
+        return format_html('<i class="unreadable">{}</i>', NO_REASON)
     return format_html_join(
         "",
         "{}",

@@ -418,8 +418,9 @@ def _meteroid_page(
         context["failures_error"] = error
         context["slow_retry_seconds"] = SLOW_RETRY_SECONDS
         return None
-    context["meteroid_total"] = page.total_count
+    context["meteroid_total"] = page.total_from(offset)
     context["apart"] = page.apart
+    context["total_warning"] = page.total_warning
     return list(page.failures)
 
 
