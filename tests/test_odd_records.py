@@ -386,6 +386,17 @@ def test_rows_to_fix_leave_out_a_row_number_no_file_has(logged_in, meteroid):
     assert rows[1][0] == "cus_00001" and len(rows) == 1 + 119
 
 
+@pytest.mark.parametrize("failed", [None, "many", -5])
+def test_rows_to_fix_of_a_job_without_failure_records_say_so_whatever_its_failed_count(
+    logged_in, meteroid, failed
+):
+    meteroid.details[JOB] = detail_json(failure_count=0, failed_items=failed)
+    response = logged_in.get(f"/jobs/{JOB}/rows-to-fix.csv")
+    assert response.status_code == 404
+    assert "there are no rows to fix" in response.content.decode()
+    assert "were lost" not in response.content.decode()
+
+
 def _csv(response) -> list[list[str]]:
     assert response.status_code == 200
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))

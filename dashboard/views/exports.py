@@ -182,13 +182,16 @@ def _no_rows_to_fix(request: HttpRequest, detail: JobDetail) -> HttpResponse | N
         return not_found(request, "This job has no input file to take the rows from.")
     if detail.failure_count == 0 and not reads_chunk_rows(detail):
         lost = (
-            f"Its {detail.failed_items:,} failed rows were lost with chunks that failed as a whole; "
-            "Meteroid's errors CSV or the input file can tell which rows they are."
+            [
+                f"Its {detail.failed_items:,} failed rows were lost with chunks that failed as a whole; "
+                "Meteroid's errors CSV or the input file can tell which rows they are."
+            ]
+            # An unreadable or odd count tells nothing about lost rows.
+            if detail.failed_items is not None and detail.failed_items > 0
+            else []
         )
         return not_found(
-            request,
-            "Meteroid recorded no failed row of this job: there are no rows to fix.",
-            [lost] if detail.failed_items else [],
+            request, "Meteroid recorded no failed row of this job: there are no rows to fix.", lost
         )
     if detail.is_active:
         return problem(
