@@ -491,7 +491,7 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
                 if (error := future.exception()) is not None:
                     raise error
                 pages[futures[future]] = future.result()
-    failures = _collect(job.id, (pages[offset] for offset in sorted(pages)), wanted)
+    failures = _collect(job.id, (pages[offset] for offset in sorted(pages)), wanted, shifting=job.is_active)
     if job.is_terminal and len(failures) + odd["apart"] < wanted:
         raise MeteroidError(
             ErrorKind.UPSTREAM,
@@ -691,8 +691,10 @@ def _columns(page: FailureColumns, shared: dict[str, str]) -> _Columns:
     )
 
 
-def _collect(job_id: str, pages: Iterator[_Columns], wanted: int) -> FailureSet:
-    """Join pages into one set of columns, dropping repeats (an active job's pages can shift)."""
+def _collect(job_id: str, pages: Iterator[_Columns], wanted: int, *, shifting: bool) -> FailureSet:
+    """Join pages into one set of columns. An active job's pages can shift while they are
+    read (`shifting`): a row seen before is dropped. An ended job's pages do not, and one
+    row may have several failure records: all are kept."""
     indices = array("q")
     refs = array("I")
     identifiers: list[str | None] = []
@@ -703,7 +705,7 @@ def _collect(job_id: str, pages: Iterator[_Columns], wanted: int) -> FailureSet:
         for index, chunk, identifier, reason in zip(
             page_indices, page_chunks, page_identifiers, page_reasons, strict=True
         ):
-            if index in seen or len(indices) >= wanted:
+            if len(indices) >= wanted or (shifting and index in seen):
                 continue
             seen.add(index)
             indices.append(index)
@@ -768,7 +770,8 @@ def stream_failures(
             seen += page.apart
             for failure in page.failures:
                 # An active job's pages can shift while they are read: never repeat a row.
-                if last is not None and failure.item_index <= last:
+                # (An ended job's do not, and a row may have several failure records.)
+                if job.is_active and last is not None and failure.item_index <= last:
                     continue
                 last = failure.item_index
                 seen += 1

@@ -249,3 +249,11 @@ def test_records_with_notes_pickle_and_compare_by_their_fields():
         assert pickle.loads(pickle.dumps(record)) == record  # noqa: S301 (bytes this test made)
     assert failure.warnings == ("Meteroid gives row 0, which no file has",)
     assert detail != JobDetail.parse(DETAIL | {"created_at": "today"})
+
+
+@pytest.mark.parametrize("index", [2**63, -(2**63) - 1, 10**30])
+def test_a_row_number_beyond_64_bits_is_no_row_number(index):
+    item = {"id": "a", "chunk_id": "b", "item_index": index, "reason": "r"}
+    page = FailurePage.parse({"data": [item], "total_count": 1})
+    assert page.failures == () and page.apart == 1
+    assert FailureColumns.parse({"data": [item], "total_count": 1}).apart == 1

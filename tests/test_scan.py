@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway
-from dashboard.meteroid.records import FailurePage, JobDetail
+from dashboard.meteroid.records import Failure, FailurePage, JobDetail
 from dashboard.scan import failure_set, retry_scan, run_scan, scan_status, stream_failures
 from tests.helpers import wait_until
 from tests.support.fake_client import FakeClient
@@ -307,3 +307,14 @@ def test_a_scan_read_while_a_job_ran_is_dropped_once_its_end_is_scanned():
     assert not _wait(ended, gateway).result.provisional
     # A retry reopening the job must not find the first run's failures to show.
     assert scan._safe_get(scan._keys_of(gateway, active).result) is None
+
+
+def test_an_ended_jobs_row_with_several_failure_records_keeps_them_all():
+    client = FakeClient(6)
+    client.rows[3] = Failure(
+        "id-x", client.rows[2].chunk_id, client.rows[2].item_index, None, "Another reason"
+    )
+    failures, result = run_scan(Gateway(client), _job(6))
+    assert result.scanned == 6
+    assert list(failures.item_indices) == [0, 3, 6, 6, 12, 15]
+    assert sorted(failures.reasons[2:4]) == ["Another reason", "Reason 2"]

@@ -60,6 +60,7 @@ CHUNK_SIZES = {
 # The counts are int32 in the spec, which sets no minimum: Meteroid's own mock answers with
 # the extremes. The largest is a placeholder or an overflow, never a count of rows.
 INT32_MAX = 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # How much of an unreadable value a warning repeats.
 SHOWN_CHARS = 60
 
@@ -543,6 +544,7 @@ class FailureColumns:
                 identifier = item.get("item_identifier")
                 if (
                     type(index) is int
+                    and 0 <= index < INT32_MAX
                     and type(chunk_id) is str
                     and type(reason) is str
                     and (identifier is None or type(identifier) is str)
@@ -566,14 +568,18 @@ class FailureColumns:
 
 
 def _failure(item: Any) -> Failure | None:
-    """The failure of one record, read field by field; None when it has no row number."""
-    if not isinstance(item, dict) or type(item.get("item_index")) is not int:
+    """The failure of one record, read field by field; None when it has no row number (one
+    beyond 64 bits is none: no file has such a row, and a scan keeps rows as int64)."""
+    if not isinstance(item, dict):
+        return None
+    index = item.get("item_index")
+    if type(index) is not int or not INT64_MIN <= index <= INT64_MAX:
         return None
     reader = _Reader(item)
     return Failure(
         id=reader.text("id"),
         chunk_id=reader.text("chunk_id"),
-        item_index=item["item_index"],
+        item_index=index,
         item_identifier=reader.text("item_identifier", required=False),
         reason=reader.text("reason"),
         unreadable=tuple(reader.unreadable),
