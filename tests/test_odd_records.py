@@ -444,7 +444,22 @@ def test_no_demo_job_of_the_sandbox_carries_a_warning():
 
 # --- every field, every odd value, every page -------------------------------------------------------
 
-ODD_VALUES = [None, "", "x", -1, INT32_MIN, INT32_MAX, -(2**63), 2**70, 1.5, True, [], {}, "<b>x</b>"]
+ODD_VALUES = [
+    None,
+    "",
+    "x",
+    "9999-12-31T23:59:59-01:00",
+    -1,
+    INT32_MIN,
+    INT32_MAX,
+    -(2**63),
+    2**70,
+    1.5,
+    True,
+    [],
+    {},
+    "<b>x</b>",
+]
 PAGES_OF_A_JOB = [
     ("/jobs/", {}),
     ("/jobs/", htmx("jobs-table")),

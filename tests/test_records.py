@@ -163,6 +163,16 @@ def test_an_odd_value_is_kept_as_meteroid_gave_it_with_a_warning(changes, warnin
         ({"created_at": "yesterday"}, "created_at", "Meteroid sent 'yesterday'"),
         ({"created_at": "2026-03-25 10:00"}, "created_at", "Meteroid sent '2026-03-25 10:00'"),
         ({"completed_at": 5}, "completed_at", "Meteroid sent 5"),
+        (
+            {"created_at": "0001-01-01T00:00:00+01:00"},
+            "created_at",
+            "Meteroid sent '0001-01-01T00:00:00+01:00'",
+        ),
+        (
+            {"created_at": "9999-12-31T23:59:59-01:00"},
+            "created_at",
+            "Meteroid sent '9999-12-31T23:59:59-01:00'",
+        ),
         ({"processed_items": "120"}, "processed_items", "Meteroid sent '120'"),
         ({"processed_items": 1.0}, "processed_items", "Meteroid sent 1.0"),
         ({"failed_items": False}, "failed_items", "Meteroid sent False"),

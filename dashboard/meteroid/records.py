@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.pickling import PickledByFields
@@ -112,8 +112,11 @@ class _Reader:
         value = self.data.get(name)
         if isinstance(value, str):
             try:
-                return parse_time(value)
-            except ValueError:
+                # In UTC, as pages show it: a time at the edge of the calendar with an offset
+                # (`0001-01-01T00:00:00+01:00`) has no UTC time and is unreadable here, not
+                # on every page that shows it.
+                return parse_time(value).astimezone(UTC)
+            except (ValueError, OverflowError):
                 pass
         if value is not None or required:
             self._bad(name, value)
