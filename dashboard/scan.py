@@ -438,15 +438,10 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
     cap = settings.SCAN_MAX_FAILURES
     client = gateway.client
     first = client.list_failure_columns(job.id, limit=PAGE_SIZE, offset=0)
-    total = first.total_count
-    if total < 0:
-        raise MeteroidError(
-            ErrorKind.UPSTREAM,
-            f"Meteroid reports {number(total)} failures in all, below zero: the scan cannot tell "
-            "how many to read. Try again later.",
-        )
+    reported = first.total_count
+    total = _total(first, job)
     wanted = min(total, cap)
-    if job.is_terminal and (problem := _inconsistency(first, 0, total, wanted)):
+    if job.is_terminal and (problem := _inconsistency(first, 0, reported, total, wanted)):
         raise MeteroidError(ErrorKind.UPSTREAM, problem)
     shared: dict[str, str] = {}
     pages: dict[int, _Columns] = {0: _columns(first, shared)}
@@ -463,7 +458,7 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
         # scan at once, and cut down to columns (one string per distinct chunk id and reason).
         nonlocal fetched
         page = client.list_failure_columns(job.id, limit=min(PAGE_SIZE, wanted - offset), offset=offset)
-        if job.is_terminal and (problem := _inconsistency(page, offset, total, wanted)):
+        if job.is_terminal and (problem := _inconsistency(page, offset, reported, total, wanted)):
             raise MeteroidError(ErrorKind.UPSTREAM, problem)
         columns = _columns(page, shared)
         with fetched_lock:
@@ -660,12 +655,30 @@ def with_groups(result: ScanResult, failures: FailureSet) -> ScanResult:
     )
 
 
-def _inconsistency(page: FailureColumns, offset: int, total: int, wanted: int) -> str | None:
-    """Why a page of a terminal job cannot belong with the first one, or None."""
-    if page.total_count != total:
+def _total(first: FailureColumns, job: JobDetail) -> int:
+    """How many failures to read. Meteroid's count, unless it is below zero (the spec sets
+    no minimum): then a first page that is not full holds them all, or else the job's own
+    count of failure records tells; failing both, the scan cannot tell and says so."""
+    if first.total_count >= 0:
+        return first.total_count
+    if first.records < PAGE_SIZE:
+        return first.records
+    if job.failure_count is not None and job.failure_count >= 0:
+        return job.failure_count
+    raise MeteroidError(
+        ErrorKind.UPSTREAM,
+        f"Meteroid reports {number(first.total_count)} failures in all, below zero, and no count "
+        "of the job's failure records: the scan cannot tell how many to read. Try again later.",
+    )
+
+
+def _inconsistency(page: FailureColumns, offset: int, reported: int, total: int, wanted: int) -> str | None:
+    """Why a page of a terminal job cannot belong with the first one, or None. `reported`
+    is the count the first page gave, `total` the one the scan reads by."""
+    if page.total_count != reported:
         return (
             f"Meteroid's count of this job's failures changed during the scan "
-            f"(from {total:,} to {page.total_count:,}), so the list cannot be trusted. Try again."
+            f"(from {number(reported)} to {number(page.total_count)}), so the list cannot be trusted. Try again."
         )
     expected = min(PAGE_SIZE, wanted - offset)
     if page.records < expected:

@@ -322,19 +322,34 @@ def test_the_job_page_shows_unreadable_values_escaped(logged_in, meteroid):
     assert "has_error_csv is unreadable: Meteroid sent '\"><i>'" in summary
 
 
-@pytest.mark.parametrize("total", [INT32_MIN, -(2**63), -1])
-def test_a_failure_count_below_zero_shows_the_rows_sent_and_fails_only_the_scan(logged_in, meteroid, total):
+def _counted_below_zero(meteroid, total: int) -> None:
     def answer(query):
         offset, limit = int(query["offset"][0]), int(query["limit"][0])
         return Reply(200, {"data": meteroid.failures[JOB][offset : offset + limit], "total_count": total})
 
     meteroid.script(failures_path(), answer)
+
+
+@pytest.mark.parametrize("total", [INT32_MIN, -(2**63), -1])
+def test_a_failure_count_below_zero_shows_the_rows_sent_and_the_scan_reads_by_the_jobs_count(
+    logged_in, meteroid, total
+):
+    _counted_below_zero(meteroid, total)
     html = page(logged_in.get(f"/jobs/{JOB}/"))
     table = texts(_table(html))
     assert "acme-0" in table and "acme-24" in table
     assert "failures in all, below zero" in table
     scan = wait_for_scan(JOB, timeout=10)
-    assert scan.state == "failed" and "below zero" in scan.message
+    assert scan.state == "done", scan.message
+    assert scan.result.scanned == 120
+
+
+def test_a_scan_with_no_count_to_read_by_says_so(logged_in, meteroid):
+    _counted_below_zero(meteroid, -1)
+    meteroid.details[JOB] = detail_json(failure_count="many")
+    page(logged_in.get(f"/jobs/{JOB}/"))
+    scan = wait_for_scan(JOB, timeout=10)
+    assert scan.state == "failed" and "cannot tell how many to read" in scan.message
 
 
 def test_one_unreadable_failure_does_not_fail_a_scan_and_is_reported(logged_in, meteroid):
@@ -513,3 +528,28 @@ def test_any_odd_value_of_a_failure_field_leaves_every_page_standing(logged_in, 
         _no_page_fails(logged_in)
         wait_for_scan(JOB, timeout=10)
         _no_page_fails(logged_in)
+
+
+def test_a_meteroid_answering_like_a_mock_of_the_spec_leaves_every_page_standing(logged_in, meteroid):
+    """Every count at the most negative value its format allows, every failure the same record:
+    what a mock of the spec answers with. Each page stands, and says what looks wrong."""
+    meteroid.details[JOB] = detail_json(
+        processed_items=INT32_MIN,
+        failed_items=INT32_MIN,
+        total_items=INT32_MIN,
+        failure_count=-(2**63),
+        created_by="string",
+        input_file_name="string",
+        created_at="2019-08-24T14:15:22Z",
+        completed_at="2019-08-24T14:15:22Z",
+    )
+    record = failure_json(0, item_index=INT32_MIN, chunk_id="bjch_7n42DGM5Tflk9n8mt7Fhc7", reason="string")
+    meteroid.script(failures_path(), Reply(200, {"data": [record] * 3, "total_count": -(2**63)}))
+    meteroid.files["input"] = INPUT
+    _no_page_fails(logged_in)
+    wait_for_scan(JOB, timeout=10)
+    _no_page_fails(logged_in)
+    html = page(logged_in.get(f"/jobs/{JOB}/"))
+    assert "Meteroid reports −2,147,483,648 processed rows, below zero" in _summary(html)
+    assert "Meteroid reports −9,223,372,036,854,775,808 failure records, below zero" in _summary(html)
+    assert "Meteroid gives row −2,147,483,647, which no file has" in texts(_table(html))
