@@ -261,6 +261,18 @@ def test_a_job_answer_without_its_id_or_not_an_object_is_an_upstream_error(logge
     assert response.status_code == 502
 
 
+def test_a_job_seen_ended_with_an_unreadable_count_then_reopened_is_shown_as_retried(
+    logged_in, meteroid, monkeypatch
+):
+    meteroid.details[JOB] = detail_json(status="FAILED", failed_items="many")
+    page(logged_in.get(f"/jobs/{JOB}/"))
+    meteroid.details[JOB] = detail_json(status="PROCESSING", completed_at=None, failed_items="many")
+    later(monkeypatch, 3600)  # past the failed job's short lifetime
+    html = page(logged_in.get(f"/jobs/{JOB}/"))
+    assert "This job was retried. It had ended failed" in texts(html)
+    assert page(logged_in.get("/jobs/"))
+
+
 # --- failures -----------------------------------------------------------------------------------------
 
 

@@ -46,12 +46,16 @@ class Ended:
 
     status: str
     completed_at: datetime | None
-    failed_items: int
-    failure_count: int
+    failed_items: int | None  # None when Meteroid's count could not be read
+    failure_count: int | None
 
     @property
     def status_label(self) -> str:
         return STATUSES.get(self.status, self.status)
+
+
+def _count(value: object) -> int | None:
+    return value if type(value) is int else None
 
 
 class Client(Protocol):
@@ -154,7 +158,7 @@ class Gateway:
             when = datetime.fromisoformat(completed_at) if completed_at else None
         except (TypeError, ValueError):
             when = None
-        return Ended(str(status), when, int(failed_items), int(failure_count))
+        return Ended(str(status), when, _count(failed_items), _count(failure_count))
 
     def _note_ended(self, job: JobDetail) -> None:
         # Plain values, not a record: an entry must outlive the class it was made from.
