@@ -23,7 +23,8 @@ class FailureRow:
     reason: str  # "" when Meteroid gave none
     similar: str  # "?reason=<key>": every failure like this one; "" when the table shows only those
     similar_words: str  # what the link to the group says: "191 rows failed this way"
-    chunk_id: str | None  # a whole failed chunk's rows (`rows-51-100`); None when unreadable
+    # A whole failed chunk's rows (`rows-51-100`); None (or "" from a scan) when unreadable.
+    chunk_id: str | None
     chunk_rows: str  # the chunk as a person finds it in the file: "rows 201-250"; "" if unknown
     chunk_link: str
     chunk_span: int  # rows the chunk cell covers from here; 0 where a cell above covers this row

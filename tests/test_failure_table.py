@@ -51,3 +51,20 @@ def test_the_row_a_link_points_at_is_marked_and_no_other():
     rows = failure_rows(failures, row_query="", per_page=25, target_row=2)
     assert [r.is_target for r in rows] == [False, True, False]
     assert rows[0].identifier is None
+
+
+def test_an_odd_record_gets_a_row_that_says_what_is_wrong_and_links_nowhere_it_cannot():
+    odd = Failure.parse({"id": 1, "chunk_id": None, "item_index": -5, "item_identifier": 7, "reason": None})
+    (row,) = failure_rows([odd], row_query="q=x", per_page=25)
+    assert (row.number, row.number_text, row.link) == (-4, "\u22124", "")
+    assert (row.reason, row.chunk_id, row.chunk_link) == ("", None, "")
+    assert row.identifier_unreadable and row.identifier is None
+    assert row.notes == (
+        "id is unreadable: Meteroid sent 1",
+        "chunk_id is unreadable: Meteroid sent null",
+        "item_identifier is unreadable: Meteroid sent 7",
+        "reason is unreadable: Meteroid sent null",
+        "Meteroid gives row \u22124, which no file has",
+    )
+    # Grouped with the failures whose reason is empty, as a scan keeps them.
+    assert row.similar == f"?reason={group_key('')}"

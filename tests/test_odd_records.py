@@ -385,6 +385,9 @@ def test_one_unreadable_failure_does_not_fail_a_scan_and_is_reported(logged_in, 
     assert "no reason given" in texts(page(logged_in.get(f"/jobs/{JOB}/reasons/")))
     grouped = page(logged_in.get(f"/jobs/{JOB}/?q=acme-8"))
     assert "acme-8" in grouped
+    found = _table(page(logged_in.get(f"/jobs/{JOB}/?q=acme-7")))
+    assert 'id="row-8"' in found and "unreadable" in texts(found)  # its chunk id
+    assert 'href=""' not in found
     rows = _csv(logged_in.get(f"/jobs/{JOB}/failures.csv"))
     assert len(rows) == 1 + 119
     assert [r[2] for r in rows if r[0] == "7"] == [""]  # the failure without a reason

@@ -81,7 +81,7 @@ def _row(row: FailureRow, needle: str = "") -> str:
                 row.chunk_link,
                 row.chunk_rows,
             )
-        elif row.chunk_id is None:
+        elif not row.chunk_id:
             chunk = format_html('<td class="chunk"{}><i class="unreadable">unreadable</i></td>', span)
         else:
             # What a chunk is to a person: its rows in the file; its id second, for Meteroid.
