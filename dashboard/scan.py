@@ -545,7 +545,11 @@ def with_chunk_rows(
     if rows is None:
         logger.info("rows of whole failed chunks of %s not read: %s", job.id, problem)
         return failures, replace(result, chunk_rows_problem=problem)
-    merged = _collect(job.id, iter([_columns_of(failures), _chunk_columns(rows)]), len(failures) + len(rows))
+    # The rows read are those no failure record holds: nothing to drop, and an ended job's
+    # row may have several failure records.
+    merged = _collect(
+        job.id, iter([_columns_of(failures), _chunk_columns(rows)]), len(failures) + len(rows), shifting=False
+    )
     logger.info(
         "read %s's errors CSV: %d rows of %d whole failed chunks in %.2fs",
         job.id,

@@ -406,7 +406,7 @@ def test_one_unreadable_failure_does_not_fail_a_scan_and_is_reported(logged_in, 
     scan = wait_for_scan(JOB, timeout=10)
     assert scan.state == "done", scan.message
     assert scan.result.scanned == 119
-    assert scan.result.apart == 1 and scan.result.unreadable == 2
+    assert scan.result.records_apart == 1 and scan.result.records_unreadable == 2
     html = page(logged_in.get(f"/jobs/{JOB}/"))
     shown = texts(html)
     assert "1 failure record has no row number" in shown

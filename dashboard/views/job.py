@@ -100,9 +100,14 @@ def settled(detail: JobDetail, scan: ScanStatus, wait: float) -> ScanStatus:
 def row_account(detail: JobDetail, scan: ScanStatus | None) -> RowAccount:
     """Every failed row of the job, by where it was found (see `whole_chunks.account`)."""
     result = scan.result if scan else None
+    failed, records = detail.failed_items, detail.failure_count
+    if failed is None or records is None or failed < 0 or records < 0:
+        # Counts that could not be read, or below zero, tell of no lost row (the summary
+        # says what looks wrong with them).
+        failed = records = 0
     return account(
-        failed_items=detail.failed_items,
-        failure_count=detail.failure_count,
+        failed_items=failed,
+        failure_count=records,
         is_terminal=detail.is_terminal,
         has_error_csv=detail.has_error_csv,
         scan_state=scan.state if scan else None,
