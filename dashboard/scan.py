@@ -439,7 +439,7 @@ def run_scan(gateway: Gateway, job: JobDetail, *, progress=None) -> tuple[Failur
     client = gateway.client
     first = client.list_failure_columns(job.id, limit=PAGE_SIZE, offset=0)
     reported = first.total_count
-    total = _total(first, job)
+    total = _total(first.total_count, first.records, job.failure_count)
     wanted = min(total, cap)
     if job.is_terminal and (problem := _inconsistency(first, 0, reported, total, wanted)):
         raise MeteroidError(ErrorKind.UPSTREAM, problem)
@@ -659,19 +659,20 @@ def with_groups(result: ScanResult, failures: FailureSet) -> ScanResult:
     )
 
 
-def _total(first: FailureColumns, job: JobDetail) -> int:
+def _total(reported: int, on_first_page: int, job_count: int | None) -> int:
     """How many failures to read. Meteroid's count, unless it is below zero (the spec sets
     no minimum): then a first page that is not full holds them all, or else the job's own
-    count of failure records tells; failing both, the scan cannot tell and says so."""
-    if first.total_count >= 0:
-        return first.total_count
-    if first.records < PAGE_SIZE:
-        return first.records
-    if job.failure_count is not None and job.failure_count >= 0:
-        return job.failure_count
+    count of failure records (`job_count`, None when it cannot tell) does; failing both,
+    the read cannot tell how far to go, and says so."""
+    if reported >= 0:
+        return reported
+    if on_first_page < PAGE_SIZE:
+        return on_first_page
+    if job_count is not None and job_count >= 0:
+        return job_count
     raise MeteroidError(
         ErrorKind.UPSTREAM,
-        f"Meteroid reports {number(first.total_count)} failures in all, below zero, and no count "
+        f"Meteroid reports {number(reported)} failures in all, below zero, and no count "
         "of the job's failure records: the scan cannot tell how many to read. Try again later.",
     )
 
@@ -751,7 +752,10 @@ def stream_failures(
     """
     client = gateway.client
     first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0, chunk_id=chunk_id)
-    total = first.total_count
+    # The job's count is of all its failures: it tells nothing of one chunk's.
+    total = _total(
+        first.total_count, len(first.failures) + first.apart, None if chunk_id else job.failure_count
+    )
 
     def pages() -> Iterator[FailurePage]:
         yield first

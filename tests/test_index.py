@@ -70,6 +70,12 @@ def test_a_row_carries_its_pattern_and_the_values_it_masked():
     assert (lost.row, lost.failure_id, lost.chunk_id, lost.source) == (100, None, "rows-51-100", CHUNK)
 
 
+def test_a_record_without_a_reason_or_a_readable_chunk_id_is_a_row_with_them_empty():
+    odd = Failure.parse({"id": "bjf_2", "chunk_id": 7, "item_index": -3, "reason": None})
+    row = record_row(odd)
+    assert (row.row, row.reason, row.chunk_id, row.pattern_key) == (-2, "", "", pattern_of("").key)
+
+
 def test_written_rows_read_back_as_they_went_in():
     indexed = _index()
     rows = [*_failures(7), chunk_row(500, "x", "Connection reset while 'inserting' 12 rows", "rows-451-600")]

@@ -318,3 +318,30 @@ def test_an_ended_jobs_row_with_several_failure_records_keeps_them_all():
     assert result.scanned == 6
     assert list(failures.item_indices) == [0, 3, 6, 6, 12, 15]
     assert sorted(failures.reasons[2:4]) == ["Another reason", "Reason 2"]
+
+
+class _CountsBelowZero(FakeClient):
+    """Meteroid's count of failures below zero, as the spec allows (no minimum)."""
+
+    def list_failures(self, job_id, *, limit=25, offset=0, chunk_id=None):
+        page = super().list_failures(job_id, limit=limit, offset=offset, chunk_id=chunk_id)
+        return FailurePage(page.failures, -(2**63))
+
+
+def test_a_count_below_zero_is_read_by_the_jobs_own_count_or_a_first_page_not_full():
+    client = _CountsBelowZero(250)
+    failures, result = run_scan(Gateway(client), _job(250))
+    assert result.scanned == len(failures) == 250 and result.total_count == 250
+    total, rows = stream_failures(Gateway(client), _job(250))
+    assert total == 250 and len(list(rows)) == 250
+    few = _CountsBelowZero(40)
+    total, rows = stream_failures(Gateway(few), _job(10**6), chunk_id="bjch_0")
+    assert total == len(list(rows)) == 40  # the first page is not full: it is all
+
+
+def test_a_count_below_zero_with_nothing_else_to_read_by_fails_before_any_row():
+    client = _CountsBelowZero(250)
+    with pytest.raises(MeteroidError, match="cannot tell how many to read"):
+        stream_failures(Gateway(client), _job(250), chunk_id="bjch_0")
+    with pytest.raises(MeteroidError, match="cannot tell how many to read"):
+        run_scan(Gateway(client), replace(_job(250), failure_count=None))

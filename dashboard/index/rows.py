@@ -29,17 +29,19 @@ COLUMNS = FailureRow._fields
 
 
 def record_row(failure: Failure) -> FailureRow:
-    """A failure record of Meteroid's API."""
-    pattern = pattern_of(failure.reason)
+    """A failure record of Meteroid's API. A reason or chunk id that Meteroid left out (or
+    that could not be read) is kept empty, as a scan keeps it."""
+    reason = failure.reason or ""
+    pattern = pattern_of(reason)
     return FailureRow(
         failure.item_index + 1,
         failure.id,
         failure.item_identifier,
-        failure.reason,
+        reason,
         pattern.key,
         NORMALISER_VERSION,
         pattern.values,
-        failure.chunk_id,
+        failure.chunk_id or "",
         RECORD,
     )
 
