@@ -56,6 +56,10 @@ def job_story(
     `chunk_errors` are the distinct errors of its whole failed chunks, with how many chunks
     each ended with, as read from its errors CSV.
     """
+    if job.notes:
+        # Told from numbers that could not be read, or look wrong, a story would mislead:
+        # the summary says what is wrong with them instead.
+        return None
     if job.is_active:
         return _stuck(job, now)
     if job.status == "CANCELLED":
