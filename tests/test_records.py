@@ -267,3 +267,17 @@ def test_a_row_number_beyond_64_bits_is_no_row_number(index):
     page = FailurePage.parse({"data": [item], "total_count": 1})
     assert page.failures == () and page.apart == 1
     assert FailureColumns.parse({"data": [item], "total_count": 1}).apart == 1
+
+
+@pytest.mark.parametrize("field", ["error_csv_url", "input_file_url", "output_url"])
+@pytest.mark.parametrize(
+    "value",
+    [{"href": "/files/v1/batch-job/errors/x?token=tok_SECRET"}, ["/files/v1?token=tok_SECRET"], 7],
+)
+def test_a_file_link_that_cannot_be_read_is_named_but_never_repeated(field, value):
+    # A file link carries a signed token that gives the file to whoever holds it.
+    detail = JobDetail.parse(DETAIL | {field: value})
+    assert getattr(detail, field) is None
+    (note,) = detail.unreadable_notes
+    assert note.startswith(f"{field} is unreadable: Meteroid sent a ")
+    assert "tok_SECRET" not in note and "/files/" not in note

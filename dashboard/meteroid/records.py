@@ -90,7 +90,14 @@ class _Reader:
         self.unreadable: list[Unreadable] = []
 
     def _bad(self, name: str, value: Any) -> None:
-        self.unreadable.append((name, MISSING if name not in self.data else _shown(value)))
+        if name not in self.data:
+            shown = MISSING
+        elif name.endswith("_url"):
+            # A file link carries a signed token: whatever holds it is never repeated on a page.
+            shown = f"a {type(value).__name__}, not a link"
+        else:
+            shown = _shown(value)
+        self.unreadable.append((name, shown))
 
     def text(self, name: str, *, required: bool = True) -> str | None:
         value = self.data.get(name)
