@@ -253,14 +253,11 @@ def _rows_from_scan(
 def _rows_from_meteroid(detail: JobDetail, failures, reason: str, q: str) -> Iterator[tuple[Cell, ...]]:
     needle = clean_query(q)
     for failure in failures:
-        pattern = pattern_of(failure.reason)
+        text = failure.reason or ""  # a failure without a reason is kept, as the table shows it
+        pattern = pattern_of(text)
         if reason and pattern.key != reason:
             continue
-        if (
-            needle
-            and needle not in fold(failure.reason)
-            and needle not in fold(failure.item_identifier or "")
-        ):
+        if needle and needle not in fold(text) and needle not in fold(failure.item_identifier or ""):
             continue
         yield (
             failure.row_number,

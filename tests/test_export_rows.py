@@ -1,0 +1,37 @@
+"""The failures CSV's rows when they come straight from Meteroid's pages (before a scan has
+every failure, or past its cap): the same records the table shows, odd ones included."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from dashboard.meteroid.records import Failure
+from dashboard.reasons import pattern_of
+from dashboard.views.exports import _rows_from_meteroid
+
+DETAIL = SimpleNamespace(id="bjob_7n42DGM5Tflk9n8mt7Fhc7")
+
+
+def _failure(index: int, reason: str | None, identifier: str | None = None) -> Failure:
+    return Failure(
+        id=None,
+        chunk_id="bjch_7n42DGM5Tflk9n8mt7Fhc7",
+        item_index=index,
+        item_identifier=identifier,
+        reason=reason,
+    )
+
+
+def test_a_failure_without_a_reason_is_a_row_of_its_own_not_a_crash():
+    failures = [_failure(0, None, "acme"), _failure(1, "Customer 'cus_4fQ2' not found")]
+    rows = list(_rows_from_meteroid(DETAIL, failures, "", ""))
+    assert [row[0] for row in rows] == [1, 2]
+    assert rows[0][2] is None and rows[0][3] == ""
+
+
+def test_a_failure_without_a_reason_is_searched_by_its_identifier_and_filtered_by_group():
+    failures = [_failure(0, None, "acme"), _failure(1, "Customer 'cus_4fQ2' not found", "zeta")]
+    assert [row[0] for row in _rows_from_meteroid(DETAIL, failures, "", "acme")] == [1]
+    assert [row[0] for row in _rows_from_meteroid(DETAIL, failures, "", "not found")] == [2]
+    no_reason = pattern_of("").key
+    assert [row[0] for row in _rows_from_meteroid(DETAIL, failures, no_reason, "")] == [1]
