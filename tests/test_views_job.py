@@ -479,3 +479,14 @@ def test_a_plain_form_submission_lands_on_the_canonical_address(logged_in):
     # Addresses that links make are kept as they are, and htmx requests are never redirected.
     assert logged_in.get(f"/jobs/{CUSTOMERS}/?page=2&per_page=50").status_code == 200
     assert logged_in.get(f"/jobs/{CUSTOMERS}/?q=&per_page=50", **htmx("failures")).status_code == 200
+
+
+def test_the_account_of_a_job_that_runs_again_is_still_its_fragment(logged_in):
+    # The account is asked for once an ended job's failed rows are read; a retry may have
+    # reopened the job by then, and the answer must still be the fragment, not a whole page.
+    from dashboard.sandbox.data import live_job_ids
+
+    running = live_job_ids()[0]
+    html = logged_in.get(f"/jobs/{running}/", **htmx("job-account")).content.decode()
+    assert "<html" not in html and "<nav" not in html
+    assert html.lstrip().startswith('<div id="job-account"')

@@ -192,7 +192,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
         "reopened": get_gateway().reopened(detail),
         "reads_chunk_rows": reads_chunk_rows(detail),
     }
-    if target == ACCOUNT and detail.is_terminal:
+    if target == ACCOUNT:  # asked once its failed rows are read; the job may have reopened since
         scan = scan_status(detail)
         context["account"] = row_account(detail, scan)
         context["story"] = story_of(detail, scan, context["account"], context["now"])
