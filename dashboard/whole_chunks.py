@@ -169,6 +169,9 @@ def recover(
     chunks: list[FailedChunk] = []
     unreadable_in: dict[int, int] = {}  # chunk number -> rows that do not parse
     current: int | None = None  # the whole failed chunk being matched, by number
+    # Readable rows without failure records that the errors CSV does not hold, in the chunk
+    # being read: a chunk with any such row before its first match did not fail as a whole.
+    passed_chunk, passed = -1, 0
     wanted = _next_error(error_records, width)
     last = -1
     for index, record in enumerate(input_records):
@@ -190,6 +193,11 @@ def recover(
         elif matches:
             assert wanted is not None
             if current != k:
+                if passed_chunk == k and passed:
+                    raise NotRecovered(
+                        f"row {index + 1:,} is in the errors CSV, but {passed:,} earlier row"
+                        f"{'s' if passed > 1 else ''} of its chunk {'are' if passed > 1 else 'is'} not"
+                    )
                 first = k * chunk_size
                 end = first + chunk_size - 1
                 if total_items:
@@ -206,6 +214,8 @@ def recover(
             raise NotRecovered(
                 f"row {index + 1:,} of a chunk that failed as a whole is not in the errors CSV"
             )
+        else:
+            passed_chunk, passed = k, (passed + 1 if passed_chunk == k else 1)
         if matches:
             wanted = _next_error(error_records, width)
     if wanted is not None:

@@ -84,6 +84,14 @@ def test_a_chunk_half_in_the_errors_csv_recovers_nothing():
         _recover(INPUT, errors)
 
 
+def test_a_chunk_whose_first_rows_are_missing_from_the_errors_csv_recovers_nothing():
+    errors = b"name,alias,_error\nDelta,delta-4,x\n"  # row 3, the chunk's first, is missing
+    with pytest.raises(
+        NotRecovered, match="row 4 is in the errors CSV, but 1 earlier row of its chunk is not"
+    ):
+        _recover(INPUT, errors)
+
+
 def test_a_row_with_records_missing_from_the_errors_csv_recovers_nothing():
     errors = b"name,alias,_error\nGamma,gamma-3,x\nDelta,delta-4,x\n"
     with pytest.raises(NotRecovered, match="row 1 has failure records"):
