@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from dashboard.meteroid.records import Failure
 from dashboard.reasons import pattern_of
-from dashboard.views.exports import _rows_from_meteroid
+from dashboard.scan import ScanStatus
+from dashboard.views.exports import _not_read_whole, _rows_from_meteroid
 
 DETAIL = SimpleNamespace(id="bjob_7n42DGM5Tflk9n8mt7Fhc7")
 
@@ -35,3 +38,13 @@ def test_a_failure_without_a_reason_is_searched_by_its_identifier_and_filtered_b
     assert [row[0] for row in _rows_from_meteroid(DETAIL, failures, "", "not found")] == [2]
     no_reason = pattern_of("").key
     assert [row[0] for row in _rows_from_meteroid(DETAIL, failures, no_reason, "")] == [1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("what", ["The rows to fix", "The rows of a chunk that failed as a whole"])
+def test_a_download_asked_before_the_failures_are_read_names_itself(rf, what):
+    request = rf.get("/jobs/x/failures.csv")
+    request.htmx = False
+    response = _not_read_whole(request, ScanStatus("running", 10, 300), what)
+    assert response.status_code == 409
+    assert f"{what} are ready once the dashboard has read the job" in response.content.decode()

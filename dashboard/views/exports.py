@@ -64,7 +64,7 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     if chunk_is_unknown(scan, chunk):
         return no_such_chunk(request, detail, chunk)
     if is_whole_chunk(chunk) and (analysis is None or not _covers_all(scan)):
-        return _not_read_whole(request, scan)
+        return _not_read_whole(request, scan, "The rows of a chunk that failed as a whole")
     if analysis is not None and _covers_all(scan):
         if reason and analysis.template(reason) is None:
             return no_such_group(request, detail, reason)
@@ -113,7 +113,7 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
             request, "The dashboard found no failed row of this job to give.", [why] if why else []
         )
     if analysis is None or not _covers_all(scan):
-        return _not_read_whole(request, scan)
+        return _not_read_whole(request, scan, "The rows to fix")
     if reason and analysis.template(reason) is None:
         return no_such_group(request, detail, reason)
     positions = analysis.select(chunk_id=chunk, group_key=reason, query=q)
@@ -203,8 +203,9 @@ def _no_rows_to_fix(request: HttpRequest, detail: JobDetail) -> HttpResponse | N
     return None
 
 
-def _not_read_whole(request: HttpRequest, scan: ScanStatus) -> HttpResponse:
-    """The page for a job whose failures the dashboard has not (or cannot have) all read."""
+def _not_read_whole(request: HttpRequest, scan: ScanStatus, what: str) -> HttpResponse:
+    """The page for a job whose failures the dashboard has not (or cannot have) all read:
+    `what` names the download that needs them."""
     if scan.result is not None and scan.result.capped:
         return problem(
             request,
@@ -218,7 +219,7 @@ def _not_read_whole(request: HttpRequest, scan: ScanStatus) -> HttpResponse:
     return problem(
         request,
         status=409,
-        title="The rows to fix are ready once the dashboard has read the job's failures.",
+        title=f"{what} are ready once the dashboard has read the job's failures.",
         details=["The job's page shows the reading's progress."],
         retry=True,
     )
