@@ -38,6 +38,7 @@ from dashboard.exports import safe_cell
 
 CHECKED_ROWS = 3  # identified rows checked against their identifier
 BATCH_ROWS = 1000  # rows encoded per chunk of the response
+UNDECIDED_ROWS = BATCH_ROWS  # wanted rows held while no row has told the file's encoding
 
 
 class Misaligned(Exception):
@@ -79,21 +80,45 @@ def fixed_file(chunks: Iterable[bytes], wanted: Iterable[tuple[int, str, str | N
     if header is None:
         raise Misaligned("The input file is empty.")
     writer = _ErrorCell(delimiter)
-    legacy = is_legacy(header.raw)
     newline = header.line_ending or "\r\n"
-    out = [_with_error(header, ERROR_COLUMN, 0, delimiter, newline)]
     width = len(header.cells)
-    for record, reason in _rows(found, wanted):
-        legacy = legacy or is_legacy(record.raw)
-        cell = writer(safe_cell(reason) or "")
-        if legacy:
-            # The file is in Windows-1252 (Meteroid reads it so): the reason is written so too.
+    # The reasons are written in the file's own encoding, one for the whole file, told by the
+    # first row read (wanted or not) beyond ASCII: Windows-1252 when its bytes are not UTF-8,
+    # else UTF-8. Wanted rows wait for that, UNDECIDED_ROWS of them at most (then: UTF-8).
+    encoding = _Encoding(header)
+    held: list[tuple[Record, str]] = []
+    out = [_with_error(header, ERROR_COLUMN, 0, delimiter, newline)]
+
+    def written(record: Record, cell: str) -> str:
+        if encoding.legacy:
             cell = cell.encode("cp1252", "replace").decode("utf-8", "surrogateescape")
-        out.append(_with_error(record, cell, width - len(record.cells), delimiter, newline))
+        return _with_error(record, cell, width - len(record.cells), delimiter, newline)
+
+    for record, reason in _rows(map(encoding.tell, found), wanted):
+        held.append((record, writer(safe_cell(reason) or "")))
+        if encoding.legacy is None and len(held) < UNDECIDED_ROWS:
+            continue
+        out.extend(written(record, cell) for record, cell in held)
+        held.clear()
         if len(out) >= BATCH_ROWS:
             yield "".join(out).encode("utf-8", "surrogateescape")
             out.clear()
+    out.extend(written(record, cell) for record, cell in held)
     yield "".join(out).encode("utf-8", "surrogateescape")
+
+
+class _Encoding:
+    """The input file's encoding as its rows tell it: `legacy` is True (Windows-1252), False
+    (UTF-8) or None while every row read is ASCII."""
+
+    def __init__(self, header: Record) -> None:
+        self.legacy: bool | None = None
+        self.tell(header)
+
+    def tell(self, record: Record) -> Record:
+        if self.legacy is None and not record.raw.isascii():
+            self.legacy = is_legacy(record.raw)
+        return record
 
 
 def _with_error(record: Record, cell: str, missing: int, delimiter: str, newline: str) -> str:

@@ -114,6 +114,21 @@ def test_a_windows_1252_file_comes_back_byte_for_byte_and_its_reasons_in_its_enc
     )
 
 
+def test_a_windows_1252_file_whose_first_rows_are_ascii_has_every_reason_in_its_encoding():
+    # Only the third row tells the encoding; the first row's reason is written in it too.
+    data = "alias,name\r\nbob-1,Bob\r\nann-2,Ann\r\nzoë-3,Zoë\r\n".encode("cp1252")
+    wanted = [(0, "Name 'Bobé' is taken", "bob-1"), (2, "Name 'Zoë' is taken", "zoë-3")]
+    out = _fix(data, wanted, size=5)
+    expected = "alias,name,_error\r\nbob-1,Bob,Name 'Bobé' is taken\r\nzoë-3,Zoë,Name 'Zoë' is taken\r\n"
+    assert out == expected.encode("cp1252")
+
+
+def test_a_utf8_file_whose_first_rows_are_ascii_keeps_its_reasons_in_utf8():
+    data = "alias,name\r\nbob-1,Bob\r\nzoë-2,Zoë\r\n".encode()
+    out = _fix(data, [(0, "Name 'Bobé' is taken", "bob-1"), (1, "r", "zoë-2")], size=4)
+    assert out == "alias,name,_error\r\nbob-1,Bob,Name 'Bobé' is taken\r\nzoë-2,Zoë,r\r\n".encode()
+
+
 def test_a_semicolon_file_keeps_its_delimiter_quoting_and_line_endings():
     data = b'alias;name;amount\nacme-1;"Acme; Inc";"1,5"\n"beta-2";Beta;2,0\n'
     out = _fix(data, [(0, "a; b", "acme-1"), (1, 'bad "amount"', "beta-2")], size=4)
