@@ -330,7 +330,7 @@ def test_an_answer_cut_short_is_unavailable(logged_in, meteroid, page):
     assert_heals(logged_in, meteroid, page)
 
 
-def test_a_file_cut_short_does_not_pass_for_a_whole_one(logged_in, meteroid):
+def test_a_file_cut_short_does_not_pass_for_a_whole_one(logged_in, meteroid, caplog):
     body = b"alias,name,_error\r\n" + b"acme,Acme,not found\r\n" * 100
     meteroid.files["errors"] = Reply(200, body, {"Content-Type": "text/csv"}, cut_after=50)
     response = logged_in.get(f"/jobs/{JOB}/files/errors/")
@@ -340,6 +340,9 @@ def test_a_file_cut_short_does_not_pass_for_a_whole_one(logged_in, meteroid):
     with pytest.raises(Exception) as caught:  # noqa: PT011 - any error, so long as it is not silence
         b"".join(response.streaming_content)
     assert FAKE_KEY not in str(caught.value) and FILE_TOKEN not in str(caught.value)
+    # The log says which download stopped, and never names the file's link.
+    assert f"Download of the errors CSV of {JOB} aborted after" in caplog.text
+    assert FILE_TOKEN not in caplog.text
 
 
 def test_retries_are_bounded_in_count_and_time_under_every_503(logged_in, meteroid):

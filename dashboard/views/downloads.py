@@ -6,18 +6,15 @@ Meteroid's file links carry signed tokens: the browser never sees them, only thi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from dashboard.meteroid import deadline
-from dashboard.meteroid.client import FileDownload
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.views.job import _load_job
-from dashboard.views.responses import not_found, upstream_problem
+from dashboard.views.responses import not_found, streamed_download, upstream_problem
 
 FILE_KINDS = {
     "errors": "errors CSV",
@@ -62,13 +59,6 @@ def _url_and_name(job, kind: str) -> tuple[str | None, str]:
     return (job.output_url if job.has_output else None), f"{job.id}-output.csv"
 
 
-def _stream(download: FileDownload) -> Iterator[bytes]:
-    try:
-        yield from download.iter_chunks(64 * 1024)
-    finally:
-        download.close()
-
-
 @require_GET
 # A download reads much more than a page, on the client's own timeouts and retries.
 @deadline.lifted()
@@ -87,9 +77,13 @@ def job_file(request: HttpRequest, job_id: str, kind: str) -> HttpResponse:
         if error.kind is ErrorKind.NOT_FOUND:  # the file, not the job: say so
             return not_found(request, error.message)
         return upstream_problem(request, error)
-    response = StreamingHttpResponse(_stream(download), content_type=safe_content_type(download.content_type))
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response = streamed_download(
+        download.iter_chunks(64 * 1024),
+        what=f"{FILE_KINDS[kind]} of {job.id}",
+        filename=filename,
+        content_type=safe_content_type(download.content_type),
+        close=download.close,
+    )
     if download.length is not None:
         response["Content-Length"] = str(download.length)
-    response["Cache-Control"] = "private, no-store"
     return response
