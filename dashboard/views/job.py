@@ -325,7 +325,7 @@ def fill_context(
             context |= {"target_row": row, "row_found": found}
         paging = Paging(page_number, query["per_page"], len(positions))
         if not paging.exists:
-            return _no_such_page(request, form, paging)
+            return no_such_page(request, paging, "these failures", form.query(page=paging.pages))
         if from_scan:
             failures: list[Failure] | None = analysis.page(positions, paging.offset, paging.per_page)
         else:
@@ -343,7 +343,7 @@ def fill_context(
                 return no_such_chunk(request, detail, chunk_id)
             paging = Paging(query["page"], query["per_page"], total)
             if not paging.exists:
-                return _no_such_page(request, form, paging)
+                return no_such_page(request, paging, "these failures", form.query(page=paging.pages))
             _table(context, form, paging, failures)
 
     return None
@@ -454,17 +454,6 @@ def _table(
         "previous_query": form.query(page=paging.page - 1),
         "next_query": form.query(page=paging.page + 1),
     }
-
-
-def _no_such_page(request: HttpRequest, form: JobPageQuery, paging: Paging) -> HttpResponse:
-    query = form.query(page=paging.pages)
-    return no_such_page(
-        request,
-        paging.page,
-        paging.pages,
-        "these failures",
-        f"{request.path}?{query}" if query else request.path,
-    )
 
 
 @require_GET

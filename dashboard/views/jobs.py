@@ -38,14 +38,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
         return upstream_problem(request, error)
     paging = Paging(query["page"], query["per_page"], listing.pagination.total_items)
     if not paging.exists:
-        last = form.query(page=paging.pages)
-        return no_such_page(
-            request,
-            paging.page,
-            paging.pages,
-            "this list",
-            f"{request.path}?{last}" if last else request.path,
-        )
+        return no_such_page(request, paging, "this list", form.query(page=paging.pages))
     context = {
         "form": form,
         "query": query,

@@ -119,14 +119,7 @@ def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
         grouping = analysis.grouping_for(form.cleaned_data["chunk"])
         paging = Paging(form.cleaned_data["page"], GROUPS_PER_PAGE, len(grouping.groups))
         if not paging.exists:
-            last = form.query(page=paging.pages)
-            return no_such_page(
-                request,
-                paging.page,
-                paging.pages,
-                "these reason groups",
-                f"{request.path}?{last}" if last else request.path,
-            )
+            return no_such_page(request, paging, "these reason groups", form.query(page=paging.pages))
         shown = grouping.groups[paging.offset : paging.offset + paging.per_page]
         chunk_rows = {c.chunk_id: c.rows for c in scan.result.chunks} if scan.result else {}
         chart = _chart(grouping)
@@ -172,14 +165,7 @@ def reason_group(request: HttpRequest, job_id: str, key: str) -> HttpResponse:
             return no_such_group(request, detail, key)
         paging = Paging(form.cleaned_data["page"], EXACT_PER_PAGE, group.distinct)
         if not paging.exists:
-            last = form.query(page=paging.pages)
-            return no_such_page(
-                request,
-                paging.page,
-                paging.pages,
-                "these reasons",
-                f"{request.path}?{last}" if last else request.path,
-            )
+            return no_such_page(request, paging, "these reasons", form.query(page=paging.pages))
         per_page = EXACT_IN_FRAGMENT if fragment else paging.per_page
         exact = group.exact[paging.offset : paging.offset + per_page]
         context |= {

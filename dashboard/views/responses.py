@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
+from dashboard.paging import Paging
 
 logger = logging.getLogger("dashboard.downloads")
 
@@ -90,12 +91,14 @@ def not_found(
     return problem(request, status=404, title=title, details=details, links=links)
 
 
-def no_such_page(request: HttpRequest, page: int, last: int, what: str, last_url: str) -> HttpResponse:
-    """A page past the end: which is the last, and a link to it (`last_url`)."""
+def no_such_page(request: HttpRequest, paging: Paging, what: str, last_query: str) -> HttpResponse:
+    """A page past the end: which is the last, and a link to it (this path with `last_query`,
+    the view's query for its last page)."""
+    last = paging.pages
     return not_found(
         request,
-        f"There is no page {page:,} of {what}: the last is {last:,}.",
-        links=[(f"Go to page {last:,}", last_url)],
+        f"There is no page {paging.page:,} of {what}: the last is {last:,}.",
+        links=[(f"Go to page {last:,}", f"{request.path}?{last_query}" if last_query else request.path)],
     )
 
 
