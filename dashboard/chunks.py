@@ -75,17 +75,25 @@ def summarize_chunks(
             if index > entry[1]:
                 entry[1] = index
             entry[2] += 1
-    summaries = []
-    for chunk_id, (first, last, count) in seen.items():
-        start, end = first, last
-        if chunk_size:
-            start = (first // chunk_size) * chunk_size
-            end = max(last, start + chunk_size - 1)
-            if total_items:
-                end = max(last, min(end, total_items - 1))
-        summaries.append(ChunkSummary(chunk_id, first, last, count, start + 1, end + 1))
+    summaries = [
+        chunk_summary(chunk_id, first, last, count, chunk_size=chunk_size, total_items=total_items)
+        for chunk_id, (first, last, count) in seen.items()
+    ]
     summaries.sort(key=lambda chunk: (chunk.first_index, chunk.chunk_id))
     return summaries
+
+
+def chunk_summary(
+    chunk_id: str, first: int, last: int, count: int, *, chunk_size: int | None, total_items: int | None
+) -> ChunkSummary:
+    """One chunk, from its first and last failing item_index and its count of failures."""
+    start, end = first, last
+    if chunk_size:
+        start = (first // chunk_size) * chunk_size
+        end = max(last, start + chunk_size - 1)
+        if total_items:
+            end = max(last, min(end, total_items - 1))
+    return ChunkSummary(chunk_id, first, last, count, start + 1, end + 1)
 
 
 def find_chunk(chunks: Iterable[ChunkSummary], chunk_id: str) -> ChunkSummary | None:

@@ -29,9 +29,9 @@ from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.utils.safestring import SafeString, mark_safe
 
+from dashboard.index.status import ScanStatus
 from dashboard.meteroid import cache as meteroid_cache
 from dashboard.meteroid.records import JobDetail
-from dashboard.scan import ScanStatus
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from dashboard.index.status import IndexResult
 from dashboard.meteroid.records import JOB_TYPES, STATUSES, JobDetail
-from dashboard.scan import ScanResult
 from dashboard.templatetags.dashboard_tags import visible
 
 SITE = "Meteroid failures"  # base.html ends every title with it
@@ -20,7 +20,7 @@ PATTERN_CHARS = 50
 SEARCH_CHARS = 30
 
 
-def job_title(job: JobDetail, query: Mapping[str, Any], result: ScanResult | None) -> str:
+def job_title(job: JobDetail, query: Mapping[str, Any], result: IndexResult | None) -> str:
     """`Customers import · march.csv · rows 201-250 · page 2 · bjob_…`: the job, then the view."""
     parts = [job.type_label]
     if job.input_file_name:
@@ -44,7 +44,7 @@ def job_title(job: JobDetail, query: Mapping[str, Any], result: ScanResult | Non
     return " · ".join(parts)
 
 
-def reasons_title(job: JobDetail, chunk_id: str, result: ScanResult | None) -> str:
+def reasons_title(job: JobDetail, chunk_id: str, result: IndexResult | None) -> str:
     """`Why rows failed · Customers import · march.csv · rows 201-250 · bjob_…`."""
     parts = ["Why rows failed", job.type_label]
     if job.input_file_name:

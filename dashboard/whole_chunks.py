@@ -25,7 +25,20 @@ from dataclasses import dataclass
 
 from dashboard.chunks import WHOLE_CHUNK_PREFIX
 from dashboard.csv_files import ERROR_COLUMN, Record, is_legacy, readable
+from dashboard.meteroid.records import JobDetail
 from dashboard.pickling import PickledByFields
+
+# What the rows of a whole failed chunk give as their reason: their own pattern, apart from any
+# failure record's, with the chunk's error (as Meteroid wrote it in the errors CSV) after it.
+WHOLE_CHUNK_REASON = "Chunk failed as a whole: "
+CHUNK_ERRORS_KEPT = 5  # distinct errors of whole failed chunks an index names
+
+
+def reads_chunk_rows(job: JobDetail) -> bool:
+    """Whether a scan of the job reads rows of whole failed chunks from its errors CSV: once
+    it has ended (the errors CSV is written then) with rows that no failure record holds."""
+    return job.is_terminal and job.rows_without_detail > 0 and job.has_error_csv
+
 
 # The column that identifies a row, by job type, as Meteroid's processors name it in failure
 # records (`item_identifier`); the first one that has a value.

@@ -79,7 +79,7 @@ def _html(response) -> str:
 
 
 def _pages(client) -> dict[str, str]:
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     pages = {
         "jobs list": client.get("/jobs/"),
         "jobs table": client.get("/jobs/", **htmx("jobs-table")),

@@ -72,7 +72,7 @@ def test_retries_and_failures_are_in_the_line(logged_in, meteroid, caplog):
 def test_a_background_scan_logs_under_the_request_that_started_it(logged_in, meteroid, caplog):
     caplog.set_level(logging.DEBUG)
     response = logged_in.get(f"/jobs/{JOB}/")
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     scan_calls = [
         r
         for r in _meteroid_records(caplog)
@@ -87,7 +87,7 @@ def test_a_background_scan_logs_under_the_request_that_started_it(logged_in, met
 def test_a_scans_routine_calls_are_summed_up_in_its_own_line_at_info(logged_in, meteroid, caplog):
     caplog.set_level(logging.INFO)
     response = logged_in.get(f"/jobs/{JOB}/")
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     records = [r for r in _meteroid_records(caplog) if r.request_id == response["X-Request-ID"]]
     # The page's own calls are there; the scan's two pages are left to DEBUG.
     assert [(r.meteroid_path, r.meteroid_cache) for r in records] == [
@@ -112,7 +112,7 @@ def test_a_scans_retried_call_is_still_logged_at_info(logged_in, meteroid, caplo
     meteroid.script(failures_path(), second_page_fails_once)
     caplog.set_level(logging.INFO)
     logged_in.get(f"/jobs/{JOB}/")
-    assert wait_for_scan(JOB, timeout=10).state == "done"
+    assert wait_for_scan(JOB).state == "done"
     scan_calls = [r for r in _meteroid_records(caplog) if r.meteroid_cache == "none"]
     assert [(r.meteroid_status, r.meteroid_retries) for r in scan_calls] == [(200, 1)]
     assert scan_calls[0].levelno == logging.INFO
@@ -123,7 +123,7 @@ def test_log_lines_hold_no_key_and_no_file_token(logged_in, meteroid, caplog):
     logged_in.get("/jobs/")
     logged_in.get(f"/jobs/{JOB}/")
     b"".join(logged_in.get(f"/jobs/{JOB}/files/errors/").streaming_content)
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     formatter = JsonFormatter()
     for record in caplog.records:
         line = formatter.format(record)

@@ -380,7 +380,7 @@ def test_a_failure_count_below_zero_shows_the_rows_sent_and_the_scan_reads_by_th
     table = texts(_table(html))
     assert "acme-0" in table and "acme-24" in table
     assert "failures in all, below zero" in table
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "done", scan.message
     assert scan.result.scanned == 120
 
@@ -390,7 +390,7 @@ def test_a_scan_with_no_count_to_read_by_says_so(logged_in, meteroid):
     meteroid.contract = False  # a count that is not a number
     meteroid.details[JOB] = detail_json(failure_count="many")
     page(logged_in.get(f"/jobs/{JOB}/"))
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "failed" and "cannot tell how many to read" in scan.message
 
 
@@ -403,7 +403,7 @@ def test_one_unreadable_failure_does_not_fail_a_scan_and_is_reported(logged_in, 
             7: failure_json(7, chunk_id=None),
         },
     )
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "done", scan.message
     assert scan.result.scanned == 119
     assert scan.result.records_apart == 1 and scan.result.records_unreadable == 2
@@ -427,7 +427,7 @@ def test_one_unreadable_failure_does_not_fail_a_scan_and_is_reported(logged_in, 
 def test_an_export_straight_from_meteroid_skips_a_record_without_a_row_number(logged_in, meteroid, settings):
     settings.SCAN_MAX_FAILURES = 50  # the scan holds only part: the CSV reads Meteroid itself
     _failures_with(meteroid, {0: failure_json(0, item_index=-4), 3: without(failure_json(3), "item_index")})
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     rows = _csv(logged_in.get(f"/jobs/{JOB}/failures.csv"))
     assert len(rows) == 1 + 119
     assert rows[1][0] == "-3"  # the odd row number, as Meteroid gave it
@@ -436,7 +436,7 @@ def test_an_export_straight_from_meteroid_skips_a_record_without_a_row_number(lo
 def test_rows_to_fix_leave_out_a_row_number_no_file_has(logged_in, meteroid):
     meteroid.files["input"] = INPUT
     _failures_with(meteroid, {0: failure_json(0, item_index=-4, item_identifier=None)}, contract=True)
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     response = logged_in.get(f"/jobs/{JOB}/rows-to-fix.csv")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -563,7 +563,7 @@ def test_any_odd_value_of_a_job_field_leaves_every_page_standing(logged_in, mete
         odd = {k: v for k, v in meteroid.details[JOB].items() if k in job_json()}
         meteroid.script(JOBS_PATH, Reply(200, listing(odd, job_json(ODD)), contract=False))
         _no_page_fails(logged_in)
-        wait_for_scan(JOB, timeout=10)
+        wait_for_scan(JOB)
         _no_page_fails(logged_in)
 
 
@@ -576,7 +576,7 @@ def test_any_odd_value_of_a_failure_field_leaves_every_page_standing(logged_in, 
         services.clear_cache()
         _failures_with(meteroid, {i: failure_json(i, **{field: value}) for i in (0, 1, 60, 119)})
         _no_page_fails(logged_in)
-        wait_for_scan(JOB, timeout=10)
+        wait_for_scan(JOB)
         _no_page_fails(logged_in)
 
 
@@ -600,7 +600,7 @@ def test_a_meteroid_answering_like_a_mock_of_the_spec_leaves_every_page_standing
     meteroid.script(failures_path(), Reply(200, {"data": [record] * 3, "total_count": -(2**63)}))
     meteroid.files["input"] = INPUT
     _no_page_fails(logged_in)
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     _no_page_fails(logged_in)
     html = page(logged_in.get(f"/jobs/{JOB}/"))
     assert "Meteroid reports −2,147,483,648 processed rows, below zero" in _summary(html)

@@ -144,7 +144,7 @@ def test_a_crawl_against_meteroid_shows_neither_the_key_nor_file_tokens(logged_i
     caplog.set_level("DEBUG")
     starts = ["/", "/jobs/", f"/jobs/{JOB}/", f"/jobs/{JOB}/files/errors/", f"/jobs/{JOB}/files/input/"]
     _crawl(logged_in, starts, limit=10)
-    wait_for_scan(JOB, timeout=10)  # so that the chunk links are there too
+    wait_for_scan(JOB)  # so that the chunk links are there too
     errors = [
         "/jobs/bjob_NoSuchJob/",
         "/jobs/?page=abc",

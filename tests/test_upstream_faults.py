@@ -417,7 +417,7 @@ def test_a_job_claiming_absurdly_many_failures_renders_and_its_scan_stops_early(
     response = logged_in.get(f"/jobs/{JOB}/")
     assert response.status_code == 200
     assert "1,000,000,000,000" in response.content.decode()
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "failed"
     assert "Try again" in scan.message
     # The first short page stops the scan: far fewer requests than the 2,500 pages announced.
@@ -439,7 +439,7 @@ def test_a_scan_that_meets_an_empty_page_in_the_middle_fails_honestly(logged_in,
 
     meteroid.script(failures_path(), answer)
     _chunk_fragment(logged_in)
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "failed"
     assert scan.result is None
     html = _chunk_fragment(logged_in)
@@ -450,7 +450,7 @@ def test_a_scan_that_meets_an_empty_page_in_the_middle_fails_honestly(logged_in,
     meteroid.heal()
     response = logged_in.post(f"/jobs/{JOB}/chunks/rescan/", **htmx("scan-filters"))
     assert response.status_code == 200
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "done"
     assert [c.chunk_id for c in scan.result.chunks] == list(CHUNKS)
     assert scan.result.scanned == 120
@@ -464,7 +464,7 @@ def test_a_scan_of_a_job_whose_failures_change_meanwhile_fails_honestly(logged_i
 
     meteroid.script(failures_path(), answer)
     _chunk_fragment(logged_in)
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "failed"
     assert "changed during the scan (from 120 to 135)" in scan.message
     assert "Reading the failures failed" in _chunk_fragment(logged_in)
@@ -473,14 +473,14 @@ def test_a_scan_of_a_job_whose_failures_change_meanwhile_fails_honestly(logged_i
 def test_a_scan_whose_pages_fail_upstream_says_why_and_recovers_on_retry(logged_in, meteroid):
     meteroid.script(failures_path(), Reply(500, {"code": "INTERNAL_SERVER_ERROR", "message": "boom"}))
     _chunk_fragment(logged_in)
-    scan = wait_for_scan(JOB, timeout=10)
+    scan = wait_for_scan(JOB)
     assert scan.state == "failed"
     assert "internal error" in scan.message
     # A 500 is not retried by the gateway: one request, and the scan stops.
     assert meteroid.count(failures_path(), limit="100") == 1
     meteroid.heal()
     logged_in.post(f"/jobs/{JOB}/chunks/rescan/")
-    assert wait_for_scan(JOB, timeout=10).state == "done"
+    assert wait_for_scan(JOB).state == "done"
 
 
 def test_an_active_jobs_scan_tolerates_shifting_pages(logged_in, meteroid):
@@ -495,7 +495,7 @@ def test_an_active_jobs_scan_tolerates_shifting_pages(logged_in, meteroid):
     meteroid.details[ACTIVE_JOB] = {**meteroid.details[ACTIVE_JOB], "failure_count": 120}
     meteroid.script(failures_path(ACTIVE_JOB), answer)
     logged_in.get(f"/jobs/{ACTIVE_JOB}/chunks/", **htmx("scan-filters"))
-    scan = wait_for_scan(ACTIVE_JOB, timeout=10)
+    scan = wait_for_scan(ACTIVE_JOB)
     # Still running, the job may grow between pages: the result is kept, marked provisional.
     assert scan.state == "done"
     assert scan.result.provisional

@@ -219,7 +219,7 @@ def test_a_capped_scan_says_plainly_what_the_groups_cover(logged_in, settings):
 
 def test_a_running_jobs_groups_are_provisional_and_refresh(logged_in):
     job = SHOWCASE["processing"]
-    assert wait_for_scan(job, timeout=120).state == "done"
+    assert wait_for_scan(job).state == "done"
     html = logged_in.get(f"/jobs/{job}/reasons/").content.decode()
     assert "Provisional: the job is still running" in html
     assert 'hx-trigger="every 5s"' in html

@@ -133,7 +133,7 @@ def test_an_input_file_that_does_not_line_up_is_refused_with_a_page(logged_in, m
     from tests.upstream import JOB
 
     logged_in.get(f"/jobs/{JOB}/")
-    assert wait_for_scan(JOB, timeout=10).state == "done"
+    assert wait_for_scan(JOB).state == "done"
     response = logged_in.get(f"/jobs/{JOB}/rows-to-fix.csv")
     html = response.content.decode()
     assert response.status_code == 502
@@ -145,7 +145,7 @@ def test_meteroid_failing_on_the_input_file_is_a_page_not_a_file(logged_in, mete
     from tests.upstream import JOB, Reply, file_path
 
     logged_in.get(f"/jobs/{JOB}/")
-    wait_for_scan(JOB, timeout=10)
+    wait_for_scan(JOB)
     meteroid.script(file_path("input"), Reply(500, {"code": "INTERNAL_SERVER_ERROR", "message": "boom"}))
     response = logged_in.get(f"/jobs/{JOB}/rows-to-fix.csv")
     assert response.status_code == 502

@@ -38,6 +38,7 @@ from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
 from dashboard.index.models import IndexedFailure, IndexedJob
+from dashboard.index.queries import summary_of
 from dashboard.index.rows import FailureRow
 from dashboard.index.writer import write_failures
 
@@ -393,7 +394,11 @@ def publish(indexed: IndexedJob, holder: str, **notes) -> None:
     with transaction.atomic():
         _renew(indexed.pk, holder, **notes)
         IndexedJob.objects.filter(pk=indexed.pk).update(
-            status=Status.DONE, fetched=F("records") + F("chunk_rows"), lease_holder="", finished_at=now
+            status=Status.DONE,
+            fetched=F("records") + F("chunk_rows"),
+            lease_holder="",
+            finished_at=now,
+            summary=summary_of(indexed),
         )
         others = (
             IndexedJob.objects.filter(

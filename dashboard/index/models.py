@@ -35,6 +35,16 @@ class IndexedJob(models.Model):
     unreadable_rows = models.PositiveBigIntegerField(default=0)  # of those chunks, rows not CSV
     chunk_rows_problem = models.TextField(blank=True)  # why those rows could not be read, if so
     capped = models.BooleanField(default=False)  # more failures than SCAN_MAX_FAILURES
+    failed_chunks = models.PositiveIntegerField(default=0)  # whole failed chunks those rows are of
+    # The errors of the whole failed chunks (as in the errors CSV) with how many chunks ended
+    # with each, most first: [[message, chunks], …].
+    chunk_errors = models.JSONField(default=list)
+    records_apart = models.PositiveBigIntegerField(default=0)  # records without a row number: left out
+    records_unreadable = models.PositiveBigIntegerField(default=0)  # records with a field unreadable
+    active = models.BooleanField(default=False)  # the job was still running when it was read
+    # What every page of the job shows, worked out once when the index is published
+    # (`queries.summary_of`): its chunks, its largest reason groups, and how many there are.
+    summary = models.JSONField(default=dict)
     error = models.TextField(blank=True)  # why the scan failed, for people to read
 
     task_id = models.CharField(max_length=64, blank=True)  # the task that should run it
@@ -92,6 +102,9 @@ class IndexedFailure(models.Model):
     # dashboard can see, the chunk's rows as links name it (`rows-51-100`).
     chunk_id = models.CharField(max_length=100)
     source = models.CharField(max_length=6, choices=Source.choices)
+    # What search compares (`dashboard.search.fold`): the identifier, stripped, and the reason.
+    identifier_folded = models.TextField(default="")
+    reason_folded = models.TextField(default="")
 
     class Meta:
         constraints = [
@@ -110,8 +123,8 @@ class IndexedFailure(models.Model):
             # Reason groups (counted by key) and a group's rows.
             models.Index(fields=["indexed_job", "pattern_key", "row"], name="index_failure_pattern"),
         ]
-        # On PostgreSQL, search (case-insensitive contains on identifier and reason) has
-        # pg_trgm indexes of its own: see migration 0002.
+        # On PostgreSQL, search (contains, on the folded identifier and reason) has pg_trgm
+        # indexes of its own: see migration 0003.
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.reason[:60]}"

@@ -10,15 +10,23 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.fields.json import KT
 
 from dashboard.index.models import IndexedFailure, IndexedJob
+from dashboard.search import clean_query
+
+SUMMARY_GROUPS = 100  # reason groups an index's summary names (the job page's summary and filter)
 
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """A whole-job view's filters: a chunk, a reason group, words to search for."""
+    """A whole-job view's filters: a chunk, a reason group, words to search for (as typed)."""
 
     chunk_id: str | None = None
     pattern_key: str | None = None
     search: str = ""
+
+    @property
+    def needle(self) -> str:
+        """The search as compared: stripped and folded (`search.clean_query`)."""
+        return clean_query(self.search)
 
 
 def failures(indexed: IndexedJob, filters: Filters = Filters()) -> QuerySet[IndexedFailure]:
@@ -28,10 +36,15 @@ def failures(indexed: IndexedJob, filters: Filters = Filters()) -> QuerySet[Inde
         found = found.filter(chunk_id=filters.chunk_id)
     if filters.pattern_key is not None:
         found = found.filter(pattern_key=filters.pattern_key)
-    if filters.search:
-        # Case-insensitive contains; on PostgreSQL the pg_trgm indexes answer it.
-        found = found.filter(Q(identifier__icontains=filters.search) | Q(reason__icontains=filters.search))
+    if needle := filters.needle:
+        # Contains, on folded text; on PostgreSQL the pg_trgm indexes answer it.
+        found = found.filter(Q(identifier_folded__contains=needle) | Q(reason_folded__contains=needle))
     return found.order_by("row", "id")
+
+
+def exact_matches(indexed: IndexedJob, filters: Filters) -> QuerySet[IndexedFailure]:
+    """Of the failures under `filters`, those whose identifier is exactly the search."""
+    return failures(indexed, filters).filter(identifier_folded=filters.needle)
 
 
 def page(indexed: IndexedJob, filters: Filters, *, number: int, size: int = 25) -> list[IndexedFailure]:
@@ -49,35 +62,56 @@ class ReasonGroup:
     pattern_key: str
     count: int
     example: str  # one reason of the group, to make its pattern from
+    first_row: int = 0  # the group's first row in the file
 
 
 def reason_groups(indexed: IndexedJob, filters: Filters = Filters()) -> list[ReasonGroup]:
-    """Reason groups, largest first (then by key, for a stable order)."""
+    """Reason groups, largest first (then the one whose first row comes first)."""
     rows = (
         failures(indexed, filters)
         .order_by()
         .values("pattern_key")
-        .annotate(n=Count("id"), example=Min("reason"))
-        .order_by("-n", "pattern_key")
+        .annotate(n=Count("id"), example=Min("reason"), first=Min("row"))
+        .order_by("-n", "first", "pattern_key")
     )
-    return [ReasonGroup(row["pattern_key"], row["n"], row["example"]) for row in rows]
+    return [ReasonGroup(row["pattern_key"], row["n"], row["example"], row["first"]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ExactReason:
+    pattern_key: str
+    reason: str
+    count: int
+    first_row: int
+
+
+def exact_reasons(indexed: IndexedJob, filters: Filters = Filters()) -> list[ExactReason]:
+    """Each distinct reason with its group, count and first row (in no particular order)."""
+    rows = (
+        failures(indexed, filters)
+        .order_by()
+        .values("pattern_key", "reason")
+        .annotate(n=Count("id"), first=Min("row"))
+    )
+    return [ExactReason(row["pattern_key"], row["reason"], row["n"], row["first"]) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
 class ChunkRow:
-    chunk_id: str | None  # None: rows of whole failed chunks
+    chunk_id: str
     count: int
     first_row: int
     last_row: int
 
 
-def chunks(indexed: IndexedJob) -> list[ChunkRow]:
-    """Each chunk with failures, in file order."""
+def chunks(indexed: IndexedJob, filters: Filters = Filters()) -> list[ChunkRow]:
+    """Each chunk with failures (under `filters`), in file order."""
     rows = (
-        IndexedFailure.objects.filter(indexed_job=indexed)
+        failures(indexed, filters)
+        .order_by()
         .values("chunk_id")
         .annotate(n=Count("id"), first=Min("row"), last=Max("row"))
-        .order_by("first")
+        .order_by("first", "chunk_id")
     )
     return [ChunkRow(row["chunk_id"], row["n"], row["first"], row["last"]) for row in rows]
 
@@ -85,6 +119,17 @@ def chunks(indexed: IndexedJob) -> list[ChunkRow]:
 def at_row(indexed: IndexedJob, row: int) -> list[IndexedFailure]:
     """The failures of one row (a row can have several failure records)."""
     return list(IndexedFailure.objects.filter(indexed_job=indexed, row=row).order_by("id"))
+
+
+def rows_of(indexed: IndexedJob, filters: Filters) -> Iterator[int]:
+    """The row numbers under `filters`, ascending, each once."""
+    return (
+        failures(indexed, filters)
+        .order_by("row")
+        .values_list("row", flat=True)
+        .distinct()
+        .iterator(chunk_size=10000)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +152,11 @@ def slot_values(indexed: IndexedJob, pattern_key: str, slot: int, *, limit: int 
 
 def stream(indexed: IndexedJob, filters: Filters = Filters(), *, chunk_size: int = 5000) -> Iterator[tuple]:
     """Every failure under `filters`, in file order, as (row, failure id, identifier, reason,
-    chunk id, source) tuples, for the exports: a server-side cursor on PostgreSQL, so that a
-    quarter of a million rows never sit in memory at once."""
+    chunk id, source, pattern key) tuples, for the exports: a server-side cursor on
+    PostgreSQL, so that a quarter of a million rows never sit in memory at once."""
     return (
         failures(indexed, filters)
-        .values_list("row", "failure_id", "identifier", "reason", "chunk_id", "source")
+        .values_list("row", "failure_id", "identifier", "reason", "chunk_id", "source", "pattern_key")
         .iterator(chunk_size=chunk_size)
     )
 
@@ -126,3 +171,15 @@ def page_after(
         row, pk = after
         found = found.filter(Q(row__gt=row) | Q(row=row, id__gt=pk))
     return list(found[:size])
+
+
+def summary_of(indexed: IndexedJob) -> dict:
+    """What every page of the job shows, worked out once when the index is published: its
+    chunks `[id, first row, last row, failures]` in file order, its `SUMMARY_GROUPS` largest
+    reason groups `[key, failures, a reason of it, first row]`, and how many groups it has."""
+    groups = reason_groups(indexed)
+    return {
+        "chunks": [[c.chunk_id, c.first_row, c.last_row, c.count] for c in chunks(indexed)],
+        "groups": [[g.pattern_key, g.count, g.example, g.first_row] for g in groups[:SUMMARY_GROUPS]],
+        "group_count": len(groups),
+    }

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from dashboard.meteroid.records import Failure
 from dashboard.reasons import NORMALISER_VERSION, pattern_of
+from dashboard.search import fold
 
 RECORD = "record"
 CHUNK = "chunk"
@@ -23,24 +24,41 @@ class FailureRow(NamedTuple):
     masked: tuple[str, ...]
     chunk_id: str  # Meteroid's, or a whole failed chunk's key (`rows-51-100`)
     source: str  # RECORD or CHUNK
+    # What search compares (`search.fold`): the identifier stripped, so that an exact match
+    # is an equality, and the reason.
+    identifier_folded: str
+    reason_folded: str
 
 
 COLUMNS = FailureRow._fields
+MASKED = COLUMNS.index("masked")
+
+
+def _row(row: int, failure_id: str | None, identifier: str | None, reason: str, chunk_id: str, source: str):
+    pattern = pattern_of(reason)
+    return FailureRow(
+        row,
+        failure_id,
+        identifier,
+        reason,
+        pattern.key,
+        NORMALISER_VERSION,
+        pattern.values,
+        chunk_id,
+        source,
+        fold(identifier or "").strip(),
+        fold(reason),
+    )
 
 
 def record_row(failure: Failure) -> FailureRow:
     """A failure record of Meteroid's API. A reason or chunk id that Meteroid left out (or
     that could not be read) is kept empty, as a scan keeps it."""
-    reason = failure.reason or ""
-    pattern = pattern_of(reason)
-    return FailureRow(
+    return _row(
         failure.item_index + 1,
         failure.id,
         failure.item_identifier,
-        reason,
-        pattern.key,
-        NORMALISER_VERSION,
-        pattern.values,
+        failure.reason or "",
         failure.chunk_id or "",
         RECORD,
     )
@@ -49,15 +67,4 @@ def record_row(failure: Failure) -> FailureRow:
 def chunk_row(item_index: int, identifier: str | None, reason: str, chunk_key: str) -> FailureRow:
     """A row of a whole failed chunk (read from the errors CSV): Meteroid gave it no failure
     record, so it has no failure id, and its chunk is named by its rows (`rows-51-100`)."""
-    pattern = pattern_of(reason)
-    return FailureRow(
-        item_index + 1,
-        None,
-        identifier,
-        reason,
-        pattern.key,
-        NORMALISER_VERSION,
-        pattern.values,
-        chunk_key,
-        CHUNK,
-    )
+    return _row(item_index + 1, None, identifier, reason, chunk_key, CHUNK)

@@ -1,24 +1,35 @@
 """Where an index's rows come from: Meteroid's failure records, through the gateway, then
 the rows of whole failed chunks, read from the job's errors CSV as the scan reads them
-(`dashboard.scan.read_chunk_rows`), once every record is in."""
+(`read_chunk_rows`), once every record is in."""
 
 from __future__ import annotations
 
+import csv
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
 
 from django.conf import settings
 
+from dashboard.csv_files import errors_delimiter, records, sniff_delimiter, text_lines
 from dashboard.index.indexing import Rows, ScanFailed, Scope, request_index
 from dashboard.index.models import IndexedJob
 from dashboard.index.rows import FailureRow, chunk_row, record_row
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.client import routine_call_level
-from dashboard.meteroid.errors import MeteroidError
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
-from dashboard.scan import WHOLE_CHUNK_REASON, read_chunk_rows, reads_chunk_rows, stream_failures
+from dashboard.meteroid.streaming import stream_failures
+from dashboard.whole_chunks import (
+    CHUNK_ERRORS_KEPT,
+    WHOLE_CHUNK_REASON,
+    ChunkRows,
+    NotRecovered,
+    reads_chunk_rows,
+    recover,
+)
 
 # The sandbox listens on a port of its own in each process: its indexes are named apart.
 SANDBOX_BASE_URL = "sandbox:"
@@ -55,21 +66,26 @@ def meteroid_rows(indexed: IndexedJob) -> Rows:
                 "The job has changed since this scan was asked for (it was retried); "
                 "its new state is scanned when a page asks for it."
             )
-        total, failures = stream_failures(gateway, job)
+        odd: Counter = Counter()
+        total, failures = stream_failures(gateway, job, odd=odd)
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
     cap = settings.SCAN_MAX_FAILURES
-    found = Rows(total=min(total, cap), rows=iter(()), capped=total > cap)
-    found.rows = _rows(gateway, job, islice(failures, cap), found)
+    found = Rows(total=min(total, cap), rows=iter(()), capped=total > cap, notes={"active": job.is_active})
+    found.rows = _rows(gateway, job, islice(failures, cap), found, odd)
     return found
 
 
-def _rows(gateway: Gateway, job: JobDetail, failures: Iterator[Failure], found: Rows) -> Iterator[FailureRow]:
+def _rows(
+    gateway: Gateway, job: JobDetail, failures: Iterator[Failure], found: Rows, odd: Counter
+) -> Iterator[FailureRow]:
     records: set[int] = set()
     try:
         for failure in failures:
             records.add(failure.item_index)
             yield record_row(failure)
+        found.notes["records_apart"] = odd["apart"]
+        found.notes["records_unreadable"] = odd["unreadable"]
         yield from _chunk_rows(gateway, job, records, found)
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
@@ -90,9 +106,66 @@ def _chunk_rows(gateway: Gateway, job: JobDetail, records: set[int], found: Rows
         found.notes["chunk_rows_problem"] = problem
         return
     found.notes["unreadable_rows"] = rows.unreadable
+    found.notes["failed_chunks"] = len(rows.chunks)
+    errors = Counter(chunk.message for chunk in rows.chunks).most_common(CHUNK_ERRORS_KEPT)
+    found.notes["chunk_errors"] = [[message, chunks] for message, chunks in errors]
     found.notes["total"] = found.total = found.total + len(rows)
     marked = {reason: WHOLE_CHUNK_REASON + reason for reason in set(rows.reasons)}
     for index, identifier, reason, key in zip(
         rows.item_indices, rows.identifiers, rows.reasons, rows.chunk_keys, strict=True
     ):
         yield chunk_row(index, identifier, marked[reason], key)
+
+
+def read_chunk_rows(gateway: Gateway, job: JobDetail, record_indices) -> tuple[ChunkRows | None, str]:
+    """The rows of the job's whole failed chunks, from its errors CSV matched against its
+    input file (both streamed through the gateway, read once), or None and why not.
+
+    Raises `MeteroidError` when a file cannot be had for a reason that may pass (Meteroid
+    down): the scan fails then and can be tried again, rather than keep a result without
+    the rows."""
+    if not job.error_csv_url:
+        return None, "Meteroid gives no link to its errors CSV."
+    if not job.input_file_url:
+        return None, "the job has no input file to number the errors CSV's rows by."
+    chunk_size = job.chunk_size
+    if not chunk_size:
+        return None, "the dashboard does not know this job type's chunk size."
+    errors = inputs = None
+    try:
+        errors = gateway.open_file(job.error_csv_url, default_filename="errors.csv")
+        inputs = gateway.open_file(job.input_file_url, default_filename="input.csv")
+        error_lines = text_lines(errors.iter_chunks())
+        input_lines = text_lines(inputs.iter_chunks())
+        error_header = next(error_lines, "")
+        input_header = next(input_lines, "")
+        delimiter = errors_delimiter(error_header)
+        if delimiter is None:
+            return None, "its errors CSV does not end its header with the _error column."
+        found = recover(
+            records(_chain(input_header, input_lines), sniff_delimiter(input_header)),
+            records(_chain(error_header, error_lines), delimiter),
+            record_indices=frozenset(record_indices),
+            chunk_size=chunk_size,
+            total_items=job.total_items,
+            job_type=job.job_type,
+        )
+    except NotRecovered as exc:
+        return None, f"its errors CSV does not line up with the input file: {exc}."
+    except csv.Error as exc:
+        return None, f"its errors CSV cannot be read as CSV: {exc}."
+    except MeteroidError as error:
+        if error.kind is ErrorKind.NOT_FOUND:
+            return None, "Meteroid no longer has its errors CSV or input file."
+        raise
+    finally:
+        for download in (errors, inputs):
+            if download is not None:
+                download.close()
+    return found, ""
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    if first:
+        yield first
+    yield from rest

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.db import connections, router, transaction
 
 from dashboard.index.models import IndexedFailure, IndexedJob
-from dashboard.index.rows import COLUMNS, RECORD, FailureRow
+from dashboard.index.rows import COLUMNS, MASKED, RECORD, FailureRow
 
 INSERT_BATCH = 2000  # rows per executemany
 
@@ -41,7 +41,7 @@ def _copy(connection, job_pk: int, rows: Iterable[FailureRow]) -> tuple[int, int
     ):
         for row in rows:
             # In COPY's text format a jsonb column takes the JSON text as it is.
-            copy.write_row((job_pk, *row[:6], json.dumps(row.masked), *row[7:]))
+            copy.write_row((job_pk, *row[:MASKED], json.dumps(row.masked), *row[MASKED + 1 :]))
             if row.source == RECORD:
                 records += 1
             else:
@@ -61,7 +61,7 @@ def _insert(connection, job_pk: int, rows: Iterable[FailureRow]) -> tuple[int, i
     batch: list[tuple] = []
     with connection.cursor() as cursor:
         for row in rows:
-            batch.append((job_pk, *row[:6], json.dumps(row.masked), *row[7:]))
+            batch.append((job_pk, *row[:MASKED], json.dumps(row.masked), *row[MASKED + 1 :]))
             if row.source == RECORD:
                 records += 1
             else:

@@ -9,17 +9,19 @@ from itertools import chain
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from dashboard.analysis import Analysis
 from dashboard.chunks import is_whole_chunk
 from dashboard.exports import Cell, csv_chunks
 from dashboard.forms import ExportQuery
+from dashboard.index import queries
+from dashboard.index.reading import JobFailures
+from dashboard.index.status import ScanStatus
 from dashboard.meteroid import deadline
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JobDetail
+from dashboard.meteroid.streaming import stream_failures
 from dashboard.reasons import pattern_of
 from dashboard.rows_to_fix import Misaligned, fixed_file
-from dashboard.scan import WHOLE_CHUNK_REASON, ScanStatus, reads_chunk_rows, stream_failures
 from dashboard.search import clean_query, fold
 from dashboard.views.downloads import safe_filename
 from dashboard.views.job import (
@@ -32,6 +34,7 @@ from dashboard.views.job import (
 )
 from dashboard.views.reasons import CSV_WAIT_SECONDS
 from dashboard.views.responses import bad_query, not_found, problem, streamed_download, upstream_problem
+from dashboard.whole_chunks import WHOLE_CHUNK_REASON, reads_chunk_rows
 
 FAILURES_HEADER = ("row", "identifier", "reason", "pattern", "chunk_id", "job_id")
 
@@ -116,11 +119,11 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
         return _not_read_whole(request, scan, "The rows to fix")
     if reason and analysis.template(reason) is None:
         return no_such_group(request, detail, reason)
-    positions = analysis.select(chunk_id=chunk, group_key=reason, query=q)
-    failures = analysis.failures
-    indices, reasons, identifiers = failures.item_indices, failures.reasons, failures.identifiers
     # A row of a whole failed chunk gets its chunk's error in `_error`, as Meteroid writes it.
-    wanted = ((indices[p], reasons[p].removeprefix(WHOLE_CHUNK_REASON), identifiers[p]) for p in positions)
+    wanted = (
+        (row - 1, failure_reason.removeprefix(WHOLE_CHUNK_REASON), identifier)
+        for row, _id, identifier, failure_reason, *_ in _stream(analysis, chunk, reason, q)
+    )
     filename = export_filename(detail.id, kind="rows-to-fix", chunk=chunk, reason=reason, q=q)
     try:
         download = get_gateway().open_file(detail.input_file_url, default_filename=filename)
@@ -229,24 +232,29 @@ def _covers_all(scan: ScanStatus) -> bool:
     return scan.result is not None and not scan.result.capped
 
 
+def _stream(analysis: JobFailures, chunk: str, reason: str, q: str) -> Iterator[tuple]:
+    """The index's failures under the filters, in file order (see `queries.stream`)."""
+    if analysis.index is None:
+        return iter(())
+    return queries.stream(analysis.index, queries.Filters(chunk or None, reason or None, q))
+
+
 def _rows_from_scan(
-    detail: JobDetail, analysis: Analysis, chunk: str, reason: str, q: str
+    detail: JobDetail, analysis: JobFailures, chunk: str, reason: str, q: str
 ) -> Iterator[tuple[Cell, ...]]:
-    positions = analysis.select(chunk_id=chunk, group_key=reason, query=q)
-    failures = analysis.failures
-    templates = analysis.reasons.templates
-    failure_template = analysis.reasons.failure_template
-    indices, identifiers, reasons = failures.item_indices, failures.identifiers, failures.reasons
-    refs, chunk_ids = failures.chunk_refs, failures.chunk_ids
+    patterns: dict[str, str] = {}  # pattern key: its text, made once per group
     job_id = detail.id
-    for p in positions:
+    for row, _id, identifier, failure_reason, chunk_id, _source, key in _stream(analysis, chunk, reason, q):
+        text = patterns.get(key)
+        if text is None:
+            text = patterns[key] = pattern_of(failure_reason).text
         yield (
-            indices[p] + 1,
-            identifiers[p],
-            reasons[p],
-            templates[failure_template[p]].text,
+            row,
+            identifier,
+            failure_reason,
+            text,
             # A row of a chunk that failed as a whole has no chunk id: Meteroid gives none.
-            "" if is_whole_chunk(chunk_ids[refs[p]]) else chunk_ids[refs[p]],
+            "" if is_whole_chunk(chunk_id) else chunk_id,
             job_id,
         )
 

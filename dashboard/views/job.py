@@ -3,7 +3,6 @@ filtered by chunk, reason group and search, or opened at one row."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
@@ -16,10 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import live, rendered
-from dashboard.analysis import Analysis, analysis_of
 from dashboard.chunks import find_chunk, is_whole_chunk
 from dashboard.failure_table import failure_rows
 from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery, is_job_id
+from dashboard.index.reading import JobFailures
+from dashboard.index.status import ScanStatus, retry_scan, scan_status, settled
 from dashboard.job_story import Story, job_story
 from dashboard.meteroid import freshness
 from dashboard.meteroid.errors import MeteroidError
@@ -27,18 +27,10 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
 from dashboard.reasons import NORMALISER_VERSION, GroupSummary, summarize_groups
-from dashboard.scan import (
-    ScanStatus,
-    empty_failure_set,
-    failure_set,
-    reads_chunk_rows,
-    retry_scan,
-    scan_status,
-)
 from dashboard.search import clean_query, match_note
 from dashboard.titles import job_title, title_tag
 from dashboard.views.responses import bad_query, no_such_page, not_found, upstream_problem
-from dashboard.whole_chunks import RowAccount, account
+from dashboard.whole_chunks import RowAccount, account, reads_chunk_rows
 
 # Fragments of the job page that htmx asks for by the id of the element they replace.
 SUMMARY = "job-summary"
@@ -46,7 +38,6 @@ ACCOUNT = "job-account"  # where an ended job's failed rows were found, once the
 FAILURES = "failures"
 REASON_SUMMARY = "reason-summary"
 SUMMARY_GROUPS = 5  # reason groups named above the table
-SCAN_POLL_SECONDS = 0.1
 # A table that Meteroid was too slow for asks again this long after it was shown.
 SLOW_RETRY_SECONDS = 5
 # The poll that sees a job ended waits this long for the scan of its end, so that the page's
@@ -67,34 +58,18 @@ def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
 
 def scanned(
     detail: JobDetail, *, wait: float = 0.0, scan: ScanStatus | None = None
-) -> tuple[ScanStatus, Analysis | None]:
-    """The scan of a job (`scan` when it has just been read), and the analysis of its
-    failures once the scan has them.
+) -> tuple[ScanStatus, JobFailures | None]:
+    """The index of a job (`scan` when it has just been read), and its failures once it is
+    published (those of a job with nothing to read, at once: a search or filter answers
+    from nothing rather than waiting for ever).
 
-    With `wait`, a running scan is given that many seconds to finish first (a download
-    that needs it: most jobs are read in a second or two).
+    With `wait`, an index being read is given that many seconds to be published first (a
+    download that needs it: most jobs are read in a second or two).
     """
     scan = settled(detail, scan or scan_status(detail), wait)
     if scan.state != "done" or scan.result is None:
         return scan, None
-    if not scan.result.scanned:
-        # Nothing to read (no failure records, nor rows of whole chunks that could be read):
-        # a search or filter answers at once, from nothing, rather than waiting for ever.
-        return scan, analysis_of(empty_failure_set(detail.id))
-    failures = failure_set(detail)
-    if failures is None:
-        # The cache dropped the failures but kept the summary: a new scan is on its way.
-        return scan_status(detail), None
-    return scan, analysis_of(failures)
-
-
-def settled(detail: JobDetail, scan: ScanStatus, wait: float) -> ScanStatus:
-    """The scan of a job, given `wait` seconds to finish if it is running."""
-    deadline = time.monotonic() + wait
-    while scan.state == "running" and time.monotonic() < deadline:
-        time.sleep(SCAN_POLL_SECONDS)
-        scan = scan_status(detail)
-    return scan
+    return scan, JobFailures(scan.index)
 
 
 def row_account(detail: JobDetail, scan: ScanStatus | None) -> RowAccount:
@@ -126,7 +101,7 @@ def story_of(detail: JobDetail, scan: ScanStatus | None, rows: RowAccount, now: 
 
 
 def reason_counts(
-    detail: JobDetail, scan: ScanStatus, chunk_id: str, analysis: Analysis | None = None
+    detail: JobDetail, scan: ScanStatus, chunk_id: str, analysis: JobFailures | None = None
 ) -> tuple[tuple[GroupSummary, ...], str, int]:
     """The reason groups that the summary above the table and the reason filter count, and
     over what: "chunk" (within the chosen chunk) or "job" (the whole job's counts, which is
@@ -320,14 +295,14 @@ def fill_context(
         context["nothing_to_search"] = not len(analysis)
         page_number = query["page"]
         if row is not None:
-            at, found = analysis.locate(positions, row, lead=lead)
+            at, found = positions.locate(row)
             page_number = min(at, max(0, len(positions) - 1)) // query["per_page"] + 1
             context |= {"target_row": row, "row_found": found}
         paging = Paging(page_number, query["per_page"], len(positions))
         if not paging.exists:
             return no_such_page(request, paging, "these failures", form.query(page=paging.pages))
         if from_scan:
-            failures: list[Failure] | None = analysis.page(positions, paging.offset, paging.per_page)
+            failures: list[Failure] | None = positions.page(paging.offset, paging.per_page)
         else:
             # A row link without a reason or search: the page comes from Meteroid as usual.
             failures = _meteroid_page(context, detail, paging.offset, paging.per_page, chunk_id)

@@ -14,17 +14,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.analysis import Analysis
 from dashboard.charts import Bar, bar_chart
 from dashboard.chunks import ChunkSummary, find_chunk
 from dashboard.exports import csv_chunks
 from dashboard.forms import ReasonsQuery
+from dashboard.index.reading import IndexedGroup, IndexedGrouping, JobFailures
+from dashboard.index.status import ScanStatus
 from dashboard.meteroid import deadline
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
 from dashboard.ranges import RangeText, describe
-from dashboard.reasons import Grouping, ReasonGroup
-from dashboard.scan import ScanStatus
 from dashboard.search import MAX_QUERY_CHARS
 from dashboard.titles import reasons_title, title_tag
 from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
@@ -44,7 +43,7 @@ CSV_WAIT_SECONDS = 8.0  # how long the CSV waits for a running scan before sayin
 class GroupView:
     """One reason group as the page shows it."""
 
-    group: ReasonGroup
+    group: IndexedGroup
     rows: RangeText
     chunks: list[tuple[str, int]]
     examples: list[Failure]
@@ -60,18 +59,18 @@ class GroupView:
         return max(0, len(self.chunks) - CHUNKS_NAMED)
 
 
-def _group_view(analysis: Analysis, group: ReasonGroup, ranges_chars: int) -> GroupView:
+def _group_view(group: IndexedGroup, ranges_chars: int) -> GroupView:
     return GroupView(
         group=group,
-        rows=describe(analysis.row_ranges(group.positions), max_chars=ranges_chars),
-        chunks=analysis.chunks_of(group.positions),
-        examples=[analysis.failure(p) for p in group.examples],
+        rows=describe(group.positions.row_ranges(), max_chars=ranges_chars),
+        chunks=group.positions.chunks(),
+        examples=list(group.examples),
     )
 
 
 def _scope(
     request: HttpRequest, job_id: str, *, wait: float = 0.0
-) -> tuple[JobDetail, ReasonsQuery, ScanStatus, Analysis | None] | HttpResponse:
+) -> tuple[JobDetail, ReasonsQuery, ScanStatus, JobFailures | None] | HttpResponse:
     """What every view here starts with: the job, the query, the scan and its analysis."""
     detail = _load_job(request, job_id)
     if isinstance(detail, HttpResponse):
@@ -125,9 +124,7 @@ def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
         chart = _chart(grouping)
         context |= {
             "grouping": grouping,
-            "groups": [
-                replace(_group_view(analysis, group, RANGES_CHARS), chunk_rows=chunk_rows) for group in shown
-            ],
+            "groups": [replace(_group_view(group, RANGES_CHARS), chunk_rows=chunk_rows) for group in shown],
             "rank_offset": paging.offset,
             "chart": chart,
             "chart_rest": len(grouping.groups) - sum(1 for bar in chart if bar.item is not None),
@@ -145,7 +142,7 @@ def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
     return render(request, "jobs/reasons.html", context)
 
 
-def _chart(grouping: Grouping) -> list[Bar]:
+def _chart(grouping: IndexedGrouping) -> list[Bar]:
     return bar_chart([(group, group.count) for group in grouping.groups], grouping.total)
 
 
@@ -169,7 +166,7 @@ def reason_group(request: HttpRequest, job_id: str, key: str) -> HttpResponse:
         per_page = EXACT_IN_FRAGMENT if fragment else paging.per_page
         exact = group.exact[paging.offset : paging.offset + per_page]
         context |= {
-            "group": _group_view(analysis, group, CSV_RANGES_CHARS),
+            "group": _group_view(group, CSV_RANGES_CHARS),
             "exact": [(reason, count, _search_link(detail, form, group, reason)) for reason, count in exact],
             "exact_more": group.distinct - len(exact) if fragment else 0,
             "paging": paging,
@@ -183,7 +180,7 @@ def reason_group(request: HttpRequest, job_id: str, key: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _search_link(detail: JobDetail, form: ReasonsQuery, group: ReasonGroup, reason: str) -> str | None:
+def _search_link(detail: JobDetail, form: ReasonsQuery, group: IndexedGroup, reason: str) -> str | None:
     """The job page showing the failures of one exact reason: its group, searched for it."""
     if len(reason) > MAX_QUERY_CHARS or reason != reason.strip():
         return None
@@ -226,7 +223,7 @@ def reasons_csv(request: HttpRequest, job_id: str) -> HttpResponse:
 
     def rows() -> Iterator[list]:
         for group in grouping.groups:
-            view = _group_view(analysis, group, CSV_RANGES_CHARS)
+            view = _group_view(group, CSV_RANGES_CHARS)
             sample = view.examples[0]
             params = {"chunk": chunk_id, "reason": group.key} if chunk_id else {"reason": group.key}
             yield [
@@ -251,7 +248,7 @@ def reasons_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     return streamed_download(chain([first], chunks), what=f"reasons CSV of {detail.id}", filename=name)
 
 
-def _values_text(group: ReasonGroup) -> str:
+def _values_text(group: IndexedGroup) -> str:
     """`plan id: plan_6co… (69), plan_2VZ… (51) and 3 more; version: 3 (32)`."""
     parts = []
     for slot in group.values:

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_POST
 
 from dashboard import refresh
 from dashboard.forms import JobListQuery, JobPageQuery, is_job_id
+from dashboard.index.status import refresh_scan
 from dashboard.meteroid import freshness
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.freshness import describe_age
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.scan import refresh_scan
 from dashboard.views.responses import bad_query, not_found
 
 

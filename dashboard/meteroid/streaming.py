@@ -1,0 +1,108 @@
+"""A job's failures straight from Meteroid, page after page, in file order: what a scan
+writes into the index, and what an export reads when the index cannot answer it."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+
+from django.conf import settings
+
+from dashboard.meteroid.errors import ErrorKind, MeteroidError
+from dashboard.meteroid.gateway import Gateway
+from dashboard.meteroid.records import Failure, FailurePage, JobDetail, number
+
+PAGE_SIZE = 100  # the most the API gives in one call
+
+
+def stream_failures(
+    gateway: Gateway, job: JobDetail, *, chunk_id: str | None = None, odd: Counter | None = None
+) -> tuple[int, Iterator[Failure]]:
+    """Every failure of `job` (or of one chunk) straight from Meteroid, in file order, for an
+    export that cannot wait for (or go beyond) the scan. Holds a few pages at a time.
+
+    The first page is read at once, so that Meteroid being down is an error before any byte
+    is sent; it also tells the total, returned first. The rest come `SCAN_CONCURRENCY` pages
+    ahead. Raises `MeteroidError` while iterating if a page cannot be had, or if a terminal
+    job gives fewer failures than announced: a cut file must not pass for a whole one.
+    With `odd`, counts there the records left out for want of a row number ("apart") and
+    those with a field that could not be read ("unreadable").
+    """
+    client = gateway.client
+    odd = Counter() if odd is None else odd
+    first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0, chunk_id=chunk_id)
+    # The job's count is of all its failures: it tells nothing of one chunk's.
+    total = _total(
+        first.total_count, len(first.failures) + first.apart, None if chunk_id else job.failure_count
+    )
+
+    def pages() -> Iterator[FailurePage]:
+        yield first
+        concurrency = settings.SCAN_CONCURRENCY
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export-page")
+        try:
+            offsets = iter(range(PAGE_SIZE, total, PAGE_SIZE))
+            ahead: deque = deque()
+            for offset in islice(offsets, concurrency):
+                ahead.append(
+                    pool.submit(
+                        client.list_failures, job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id
+                    )
+                )
+            while ahead:
+                page = ahead.popleft().result()
+                for offset in islice(offsets, 1):
+                    ahead.append(
+                        pool.submit(
+                            client.list_failures, job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id
+                        )
+                    )
+                yield page
+        finally:
+            # A download stopped halfway (the browser went away) stops the reading too.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def failures() -> Iterator[Failure]:
+        last: int | None = None
+        seen = 0
+        for page in pages():
+            # Records without a row number have no place in a file's order: counted, not sent.
+            seen += page.apart
+            odd["apart"] += page.apart
+            for failure in page.failures:
+                # An active job's pages can shift while they are read: never repeat a row.
+                # (An ended job's do not, and a row may have several failure records.)
+                if job.is_active and last is not None and failure.item_index <= last:
+                    continue
+                last = failure.item_index
+                seen += 1
+                if failure.unreadable:
+                    odd["unreadable"] += 1
+                yield failure
+        if job.is_terminal and seen < total:
+            raise MeteroidError(
+                ErrorKind.UPSTREAM,
+                f"Meteroid listed {seen:,} failures of the {total:,} it announced; the export stopped.",
+            )
+
+    return total, failures()
+
+
+def _total(reported: int, on_first_page: int, job_count: int | None) -> int:
+    """How many failures to read. Meteroid's count, unless it is below zero (the spec sets
+    no minimum): then a first page that is not full holds them all, or else the job's own
+    count of failure records (`job_count`, None when it cannot tell) does; failing both,
+    the read cannot tell how far to go, and says so."""
+    if reported >= 0:
+        return reported
+    if on_first_page < PAGE_SIZE:
+        return on_first_page
+    if job_count is not None and job_count >= 0:
+        return job_count
+    raise MeteroidError(
+        ErrorKind.UPSTREAM,
+        f"Meteroid reports {number(reported)} failures in all, below zero, and no count "
+        "of the job's failure records: the scan cannot tell how many to read. Try again later.",
+    )
