@@ -35,6 +35,7 @@ from heapq import nlargest
 from operator import itemgetter
 
 from dashboard.pickling import PickledByFields
+from dashboard.text import visible
 
 NORMALISER_VERSION = 1
 KEY_LENGTH = 12
@@ -86,9 +87,9 @@ _VALUES = re.compile(
 )
 _DIGIT = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
-# C0/C1 controls, zero-width and bidi formatting characters: drawn (C0 as its control
-# picture, ␀) or written out (⟨U+202E⟩).
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# Controls that break or space a line become a space in a pattern; every other character
+# nobody sees is drawn as the one rule for user text draws it (`dashboard.text`).
+_WHITESPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c]")
 _MAX_SHAPES = 100_000
 _BLANK = "\ue000"  # stands for a quoted value in the text around it (never in a reason's text)
 _CLOSERS = frozenset("),.;:!?]}>")
@@ -296,21 +297,11 @@ def _shape(reason: str) -> tuple[str, list[str], list[str]]:
     if _DIGIT.search(text):
         text = _VALUES.sub(lambda m: put(m.lastgroup or "number", m.group()), text)
     if odd:
-        text = _INVISIBLE.sub(_visible, text)
+        text = visible(_WHITESPACE_CONTROLS.sub(" ", text))
         text = _SPACES.sub(" ", text).strip()
     if truncated:
         text += TRUNCATED
     return text, kinds, values
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in "\t\n\r\x0b\x0c":
-        return " "
-    code = ord(char)
-    if code < 0x20:
-        return chr(0x2400 + code)
-    return "\u2421" if code == 0x7F else f"⟨U+{code:04X}⟩"
 
 
 def _opens(text: str, i: int) -> bool:

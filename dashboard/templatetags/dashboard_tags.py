@@ -11,6 +11,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from dashboard import text as text_rule
 from dashboard.charts import share_bar
 from dashboard.forms import is_job_id
 from dashboard.meteroid.records import number
@@ -95,26 +96,11 @@ def status_tone(status: str) -> str:
     }.get(status, "unknown")
 
 
-# C0 controls and DEL drawn as their Unicode control pictures (U+2400…): a NUL or an escape
-# from a CSV cell stays visible, where a browser would drop it or show a box. Tab, line feed
-# and carriage return are left as they are: HTML shows them as spaces.
-_CONTROL_PICTURES: dict[int, int | str] = {
-    code: 0x2400 + code for code in range(0x20) if chr(code) not in "\t\n\r"
-} | {0x7F: 0x2421}
-# Bidirectional controls reorder the text around them without being seen (`invoice-\u202egpj.exe`
-# reads as `invoice-exe.jpg`, even inside a <bdi>): they are written out as `⟨U+202E⟩`.
-_CONTROL_PICTURES |= {
-    ord(c): f"⟨U+{ord(c):04X}⟩"
-    for c in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-}
-
-
 @register.filter
 def visible(value: str | None) -> str:
-    """Text from a user's file with its control characters made visible; escaped as usual."""
-    if value is None:
-        return ""
-    return str(value).translate(_CONTROL_PICTURES)
+    """Text from a user's file with the characters nobody sees drawn (`dashboard.text`);
+    escaped as usual."""
+    return text_rule.visible(value)
 
 
 @register.filter
