@@ -10,7 +10,9 @@ import pytest
 from django.test import override_settings
 
 from dashboard.sandbox.data import SHOWCASE
+from dashboard.index.reading import JobFailures
 from tests.helpers import htmx, upstream_calls, wait_for_scan
+from tests.support.index_reading import every_failure, job_failures
 
 pytestmark = pytest.mark.django_db
 
@@ -251,13 +253,8 @@ def test_characters_that_reorder_text_are_written_out(logged_in):
 SUBSCRIPTIONS = SHOWCASE["subscriptions"]
 
 
-def _analysis(job_id: str):
-    from dashboard.analysis import analysis_of
-    from dashboard.meteroid.gateway import get_gateway
-    from dashboard.scan import failure_set
-
-    assert wait_for_scan(job_id).state == "done"
-    return analysis_of(failure_set(get_gateway().job(job_id)))
+def _analysis(job_id: str) -> JobFailures:
+    return job_failures(job_id)
 
 
 def _count(html: str) -> tuple[int, int, int]:
@@ -311,7 +308,7 @@ def test_a_reason_group_link_shows_exactly_its_failures(logged_in):
 def test_a_reason_group_combines_with_a_chunk_and_pages(logged_in):
     analysis = _analysis(SUBSCRIPTIONS)
     top = analysis.grouping.groups[0]
-    chunk = analysis.chunks_of(top.positions)[0][0]
+    chunk = top.positions.chunks()[0][0]
     expected = analysis.select(chunk_id=chunk, group_key=top.key)
     html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?chunk={chunk}&reason={top.key}").content.decode()
     assert _count(html)[2] == len(expected)
@@ -338,16 +335,15 @@ def test_each_row_links_to_its_group_and_to_itself(logged_in):
 def test_search_finds_identifiers_and_reasons_and_counts_them(logged_in):
     analysis = _analysis(SUBSCRIPTIONS)
     expected = [
-        p
-        for p in range(len(analysis))
-        if "no published" in analysis.failures.reasons[p].lower()
-        or "no published" in (analysis.failures.identifiers[p] or "").lower()
+        failure
+        for failure in every_failure(analysis.select())
+        if "no published" in failure.reason.lower() or "no published" in (failure.item_identifier or "").lower()
     ]
     html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?q=NO+PUBLISHED").content.decode()
     assert _count(html)[2] == len(expected)
     assert 'matching <q class="search-term"><bdi>NO PUBLISHED</bdi></q>' in html
     assert 'value="NO PUBLISHED"' in html
-    identifier = analysis.failures.identifiers[expected[0]] or ""
+    identifier = expected[0].item_identifier or ""
     one = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?q={identifier}", **htmx("failures")).content.decode()
     assert _count(one)[2] >= 1
     assert identifier in one
@@ -385,7 +381,7 @@ def test_a_search_waits_for_the_scan_instead_of_answering_half(logged_in, settin
 
 def test_a_row_link_opens_the_page_that_holds_the_row_and_marks_it(logged_in):
     analysis = _analysis(CUSTOMERS)
-    target = analysis.failure(60).row_number  # the 61st failure: page 3 of 25
+    target = analysis.select().page(60, 1)[0].row_number  # the 61st failure: page 3 of 25
     html = logged_in.get(f"/jobs/{CUSTOMERS}/?row={target}").content.decode()
     assert _count(html)[:2] == (51, 75)
     assert f'<tr id="row-{target}" class="is-target" aria-current="true">' in html
@@ -417,7 +413,7 @@ def test_a_row_link_works_under_filters(logged_in):
     analysis = _analysis(SUBSCRIPTIONS)
     top = analysis.grouping.groups[0]
     positions = analysis.select(group_key=top.key)
-    target = analysis.failure(positions[min(40, len(positions) - 1)]).row_number
+    target = positions.page(min(40, len(positions) - 1), 1)[0].row_number
     html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?reason={top.key}&row={target}").content.decode()
     assert f'id="row-{target}" class="is-target"' in html
     assert _count(html)[2] == top.count
@@ -425,7 +421,7 @@ def test_a_row_link_works_under_filters(logged_in):
 
 def test_a_row_without_a_failure_opens_where_it_would_be_and_says_so(logged_in):
     analysis = _analysis(CUSTOMERS)
-    failing = {analysis.failure(p).row_number for p in range(len(analysis))}
+    failing = {failure.row_number for failure in every_failure(analysis.select())}
     missing = next(n for n in range(2, 10_000) if n not in failing and n - 1 in failing)
     html = logged_in.get(f"/jobs/{CUSTOMERS}/?row={missing}").content.decode()
     assert f"Row {missing:,} has no failure: this is the page where it would be." in html
