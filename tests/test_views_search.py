@@ -9,6 +9,7 @@ import pytest
 
 from dashboard.sandbox.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
+from tests.support.index_reading import every_failure, job_failures
 
 pytestmark = pytest.mark.django_db
 
@@ -39,13 +40,8 @@ CUSTOMERS = SHOWCASE["customers"]
 def _prefix_pair(job: str) -> tuple[str, str]:
     """Two identifiers of the job's failures, the first held in the second (like
     `umbra-systems-13` in `umbra-systems-137`)."""
-    from dashboard.analysis import analysis_of
-    from dashboard.meteroid.gateway import get_gateway
-    from dashboard.scan import failure_set
-
-    wait_for_scan(job)
-    failures = analysis_of(failure_set(get_gateway().job(job))).failures
-    ids = sorted({i for i in failures.identifiers if i})
+    failures = every_failure(job_failures(job).select())
+    ids = sorted({f.item_identifier for f in failures if f.item_identifier})
     pairs = [(x, y) for x in ids for y in ids if x != y and x.casefold() in y.casefold()]
     assert pairs, "the demo job has no identifier held in another"
     return pairs[0]
