@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from dashboard.index.reading import JobFailures
 from dashboard.sandbox.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 
@@ -15,12 +16,8 @@ CUSTOMERS = SHOWCASE["customers"]
 
 
 def _chunk_with_several_reasons(job: str) -> tuple[str, int]:
-    from dashboard.analysis import analysis_of
-    from dashboard.meteroid.gateway import get_gateway
-    from dashboard.scan import failure_set
-
     status = wait_for_scan(job)
-    analysis = analysis_of(failure_set(get_gateway().job(job)))
+    analysis = JobFailures(status.index)
     chunks = [c for c in status.result.chunks if len(analysis.grouping_for(c.chunk_id).groups) > 1]
     chunk = max(chunks, key=lambda c: c.failures)
     return chunk.chunk_id, chunk.failures
