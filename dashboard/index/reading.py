@@ -207,7 +207,9 @@ class JobFailures:
         """Groups of the whole job, or of one chunk's failures (shares are of the chunk)."""
         if self.index is None:
             return IndexedGrouping(0, ())
-        memo_key = (self.index.pk, chunk_id or "")
+        # The time of publication too: a key that a rolled back index's number could be given
+        # again (SQLite reuses it) never names another index's groups.
+        memo_key = (self.index.pk, self.index.finished_at, chunk_id or "")
         with _memo_lock:
             found = _memo.get(memo_key)
             if found is not None:
@@ -225,7 +227,7 @@ class JobFailures:
         return self.grouping_for(None)
 
 
-_memo: OrderedDict[tuple[int, str], IndexedGrouping] = OrderedDict()
+_memo: OrderedDict[tuple, IndexedGrouping] = OrderedDict()
 _memo_lock = threading.Lock()
 
 
