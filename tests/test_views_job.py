@@ -9,8 +9,8 @@ import re
 import pytest
 from django.test import override_settings
 
-from dashboard.sandbox.data import SHOWCASE
 from dashboard.index.reading import JobFailures
+from dashboard.sandbox.data import SHOWCASE
 from tests.helpers import htmx, upstream_calls, wait_for_scan
 from tests.support.index_reading import every_failure, job_failures
 
@@ -337,7 +337,8 @@ def test_search_finds_identifiers_and_reasons_and_counts_them(logged_in):
     expected = [
         failure
         for failure in every_failure(analysis.select())
-        if "no published" in failure.reason.lower() or "no published" in (failure.item_identifier or "").lower()
+        if "no published" in failure.reason.lower()
+        or "no published" in (failure.item_identifier or "").lower()
     ]
     html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?q=NO+PUBLISHED").content.decode()
     assert _count(html)[2] == len(expected)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 import pytest
 
-from dashboard.analysis import analysis_of
 from dashboard.exports import FORMULA_STARTS
+from dashboard.index.reading import JobFailures
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.data import SHOWCASE
-from dashboard.scan import failure_set
-from tests.helpers import htmx, wait_for_scan
+from tests.helpers import htmx, run_index_scans, wait_for_scan
+from tests.support.index_reading import job_failures
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +23,8 @@ SUBSCRIPTIONS = SHOWCASE["subscriptions"]
 HOSTILE = SHOWCASE["hostile"]
 
 
-def _analysis(job_id: str):
-    assert wait_for_scan(job_id).state == "done"
-    return analysis_of(failure_set(get_gateway().job(job_id)))
+def _analysis(job_id: str) -> JobFailures:
+    return job_failures(job_id)
 
 
 def _group_rows(html: str) -> list[tuple[str, int]]:
@@ -61,9 +61,9 @@ def test_each_group_shows_share_values_rows_chunks_examples_and_a_drill_down(log
     assert f'href="/jobs/{SUBSCRIPTIONS}/?reason={top.key}"' in row
     assert f'<rect width="{100 * top.share:.2f}" height="10">' in row
     assert "plan id" in row and "version" in row  # the masked slots, by name
-    first_rows = analysis.row_ranges(top.positions)[0]
+    first_rows = top.positions.row_ranges()[0]
     assert f"rows {first_rows}" in row
-    example = analysis.failure(top.examples[0])
+    example = top.examples[0]
     assert f"?row={example.row_number}#row-{example.row_number}" in row
     assert f"{top.distinct} exact reason" in row
     assert f'hx-get="/jobs/{SUBSCRIPTIONS}/reasons/{top.key}/"' in row
@@ -163,10 +163,10 @@ def test_the_reasons_csv_has_one_line_per_group_that_adds_up(logged_in):
     assert sum(float(row[2]) for row in rows) == pytest.approx(100, abs=0.1)
     top = rows[0]
     named = dict(zip(header, top, strict=True))
-    assert named["rows"].startswith(str(analysis.row_ranges(analysis.grouping.groups[0].positions)[0]))
+    assert named["rows"].startswith(str(analysis.grouping.groups[0].positions.row_ranges()[0]))
     assert "plan id: plan_" in named["top_values"]
     assert named["link"] == f"http://testserver/jobs/{SUBSCRIPTIONS}/?reason={named['reason_group']}"
-    assert int(named["sample_row"]) == analysis.failure(analysis.grouping.groups[0].examples[0]).row_number
+    assert int(named["sample_row"]) == analysis.grouping.groups[0].examples[0].row_number
 
 
 def test_the_reasons_csv_of_the_hostile_job_runs_no_formula(logged_in):
@@ -188,10 +188,29 @@ def test_the_reasons_csv_of_a_chunk(logged_in):
     assert all(f"chunk={chunk.chunk_id}&reason=" in row[-1] for row in rows)
 
 
-def test_the_reasons_csv_waits_a_little_for_a_running_scan(logged_in, settings):
-    settings.SANDBOX_LATENCY_MS = 100
+class _WorkerMeanwhile:
+    """The `time` module as the wait for an index sees it: while it sleeps, a worker runs
+    the scans that wait (a test's database is a transaction no worker process can see)."""
+
+    def __init__(self) -> None:
+        self.sleeps = 0
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        run_index_scans()
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+def test_the_reasons_csv_waits_a_little_for_a_running_scan(logged_in, monkeypatch):
+    from dashboard.index import status
+
+    worker = _WorkerMeanwhile()
+    monkeypatch.setattr(status, "time", worker)
     response = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/reasons.csv")
     assert response.status_code == 200
+    assert worker.sleeps >= 1, "the index was asked for by the download itself, and waited for"
     assert sum(int(row[1]) for row in _read_csv(response)[1:]) == 303
 
 
