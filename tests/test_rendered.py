@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from dashboard import rendered
+from dashboard.index.status import ScanStatus, scan_status
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.data import SHOWCASE
-from dashboard.scan import ScanStatus, scan_status
 from tests.helpers import htmx, wait_for_scan
 
 CUSTOMERS = SHOWCASE["customers"]
@@ -24,7 +24,7 @@ def _csrf_free(html: str) -> str:
 
 
 @pytest.fixture
-def ended():
+def ended(db):
     """An ended job and its finished scan."""
     status = wait_for_scan(CUSTOMERS)
     assert status.state == "done"

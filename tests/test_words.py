@@ -13,6 +13,7 @@ from dashboard.failure_table import chunk_rows
 from dashboard.reasons import mask_words, pattern_of
 from dashboard.sandbox.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
+from tests.support.index_reading import job_failures
 
 CUSTOMERS = SHOWCASE["customers"]
 SUBSCRIPTIONS = SHOWCASE["subscriptions"]
@@ -149,16 +150,11 @@ def test_rows_to_fix_and_row_group_links_say_what_they_are(logged_in):
 
 @pytest.mark.django_db
 def test_a_reason_group_of_one_row_gets_no_link_to_itself(logged_in):
-    from dashboard.analysis import analysis_of
-    from dashboard.meteroid.gateway import get_gateway
-    from dashboard.scan import failure_set
-
-    assert wait_for_scan(SUBSCRIPTIONS).state == "done"
-    analysis = analysis_of(failure_set(get_gateway().job(SUBSCRIPTIONS)))
+    analysis = job_failures(SUBSCRIPTIONS)
     single = next((g for g in analysis.grouping.groups if g.count == 1), None)
     if single is None:
         pytest.skip("the demo job has no reason group of one row")
-    row = analysis.page(single.positions, 0, 1)[0].row_number
+    row = single.positions.page(0, 1)[0].row_number
     html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?row={row}").content.decode()
     cells = re.search(rf'<tr id="row-{row}"[^>]*>(.*?)</tr>', html, re.S)
     assert cells and f"?reason={single.key}" not in cells.group(1)
