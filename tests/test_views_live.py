@@ -9,9 +9,11 @@ import time
 import pytest
 
 from dashboard import live
+from dashboard.index import status
 from dashboard.sandbox.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 from tests.live_jobs import growing_job
+from tests.support.index_reading import WorkerMeanwhile
 
 pytestmark = pytest.mark.django_db
 
@@ -136,17 +138,22 @@ def test_a_view_that_no_longer_exists_is_left_alone(logged_in, running):
     assert 'id="job-summary"' in html and 'id="failures"' not in html and "new failure" not in html
 
 
-def test_the_poll_that_sees_the_job_ended_brings_every_part_ended(logged_in, running):
+def test_the_poll_that_sees_the_job_ended_brings_every_part_ended(logged_in, running, monkeypatch):
     job_id, at = running
     page = logged_in.get(f"/jobs/{job_id}/?page=2").content.decode()
     assert wait_for_scan(job_id).state == "done"
     first = _poll(logged_in, job_id, "?page=2", seen=_seen(page)).content.decode()
     assert "The job is still running: these lists grow with it." in first
     at(-1)
+    # The poll that sees the end waits a little for the index of the ended job: a worker
+    # publishes it meanwhile.
+    worker = WorkerMeanwhile()
+    monkeypatch.setattr(status, "time", worker)
     html = _poll(logged_in, job_id, "?page=2", seen=_seen(page), lists=_lists(first)).content.decode()
     summary = re.search(r'<section id="job-summary".*?</section>', html, re.S).group(0)
     assert "Completed" in summary and "every 3s" not in summary and "data-lists" not in summary
     assert 'id="download-errors"' in summary
+    assert worker.sleeps >= 1
     # The lists come in their ended state even though the page's digest is of the running ones.
     filters = re.search(r'<div id="scan-filters".*?<section id="failures"', html, re.S).group(0)
     assert "All chunks (" in filters and "still running" not in filters and "hx-get" not in filters

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 
 import pytest
 
@@ -13,8 +12,8 @@ from dashboard.exports import FORMULA_STARTS
 from dashboard.index.reading import JobFailures
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.data import SHOWCASE
-from tests.helpers import htmx, run_index_scans, wait_for_scan
-from tests.support.index_reading import job_failures
+from tests.helpers import htmx, wait_for_scan
+from tests.support.index_reading import WorkerMeanwhile, job_failures
 
 pytestmark = pytest.mark.django_db
 
@@ -188,25 +187,10 @@ def test_the_reasons_csv_of_a_chunk(logged_in):
     assert all(f"chunk={chunk.chunk_id}&reason=" in row[-1] for row in rows)
 
 
-class _WorkerMeanwhile:
-    """The `time` module as the wait for an index sees it: while it sleeps, a worker runs
-    the scans that wait (a test's database is a transaction no worker process can see)."""
-
-    def __init__(self) -> None:
-        self.sleeps = 0
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps += 1
-        run_index_scans()
-
-    def __getattr__(self, name: str):
-        return getattr(time, name)
-
-
 def test_the_reasons_csv_waits_a_little_for_a_running_scan(logged_in, monkeypatch):
     from dashboard.index import status
 
-    worker = _WorkerMeanwhile()
+    worker = WorkerMeanwhile()
     monkeypatch.setattr(status, "time", worker)
     response = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/reasons.csv")
     assert response.status_code == 200

@@ -3,9 +3,11 @@ the pages read, as `dashboard.index.reading` and `dashboard.index.queries` give 
 
 from __future__ import annotations
 
+import time
+
 from dashboard.index.reading import JobFailures, Selection
 from dashboard.meteroid.records import Failure
-from tests.helpers import wait_for_scan
+from tests.helpers import run_index_scans, wait_for_scan
 
 
 def job_failures(job_id: str) -> JobFailures:
@@ -19,3 +21,20 @@ def job_failures(job_id: str) -> JobFailures:
 def every_failure(selection: Selection) -> list[Failure]:
     """Every failure of a selection, in its order."""
     return selection.page(0, len(selection))
+
+
+class WorkerMeanwhile:
+    """The `time` module as a wait for an index (`status.settled`) sees it: while it sleeps,
+    a worker runs the scans that wait, as one does beside the web process (a test's database
+    is a transaction that no worker process can see). Install it with
+    `monkeypatch.setattr(dashboard.index.status, "time", WorkerMeanwhile())`."""
+
+    def __init__(self) -> None:
+        self.sleeps = 0
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        run_index_scans()
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
