@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from dashboard import refresh
+from dashboard.index import status
+from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.data import SHOWCASE
-from tests.helpers import upstream_calls, wait_for_scan, wait_until
+from tests.helpers import run_index_scans, upstream_calls, wait_for_scan
+from tests.live_jobs import growing_job
 
 pytestmark = pytest.mark.django_db
 
@@ -50,15 +55,45 @@ def test_refreshing_a_job_asks_meteroid_again_and_comes_back_to_the_view(logged_
     assert "Refreshed from Meteroid." in _messages(html)
 
 
-def test_refreshing_a_job_scans_it_again(logged_in):
+def test_refreshing_an_ended_job_keeps_the_index_of_its_state(logged_in):
+    # An ended job's failures are those of its state: only a retry, a new state, changes them.
     first = wait_for_scan(CUSTOMERS)
     logged_in.post(f"/jobs/{CUSTOMERS}/refresh/")
-    status = wait_until(
-        lambda: (s := wait_for_scan(CUSTOMERS)).result.finished_at != first.result.finished_at and s,
-        timeout=30,
-        what="a new scan",
-    )
-    assert status.result.scanned == first.result.scanned
+    assert run_index_scans() == 0
+    again = wait_for_scan(CUSTOMERS)
+    assert (again.index.pk, again.result.finished_at) == (first.index.pk, first.result.finished_at)
+
+
+def test_refreshing_a_job_whose_scan_failed_scans_it_again(logged_in, settings):
+    get_gateway().job(CUSTOMERS)  # cached: only the scan will meet the errors
+    settings.SANDBOX_RATE_500 = 1.0
+    assert wait_for_scan(CUSTOMERS).state == "failed"
+    settings.SANDBOX_RATE_500 = 0.0
+    logged_in.get(f"/jobs/{CUSTOMERS}/")
+    assert run_index_scans() == 0  # a page shows the failure; it does not try again by itself
+    logged_in.post(f"/jobs/{CUSTOMERS}/refresh/")
+    assert run_index_scans() == 1
+    assert wait_for_scan(CUSTOMERS).state == "done"
+
+
+def test_refreshing_an_active_job_reads_it_again_at_once(logged_in, settings, monkeypatch):
+    lead, grown = 20, 8  # the job is read this long before its end, and refreshed this long
+    job_id, ended = growing_job(time.time(), lead, grown)
+    settings.METEROID_CACHE_ACTIVE_SECONDS = 0
+    monkeypatch.setattr(status, "ACTIVE_FRESH_SECONDS", 3600)  # its index stays fresh meanwhile
+
+    def at(before_end: float) -> None:
+        settings.SANDBOX_TIME_OFFSET_SECONDS = ended - time.time() - before_end
+
+    at(lead)
+    first = wait_for_scan(job_id)
+    at(grown)  # more failures by now
+    logged_in.get(f"/jobs/{job_id}/")
+    assert run_index_scans() == 0  # the page shows the index it has while that is fresh
+    logged_in.post(f"/jobs/{job_id}/refresh/")
+    assert run_index_scans() == 1
+    again = wait_for_scan(job_id)
+    assert again.result.provisional and again.result.scanned > first.result.scanned
 
 
 def test_refreshing_the_list_asks_meteroid_again(logged_in):
