@@ -10,8 +10,9 @@ import pytest
 
 from dashboard import live
 from dashboard.index import status
+from dashboard.index.status import scan_status
 from dashboard.sandbox.data import SHOWCASE
-from tests.helpers import htmx, wait_for_scan
+from tests.helpers import htmx, run_index_scans, wait_for_scan
 from tests.live_jobs import growing_job
 from tests.support.index_reading import WorkerMeanwhile
 
@@ -167,6 +168,30 @@ def test_the_poll_that_sees_the_job_ended_brings_every_part_ended(logged_in, run
     assert 'id="rows-to-fix"' in table and 'id="failures-news"' not in table
     ended = logged_in.get(f"/jobs/{job_id}/?page=2").content.decode()
     assert _rows(table) == _rows(ended)
+
+
+def _group_counts(html: str) -> list[int]:
+    return [
+        int(n.replace(",", ""))
+        for n in re.findall(r'<tr id="group-[0-9a-f]{12}">.*?<td class="num">([\d,]+)</td>', html, re.S)
+    ]
+
+
+def test_an_active_jobs_old_index_is_read_again_and_shown_meanwhile(logged_in, running, monkeypatch):
+    from dashboard.meteroid.gateway import get_gateway
+
+    job_id, at = running
+    first = wait_for_scan(job_id)
+    at(POLLED)  # new failures since
+    monkeypatch.setattr(status, "ACTIVE_FRESH_SECONDS", 0)  # and the index is old by now
+    html = logged_in.get(f"/jobs/{job_id}/reasons/").content.decode()
+    assert "Reading every failure" not in html
+    assert sum(_group_counts(html)) == first.result.scanned
+    assert 'hx-trigger="every 5s"' in html
+    assert scan_status(get_gateway().job(job_id)).refreshing
+    assert run_index_scans() == 1
+    html = logged_in.get(f"/jobs/{job_id}/reasons/").content.decode()
+    assert sum(_group_counts(html)) > first.result.scanned
 
 
 @pytest.mark.parametrize(
