@@ -229,10 +229,9 @@ def test_the_readers_view_comes_from_their_address():
     ]
 
 
-def test_an_ended_jobs_table_is_read_again_once_the_rows_of_whole_chunks_are(logged_in, settings):
+def test_an_ended_jobs_table_is_read_again_once_the_rows_of_whole_chunks_are(logged_in):
     # While the scan reads the errors CSV, the table comes from Meteroid's failure records
     # alone: it asks again when the scan has every failed row.
-    settings.SANDBOX_LATENCY_MS = 300
     html = logged_in.get(f"/jobs/{SHOWCASE['whole_chunks']}/").content.decode()
     table = re.search(r'<section id="failures"[^>]*>', html).group(0)
     assert 'hx-trigger="scan-finished from:body"' in table

@@ -98,8 +98,7 @@ def test_one_chunks_groups_have_shares_of_that_chunk(logged_in):
     assert f"?chunk={chunk.chunk_id}&amp;reason=" in html
 
 
-def test_the_page_shows_progress_until_the_scan_is_done(logged_in, settings):
-    settings.SANDBOX_LATENCY_MS = 300
+def test_the_page_shows_progress_until_the_scan_is_done(logged_in):
     html = logged_in.get(f"/jobs/{SHOWCASE['events']}/reasons/").content.decode()
     assert "Reading every failure of this job to group the reasons" in html
     assert 'hx-trigger="load delay:1s"' in html
@@ -198,9 +197,8 @@ def test_the_reasons_csv_waits_a_little_for_a_running_scan(logged_in, monkeypatc
     assert sum(int(row[1]) for row in _read_csv(response)[1:]) == 303
 
 
-def test_the_reasons_csv_says_when_the_scan_takes_longer(logged_in, settings, monkeypatch):
-    monkeypatch.setattr("dashboard.views.reasons.CSV_WAIT_SECONDS", 0.2)
-    settings.SANDBOX_LATENCY_MS = 300
+def test_the_reasons_csv_says_when_the_scan_takes_longer(logged_in, monkeypatch):
+    monkeypatch.setattr("dashboard.views.reasons.CSV_WAIT_SECONDS", 0.2)  # and no worker publishes it
     response = logged_in.get(f"/jobs/{SHOWCASE['events']}/reasons.csv")
     assert response.status_code == 503
     assert response["Retry-After"] == "2"
