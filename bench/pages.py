@@ -1,9 +1,10 @@
-"""Figures for the job page. Prints them; asserts nothing. (Whole-job scans: bench/reasons.py.)
+"""Figures for the job page. Prints them; asserts nothing. (Whole-job scans: bench/processes.py.)
 
     .venv/bin/python bench/pages.py [--latency-ms 50] [--rounds 5]
 
 The sandbox runs as its own gunicorn process with added latency, standing in for a remote
 Meteroid; the dashboard runs in this process (Django's test client), talking to it over HTTP.
+The scans of the index that pages ask for are run in this process too, as a worker runs them.
 Timings on a shared machine are noisy, so each figure compares two things measured in the
 same run (warm vs cold, measured vs ideal).
 """
@@ -195,13 +196,22 @@ def _all_jobs(gateway) -> list:
 
 
 def _wait_for_scan(job_id: str) -> None:
-    """Bytes are measured once the chunk list is there, as every view after the first sees
-    the page."""
-    from dashboard.meteroid.gateway import get_gateway
-    from dashboard.scan import scan_status
+    """Bytes are measured once the job's index is published, as every view after the first
+    sees the page: the index is asked for as a page asks, and the scans waiting are run here,
+    as a worker runs them."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
 
-    while scan_status(get_gateway().job(job_id)).state == "running":
-        time.sleep(0.2)
+    from dashboard.index import indexing
+    from dashboard.index.models import IndexedJob
+    from dashboard.index.status import scan_status
+    from dashboard.meteroid.gateway import get_gateway
+
+    gateway = get_gateway()
+    scan_status(gateway.job(job_id), gateway=gateway)
+    source = import_string(settings.INDEX_SOURCE)
+    for indexed in IndexedJob.objects.filter(status=IndexedJob.Status.QUEUED).order_by("pk"):
+        indexing.run_scan(indexed, source)
 
 
 if __name__ == "__main__":
