@@ -4,7 +4,9 @@
                                     [--workers 1] [--threads 8] [--connections 8]
 
 A sandbox gunicorn stands in for a remote Meteroid (with added latency); two dashboard
-gunicorns share one Redis (database 5, a key prefix of this run) and one SQLite database.
+gunicorns share one Redis (database 5, a key prefix of this run) and one SQLite database, with
+an index worker (`manage.py index_worker`) that scans the failures of the jobs pages ask for
+into it.
 
 1. Upstream calls for N simultaneous cold requests of one page, split across both
    dashboards, counted at the sandbox (target: 1 per endpoint).
@@ -19,6 +21,7 @@ gunicorns share one Redis (database 5, a key prefix of this run) and one SQLite 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -36,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from bench.worker import IndexWorker, wait_for_index  # noqa: E402
 from dashboard.sandbox.data import SHOWCASE  # noqa: E402
 from tests.processes import Stack, start_stack  # noqa: E402
 
@@ -65,8 +69,9 @@ def main() -> None:
     store = redis.Redis.from_url(REDIS_URL)
     store.ping()
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     stack = start_stack(
-        Path(tempfile.mkdtemp(prefix="bench-cache-")),
+        tmp,
         cache_url=f"{REDIS_URL}?key_prefix={prefix}",
         workers=2,
         threads=4,
@@ -74,12 +79,21 @@ def main() -> None:
         SANDBOX_LATENCY_MS=str(args.latency_ms),
         METEROID_MAX_RETRIES="0",
     )
+    # The scans of the index run in a worker of their own, as in production; this process
+    # reads the index from the same database to know when one is published.
+    env = stack.dashboards[0].env
+    worker = IndexWorker(env, log_path=tmp / "worker.log").start()
     try:
+        os.environ.update(env)
+        import django
+
+        django.setup()
         browser = stack.login(stack.dashboards[0])
-        _cold(stack, browser, args)
+        _cold(stack, browser, args, worker)
         _warm(stack, browser, args)
         _stale(stack, browser, args)
     finally:
+        worker.stop()
         stack.stop()
         for key in store.scan_iter(match=f"{prefix}:*", count=500):
             store.delete(key)
@@ -109,7 +123,7 @@ def _settled(stack: Stack) -> dict[str, int]:
     return last
 
 
-def _cold(stack: Stack, browser: requests.Session, args) -> None:
+def _cold(stack: Stack, browser: requests.Session, args, worker: IndexWorker) -> None:
     n = args.requests
     print(
         f"1. {n} simultaneous cold requests of one page, split across 2 dashboards "
@@ -123,9 +137,11 @@ def _cold(stack: Stack, browser: requests.Session, args) -> None:
         stack.reset_calls()
         urls = [stack.dashboards[i % 2].url + path for i in range(n)]
         statuses = _at_once(urls, browser.cookies.get_dict())
+        if scan_pages:  # the worker's scan of the job's index is counted too
+            wait_for_index(CUSTOMERS, timeout=120, worker=worker)
         calls = _settled(stack)
         failures = calls["failures"] - scan_pages
-        scan = f" (+{scan_pages} pages of the one whole-job scan)" if scan_pages else ""
+        scan = f" (+{scan_pages} pages of the worker's one scan of the job)" if scan_pages else ""
         print(
             f"   {label:26} answers {statuses.count(200)}/{n} ok   upstream calls: "
             f"list {calls['jobs']}, job {calls['job']}, failures page {failures}{scan}   (target: 1 each)"
