@@ -115,9 +115,10 @@ def _run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     )  # fmt: skip
     sandbox, base = _start_sandbox(args.latency_ms, env)
     env |= {"METEROID_BASE_URL": base, "METEROID_API_KEY": SANDBOX_KEY}
-    worker = IndexWorker(env, log_path=tmp / "worker.log").start()
+    worker = IndexWorker(env, log_path=tmp / "worker.log")
     web = Gunicorn(env, workers=args.web_workers, threads=args.threads, log_path=tmp / "web.log", name="web")
     try:
+        worker.start()
         web.start().wait_ready()
         # This process reads the index from the same database, with the same settings.
         os.environ.update(env)
