@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import connections, router
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.fields.json import KT
 
@@ -183,3 +184,43 @@ def summary_of(indexed: IndexedJob) -> dict:
         "groups": [[g.pattern_key, g.count, g.example, g.first_row] for g in groups[:SUMMARY_GROUPS]],
         "group_count": len(groups),
     }
+
+
+def group_chunks(indexed: IndexedJob, chunk_id: str | None = None) -> dict[str, list[tuple[str, int]]]:
+    """Per reason group (of the job, or of one chunk), the chunks its failures fall in, in
+    file order, with counts: one query for every group."""
+    rows = (
+        failures(indexed, Filters(chunk_id=chunk_id))
+        .order_by()
+        .values("pattern_key", "chunk_id")
+        .annotate(n=Count("id"), first=Min("row"))
+        .order_by("pattern_key", "first", "chunk_id")
+    )
+    found: dict[str, list[tuple[str, int]]] = {}
+    for row in rows:
+        found.setdefault(row["pattern_key"], []).append((row["chunk_id"], row["n"]))
+    return found
+
+
+def group_row_ranges(indexed: IndexedJob, chunk_id: str | None = None) -> dict[str, list[tuple[int, int]]]:
+    """Per reason group (of the job, or of one chunk), its rows as ranges of consecutive row
+    numbers `(first, last)`, in file order: one query for every group. Rows in a run have
+    the same `row - DENSE_RANK()` within their group, which the database groups by, so only
+    the ranges come back, not every row."""
+    connection = connections[router.db_for_read(IndexedFailure)]
+    table = connection.ops.quote_name(IndexedFailure._meta.db_table)
+    where, params = "indexed_job_id = %s", [indexed.pk]
+    if chunk_id is not None:
+        where, params = where + " AND chunk_id = %s", [*params, chunk_id]
+    sql = (
+        "SELECT pattern_key, MIN(row), MAX(row) FROM ("  # noqa: S608 (our names; values are parameters)
+        "SELECT pattern_key, row, row - DENSE_RANK() OVER (PARTITION BY pattern_key ORDER BY row) AS island "
+        f"FROM {table} WHERE {where}"
+        ") AS numbered GROUP BY pattern_key, island ORDER BY pattern_key, MIN(row)"
+    )
+    found: dict[str, list[tuple[int, int]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, first, last in cursor.fetchall():
+            found.setdefault(key, []).append((first, last))
+    return found

@@ -9,6 +9,7 @@ index (its groupings) is kept in each process for the last few indexes.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +25,7 @@ from dashboard.meteroid.records import Failure
 from dashboard.ranges import RowRange, condense
 from dashboard.reasons import EXAMPLES, TOP_VALUES, SlotValues, Template, pattern_of
 
-GROUPINGS_KEPT = 16
+GROUPINGS_KEPT = 8
 
 
 def as_failure(row: IndexedFailure) -> Failure:
@@ -124,6 +125,35 @@ class Ranked:
         return len(self.positions) - self.exact
 
 
+class GroupsInFile:
+    """Where the failures of each group of one grouping are in the file: row ranges and
+    chunks, each read for every group in one query the first time a group asks (a page of
+    groups shows them all), then kept with the grouping: a published index never changes."""
+
+    def __init__(self, index: IndexedJob, chunk_id: str | None) -> None:
+        self.index = index
+        self.chunk_id = chunk_id
+        self._lock = threading.Lock()
+        self._ranges: dict[str, array] | None = None  # key: first, last, first, last, …
+        self._chunks: dict[str, list[tuple[str, int]]] | None = None
+
+    def row_ranges(self, key: str) -> list[RowRange]:
+        with self._lock:
+            if self._ranges is None:
+                self._ranges = {
+                    group: array("q", (n for pair in pairs for n in pair))
+                    for group, pairs in queries.group_row_ranges(self.index, self.chunk_id).items()
+                }
+        flat = self._ranges.get(key, array("q"))
+        return [RowRange(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    def chunks(self, key: str) -> list[tuple[str, int]]:
+        with self._lock:
+            if self._chunks is None:
+                self._chunks = queries.group_chunks(self.index, self.chunk_id)
+        return self._chunks.get(key, [])
+
+
 @dataclass(frozen=True, slots=True)
 class IndexedGroup:
     """The failures of one pattern within the scope grouped (a job, or one chunk)."""
@@ -136,6 +166,15 @@ class IndexedGroup:
     positions: Selection  # the group's failures, in file order
     examples: tuple[Failure, ...]  # a few failures, each with another exact reason
     first_row: int
+    where: GroupsInFile  # the rows and chunks of every group of the grouping, read together
+
+    def row_ranges(self) -> list[RowRange]:
+        """The group's rows, as ranges of consecutive rows, in file order."""
+        return self.where.row_ranges(self.key)
+
+    def chunks(self) -> list[tuple[str, int]]:
+        """The chunks the group's failures fall in, in file order, with counts."""
+        return self.where.chunks(self.key)
 
     @property
     def key(self) -> str:
@@ -249,6 +288,7 @@ def _grouping(index: IndexedJob, chunk_id: str | None) -> IndexedGrouping:
         examples_wanted[key] = [(e.first_row, e.reason) for e in first_met]
         partial.append((key, template, count, exacts, min(e.first_row for e in exacts)))
     examples = _examples(index, scope, examples_wanted)
+    where = GroupsInFile(index, chunk_id)
     groups = [
         IndexedGroup(
             template=template,
@@ -259,6 +299,7 @@ def _grouping(index: IndexedJob, chunk_id: str | None) -> IndexedGrouping:
             positions=Selection(index, Filters(chunk_id=chunk_id, pattern_key=key)),
             examples=examples.get(key, ()),
             first_row=first_row,
+            where=where,
         )
         for key, template, count, exacts, first_row in partial
     ]

@@ -62,8 +62,8 @@ class GroupView:
 def _group_view(group: IndexedGroup, ranges_chars: int) -> GroupView:
     return GroupView(
         group=group,
-        rows=describe(group.positions.row_ranges(), max_chars=ranges_chars),
-        chunks=group.positions.chunks(),
+        rows=describe(group.row_ranges(), max_chars=ranges_chars),
+        chunks=group.chunks(),
         examples=list(group.examples),
     )
 
