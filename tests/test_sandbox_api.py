@@ -16,6 +16,7 @@ from django.test import Client
 from dashboard.sandbox import data, files, rows, stats, views
 from dashboard.sandbox.data import SHOWCASE
 from tests.support.contract import assert_valid
+from tests.support.django_process import checked, environment, python
 
 API = "/sandbox/api/v1/batch-jobs"
 
@@ -530,6 +531,24 @@ def test_the_control_endpoint_needs_the_sandbox_key(api, clock):
     api.post(RETRY.format(SHOWCASE["retryable"]))
     assert api.post("/sandbox/control/reset").status_code == 200
     assert detail(api, "retryable")["status"] == "FAILED"
+
+
+def test_a_retry_asked_of_one_process_is_served_by_another_on_the_same_cache(tmp_path):
+    # Web processes and the index worker each run a sandbox server: the retry asked of one is
+    # the others' too, through the cache they share (here a file cache, in two processes).
+    env = environment(CACHE_URL=f"filecache://{tmp_path / 'cache'}")
+    job_id = SHOWCASE["retryable"]
+    status = f"from dashboard.sandbox import views\nprint(views._find({job_id!r}).status)"
+    assert checked(python(status, env=env)).strip() == "FAILED"
+    checked(
+        python(
+            f"from dashboard.sandbox import control, views\ncontrol.ask({job_id!r}, int(views._now() * 1000), 60_000)",
+            env=env,
+        )
+    )
+    assert checked(python(status, env=env)).strip() == "PROCESSING"
+    checked(python("from dashboard.sandbox import control\ncontrol.reset()", env=env))
+    assert checked(python(status, env=env)).strip() == "FAILED"
 
 
 # --- Request counts, session and database -----------------------------------------------------

@@ -1,32 +1,37 @@
-"""Retries asked of the sandbox on demand, in this process: the state behind its control
-endpoint (`POST /sandbox/control/batch-jobs/{id}/retry`), which is no part of Meteroid's API.
+"""Retries asked of the sandbox on demand: the state behind its control endpoint
+(`POST /sandbox/control/batch-jobs/{id}/retry`), which is no part of Meteroid's API.
 
 Everything else the sandbox serves is computed from the seed and the clock; a retry asked by a
-test is the one thing it has to remember. It is kept per process, like the request counts in
-`stats.py`: the dashboard's own sandbox server runs in the process that serves the dashboard.
+test is the one thing it has to remember. It is kept in Django's cache, so that every process
+of one dashboard (web processes and the index worker, each with its own sandbox server) serves
+the same retried job, on a cache they share (Redis, or a file cache on one machine). Two
+processes asking a retry at the same instant may lose one; asking is for tests and demos.
 """
 
 from __future__ import annotations
 
 import threading
 
+from django.core.cache import cache
+
+KEY = "sandbox:control:retries"
+
 _lock = threading.Lock()
-_asked: dict[str, tuple[tuple[int, int], ...]] = {}
 
 
 def ask(job_id: str, asked_ms: int, run_ms: int) -> None:
     """Remember a retry of `job_id` asked at `asked_ms` (sandbox clock), running `run_ms`."""
     with _lock:
-        _asked[job_id] = (*_asked.get(job_id, ()), (asked_ms, run_ms))
+        retries = asked()
+        retries[job_id] = (*retries.get(job_id, ()), (asked_ms, run_ms))
+        cache.set(KEY, retries, timeout=None)
 
 
 def asked() -> dict[str, tuple[tuple[int, int], ...]]:
     """Each job's retries asked so far, in the order they were asked."""
-    with _lock:
-        return dict(_asked)
+    return dict(cache.get(KEY) or {})
 
 
 def reset() -> None:
     """Forget every retry asked."""
-    with _lock:
-        _asked.clear()
+    cache.delete(KEY)
