@@ -1,11 +1,14 @@
 """Dashboards as separate gunicorn processes on loopback ports, for the tests and benchmarks
 that need real processes: several dashboards sharing one Redis and one database, in front of
-one sandbox process that stands in for Meteroid (and counts the calls it gets)."""
+one sandbox process that stands in for Meteroid (and counts the calls it gets), with an index
+worker beside them that runs the scans their pages ask for."""
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import requests
 from tests.support.django_process import checked, manage, python
 from tests.support.gunicorn import Gunicorn
 from tests.support.net import free_port
+from tests.support.worker import Worker
 
 __all__ = ["PASSWORD", "SANDBOX_KEY", "Stack", "free_port", "start_stack"]
 
@@ -33,11 +37,26 @@ def _gunicorn(port: int, env: dict[str, str], *, workers: int = 1, threads: int 
 
 @dataclass
 class Stack:
-    """A sandbox process and dashboards pointed at it, sharing a cache and a database."""
+    """A sandbox process, dashboards pointed at it and their index worker, sharing a cache
+    and a database."""
 
     base_env: dict[str, str]
     sandbox: Gunicorn
     dashboards: list[Gunicorn] = field(default_factory=list)
+    worker: Worker | None = None
+
+    @property
+    def database(self) -> Path:
+        return Path(self.base_env["DATABASE_URL"].removeprefix("sqlite:///"))
+
+    def index_status(self, job_id: str) -> str | None:
+        """The state of the newest index asked for `job_id` (queued, running, done, failed),
+        read from the shared database; None before any was asked."""
+        with closing(sqlite3.connect(self.database, timeout=10)) as db:
+            row = db.execute(
+                "SELECT status FROM index_indexedjob WHERE job_id = ? ORDER BY id DESC LIMIT 1", (job_id,)
+            ).fetchone()
+        return row[0] if row else None
 
     @property
     def sandbox_url(self) -> str:
@@ -89,6 +108,8 @@ class Stack:
         return dashboard
 
     def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
         for server in [*self.dashboards, self.sandbox]:
             server.stop()
 
@@ -133,10 +154,12 @@ def start_stack(
         _gunicorn(free_port(), dashboard_env, workers=workers, threads=threads).start()
         for _ in range(dashboards)
     ]
+    stack.worker = Worker(dashboard_env, tmp / "worker.log").start()
     try:
         stack.sandbox.wait_ready("/sandbox/_stats")
         for dashboard in stack.dashboards:
             dashboard.wait_ready()
+        stack.worker.wait_ready()
     except Exception:
         stack.stop()
         raise

@@ -1,12 +1,13 @@
-"""Two dashboard processes (gunicorn) sharing one Redis and one database, in front of one
-sandbox process: what one fetched the other serves, cold pages cost one upstream call however
-many ask across both, and when Meteroid fails both serve the old copy with its banner."""
+"""Two dashboard processes (gunicorn) and an index worker sharing one Redis and one database,
+in front of one sandbox process: what one fetched the other serves, cold pages cost one
+upstream call however many ask across both (and the scan they ask for, run once by the
+worker, one more per page of failures), and when Meteroid fails both serve the old copy with
+its banner."""
 
 from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ import requests
 
 from dashboard.sandbox.data import SHOWCASE
 from tests import services
+from tests.helpers import wait_until
 from tests.processes import Stack, start_stack
 
 pytestmark = pytest.mark.redis
@@ -52,17 +54,14 @@ def _get(session: requests.Session, url: str) -> requests.Response:
     return response
 
 
-def _wait_for_quiet(stack: Stack, seconds: float = 0.6, timeout: float = 30) -> dict[str, int]:
-    """The sandbox's counts once they have stopped moving (background scans finished)."""
-    deadline = time.monotonic() + timeout
-    last = stack.calls()
-    while time.monotonic() < deadline:
-        time.sleep(seconds)
-        now = stack.calls()
-        if now == last:
-            return now
-        last = now
-    raise AssertionError(f"upstream calls still moving: {last}")
+def _wait_for_index(stack: Stack, job_id: str) -> None:
+    """Wait for the worker to have indexed `job_id` (the scan its pages asked for)."""
+    status = wait_until(
+        lambda: stack.index_status(job_id) in ("done", "failed") and stack.index_status(job_id),
+        timeout=60,
+        what=f"the index of {job_id}",
+    )
+    assert status == "done", stack.worker.log() if stack.worker else status
 
 
 def test_a_login_on_one_dashboard_is_good_on_the_other(stack, browser):
@@ -100,10 +99,10 @@ def test_twenty_cold_requests_across_both_dashboards_make_one_call_per_page(stac
     for thread in threads:
         thread.join(90)
     assert statuses == [200] * 20
-    calls = _wait_for_quiet(stack)
+    _wait_for_index(stack, CUSTOMERS)
     # One call for the job, one for page 2 of its failures, and the one whole-job scan that
-    # the chunk list needs: 313 failures, four pages of 100.
-    assert calls == {"jobs": 0, "job": 1, "failures": 1 + 4, "files": 0}
+    # the chunk list needs, in the worker: 313 failures, four pages of 100.
+    assert stack.calls() == {"jobs": 0, "job": 1, "failures": 1 + 4, "files": 0}
 
 
 def test_the_same_for_the_job_list(stack, browser):
@@ -132,10 +131,15 @@ def test_the_same_for_the_job_list(stack, browser):
 def test_when_meteroid_fails_the_other_dashboard_serves_the_old_copy_with_a_banner(stack, browser):
     first, second = stack.dashboards
     _get(browser, f"{first.url}/jobs/?type=CUSTOMER_CSV_IMPORT")
-    time.sleep(1.2)  # past the list's lifetime in these dashboards (1 s)
     stack.replace_sandbox(SANDBOX_RATE_500="1")
     try:
-        html = _get(browser, f"{second.url}/jobs/?type=CUSTOMER_CSV_IMPORT").text
+        # The copy is served without a call while it lasts (1 s in these dashboards); the
+        # first request past its lifetime asks Meteroid, which fails.
+        def past_lifetime() -> str | None:
+            html = _get(browser, f"{second.url}/jobs/?type=CUSTOMER_CSV_IMPORT").text
+            return html if stack.calls()["jobs"] else None
+
+        html = wait_until(past_lifetime, timeout=10, what="the list asked of Meteroid again")
         assert re.search(
             r"Meteroid did not answer, so this shows a copy fetched <time[^>]*>\d+ seconds? ago</time>", html
         )

@@ -10,8 +10,9 @@ context of a test fails it if a request leaves the dashboard's origin, a script 
 Content-Security-Policy refuses something. A new page's flows go
 in a `test_<page>.py` of their own that drives `page`, checks each state it reaches with
 `support.assert_accessible(page, "where")` and saves the views worth showing with
-`support.screenshot(page, "name")`; `start_dashboard(**settings)` serves the same set-up
-with other settings when a flow needs them (another clock, another Meteroid).
+`support.screenshot(page, "name")`; `start_dashboard(**settings)` serves a copy of the set-up
+with other settings when a flow needs them (another clock, another Meteroid). Every dashboard
+has its index worker beside it, on the same database and settings.
 """
 
 from __future__ import annotations
@@ -74,12 +75,17 @@ def dashboard(setup: Setup) -> Iterator[Dashboard]:
 
 
 @pytest.fixture
-def start_dashboard(setup: Setup) -> Iterator[Callable[..., Dashboard]]:
-    """Start another dashboard on the same set-up with other settings; stopped after the test."""
+def start_dashboard(setup: Setup, login_state: dict, tmp_path: Path) -> Iterator[Callable[..., Dashboard]]:
+    """Start another dashboard (and its worker, unless `worker=False`) with other settings;
+    stopped after the test. With settings of its own it serves a copy of the set-up (its
+    logins and sessions, `login_state`'s included), so that its worker alone takes its scans."""
     started: list[Dashboard] = []
 
-    def start(name: str = "dashboard", *, port: int | None = None, **env: str) -> Dashboard:
-        server = Dashboard(setup, name=name, port=port, **env).start()
+    def start(
+        name: str = "dashboard", *, port: int | None = None, worker: bool = True, **env: str
+    ) -> Dashboard:
+        own = setup.copy(tmp_path / f"{name}-{len(started)}", **env) if env else setup
+        server = Dashboard(own, name=name, port=port, worker=worker).start()
         started.append(server)
         return server
 

@@ -26,7 +26,7 @@ class Meteroid:
     def __init__(self, start_dashboard: Callable[..., Dashboard]):
         self._start = start_dashboard
         self.port = free_port()
-        self._server = self._start("meteroid", port=self.port)
+        self._server = self._start("meteroid", port=self.port, worker=False)
 
     @property
     def base_url(self) -> str:
@@ -36,7 +36,7 @@ class Meteroid:
         self._server.stop()
 
     def start(self) -> None:
-        self._server = self._start("meteroid", port=self.port)
+        self._server = self._start("meteroid", port=self.port, worker=False)
 
 
 def test_an_upstream_error_shows_its_message_and_try_again_works(start_dashboard, new_context):
