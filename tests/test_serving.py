@@ -1,5 +1,6 @@
-"""The dashboard served as users run it: gunicorn with any worker and thread count, on the
-sandbox, with no deadlock between a page and the Meteroid calls it makes."""
+"""The dashboard served as users run it: gunicorn with any worker and thread count and an index
+worker beside it, on the sandbox, with no deadlock between a page and the Meteroid calls it
+makes, nor between the worker's scan and a sandbox served by the dashboard itself."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import pytest
 import requests
 
 from dashboard.sandbox.data import SHOWCASE
+from tests.helpers import wait_until
 from tests.support.django_process import checked, environment, manage, python
 from tests.support.gunicorn import Gunicorn
 from tests.support.net import free_port
+from tests.support.worker import Worker
 
 
 @pytest.fixture
 def served(tmp_path):
-    """Start gunicorn with the given options; yields a function that returns a logged-in session."""
-    servers: list[Gunicorn] = []
+    """Start gunicorn with the given options, and an index worker on the same settings; yields
+    a function that returns a logged-in session."""
+    servers: list[Gunicorn | Worker] = []
     env = environment(DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", LOG_LEVEL="WARNING")
     env.pop("METEROID_API_KEY", None)
     checked(manage("migrate", "--noinput", env=env))
@@ -38,6 +42,7 @@ def served(tmp_path):
         server = Gunicorn(proc_env, port=port, options=options, log_path=tmp_path / f"gunicorn-{port}.log")
         servers.append(server.start())
         server.wait_ready(timeout=30)
+        servers.append(Worker(proc_env, tmp_path / f"worker-{port}.log").start().wait_ready())
         session = requests.Session()
         login = session.get(f"{base}/accounts/login/", timeout=5)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
@@ -60,6 +65,17 @@ def served(tmp_path):
         server.stop()
 
 
+def _chunk_list(session: requests.Session, url: str) -> str:
+    """The job page at `url` once the worker has read every failure for its chunk list."""
+
+    def scanned() -> str | None:
+        page = session.get(url, timeout=20)
+        assert page.status_code == 200
+        return None if "Reading every failure" in page.text else page.text
+
+    return wait_until(scanned, timeout=60, what=f"the chunk list of {url}")
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -78,6 +94,7 @@ def test_gunicorn_serves_pages_on_its_own_sandbox(served, options):
     assert (jobs.status_code, page.status_code, fragment.status_code) == (200, 200, 200)
     assert "Failures 26–50 of" in page.text
     assert fragment.text.lstrip().startswith('<section id="failures"')
+    assert re.search(r"All chunks \(\d+ with failures\)", _chunk_list(session, f"{base}/jobs/{job}/"))
 
 
 def test_the_sandbox_at_sandbox_is_a_meteroid_for_the_dashboard_itself(served):
@@ -95,3 +112,7 @@ def test_the_sandbox_at_sandbox_is_a_meteroid_for_the_dashboard_itself(served):
     assert page.status_code == 200
     assert "Failures 1–25 of" in page.text
     assert "Sandbox data" not in page.text  # it is an external Meteroid as far as the dashboard knows
+    # The worker reads every failure from that /sandbox/ too, while the dashboard serves pages.
+    assert re.search(
+        r"All chunks \(\d+ with failures\)", _chunk_list(session, f"{base}/jobs/{SHOWCASE['customers']}/")
+    )
