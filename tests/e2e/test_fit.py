@@ -15,7 +15,7 @@ CUSTOMERS = SHOWCASE["customers"]
 NARROW = {"width": 360, "height": 740}
 
 # Every kind of job page: failures, none, lost whole chunks, hostile text, files of an export,
-# a file never split, jobs still running or stuck, a scan still listing chunks.
+# a file never split, jobs still running or stuck; each once its failures are read.
 JOB_ROLES = [
     "customers",
     "no_failures",
@@ -33,10 +33,17 @@ FOCUSABLE = (
 )
 
 
-def _settled(page: Page) -> None:
+def _settled(page: Page, *, scripts: bool = True) -> None:
+    """Wait for the page at rest: its table shown and, where scripts run, every failure read by
+    the worker and no request in flight (a table is dimmed while it is fetched again, as it is
+    until the scan of an ended job is done)."""
     expect(
         page.locator(".table-region table, .table-region .empty, .table-region .problem").first
     ).to_be_visible()
+    if not scripts:
+        return
+    expect(page.locator(".scan-wait, .scan-progress[role=status]")).to_have_count(0, timeout=30_000)
+    expect(page.locator("#loading.htmx-request")).to_have_count(0)
 
 
 def test_the_jobs_list_has_no_serious_accessibility_violations(page: Page):
@@ -68,7 +75,7 @@ def test_pages_are_accessible_as_a_browser_without_javascript_shows_them(new_con
     page = context.new_page()
     for path in ("/jobs/", f"/jobs/{CUSTOMERS}/?page=2"):
         page.goto(path)
-        _settled(page)
+        _settled(page, scripts=False)
         expect(page.locator("time").first).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$"))
         assert_accessible(page, f"{path} without scripts")
 
