@@ -1,8 +1,9 @@
 """A failed job retried in Meteroid, in Chromium: its page goes from "Failed" to "Processing"
 (saying that it was retried), follows it live, and shows its new end.
 
-The sandbox retries the job when the test asks its control endpoint (outside the API), in the
-dashboard's own process; a failed job's detail lives 2 s here (60 s by default)."""
+The sandbox retries the job when the test asks its control endpoint (outside the API) of the
+dashboard's web process; its worker, whose own sandbox reads the retry from the cache they
+share, then scans the job as retried. A failed job's detail lives 2 s here (60 s by default)."""
 
 from __future__ import annotations
 
