@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bench.worker import IndexWorker, wait_for_index  # noqa: E402
+from bench.worker import wait_for_index  # noqa: E402
 from dashboard.sandbox.data import SHOWCASE  # noqa: E402
 from tests.processes import Stack, start_stack  # noqa: E402
+from tests.support.worker import Worker  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
 CUSTOMERS = SHOWCASE["customers"]
@@ -79,21 +80,19 @@ def main() -> None:
         SANDBOX_LATENCY_MS=str(args.latency_ms),
         METEROID_MAX_RETRIES="0",
     )
-    # The scans of the index run in a worker of their own, as in production; this process
+    # The scans of the index run in the stack's worker, as in production; this process
     # reads the index from the same database to know when one is published.
     env = stack.dashboards[0].env
-    worker = IndexWorker(env, log_path=tmp / "worker.log").start()
     try:
         os.environ.update(env)
         import django
 
         django.setup()
         browser = stack.login(stack.dashboards[0])
-        _cold(stack, browser, args, worker)
+        _cold(stack, browser, args, stack.worker)
         _warm(stack, browser, args)
         _stale(stack, browser, args)
     finally:
-        worker.stop()
         stack.stop()
         for key in store.scan_iter(match=f"{prefix}:*", count=500):
             store.delete(key)
@@ -123,7 +122,7 @@ def _settled(stack: Stack) -> dict[str, int]:
     return last
 
 
-def _cold(stack: Stack, browser: requests.Session, args, worker: IndexWorker) -> None:
+def _cold(stack: Stack, browser: requests.Session, args, worker: Worker) -> None:
     n = args.requests
     print(
         f"1. {n} simultaneous cold requests of one page, split across 2 dashboards "

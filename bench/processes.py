@@ -45,9 +45,10 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench.remote import _start_sandbox  # noqa: E402
-from bench.worker import IndexWorker, wait_for_index  # noqa: E402
+from bench.worker import wait_for_index  # noqa: E402
 from tests.support.django_process import checked, manage  # noqa: E402
 from tests.support.gunicorn import Gunicorn  # noqa: E402
+from tests.support.worker import Worker  # noqa: E402
 
 SANDBOX_KEY = "pv_sand_processes000000000000"
 USERNAME = "bench"
@@ -115,7 +116,7 @@ def _run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     )  # fmt: skip
     sandbox, base = _start_sandbox(args.latency_ms, env)
     env |= {"METEROID_BASE_URL": base, "METEROID_API_KEY": SANDBOX_KEY}
-    worker = IndexWorker(env, log_path=tmp / "worker.log")
+    worker = Worker(env, tmp / "worker.log", options=())  # as the Procfile runs it
     web = Gunicorn(env, workers=args.web_workers, threads=args.threads, log_path=tmp / "web.log", name="web")
     try:
         worker.start()
@@ -133,7 +134,7 @@ def _run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
         sandbox.wait(10)
 
 
-def _measure(args: argparse.Namespace, web: Gunicorn, worker: IndexWorker, database_url: str) -> None:
+def _measure(args: argparse.Namespace, web: Gunicorn, worker: Worker, database_url: str) -> None:
     from django.conf import settings
 
     from dashboard.sandbox.data import SHOWCASE
@@ -189,7 +190,7 @@ def _get(browser: requests.Session, url: str) -> tuple[float, requests.Response]
     return took, response
 
 
-def _scan(args, browser: requests.Session, web: Gunicorn, worker: IndexWorker, job_id: str):
+def _scan(args, browser: requests.Session, web: Gunicorn, worker: Worker, job_id: str):
     """Open the job's page, which asks for its index, and wait for the worker to publish it."""
     from django.conf import settings
 
@@ -279,7 +280,7 @@ def _export(browser: requests.Session, web: Gunicorn, job_id: str, rows: int) ->
     )
 
 
-def _memory(web: Gunicorn, worker: IndexWorker) -> None:
+def _memory(web: Gunicorn, worker: Worker) -> None:
     """Peak memory of the web gunicorn's workers (the master serves nothing) and of the
     index worker."""
     assert web.process is not None

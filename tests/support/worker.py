@@ -1,6 +1,6 @@
 """The index worker (`manage.py index_worker`, the Procfile's `worker`) as a process of its
-own, beside the dashboards it serves: one way to start, wait for and stop it, for the tests
-that run the dashboard as real processes. Pages only enqueue scans; this runs them."""
+own, beside the dashboards it serves: one way to start, wait for and stop it, for the process,
+serving and browser tests and the benchmarks. Pages only enqueue scans; this runs them."""
 
 from __future__ import annotations
 
@@ -16,28 +16,38 @@ from tests.support.django_process import ROOT
 READY = "Starting worker worker_id="
 
 
+# Tests take a task as soon as it is queued; the Procfile's worker (options=()) looks for
+# one every second, after a random delay at start.
+QUICK = ("--no-startup-delay", "--interval", "0.1")
+
+
 class Worker:
     """One `index_worker` on the environment `env` (that of the dashboards it serves: same
-    database, cache, Meteroid and sandbox settings). Its output goes to `log_path`, kept for
-    the message of a failing test."""
+    database, cache, Meteroid and sandbox settings), with `options` (QUICK unless given).
+    Its output goes to `log_path`, kept for the message of a failing test."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, name: str = "worker", interval: float = 0.1):
+    def __init__(
+        self, env: dict[str, str], log_path: Path, *, name: str = "worker", options: tuple[str, ...] = QUICK
+    ):
         self.env = env
         self.log_path = log_path
         self.name = name
-        self.interval = interval
+        self.options = options
         self.worker_id = f"{name}-{uuid.uuid4().hex[:12]}"
         self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, f"{self.name} is not started"
+        return self.process.pid
 
     def start(self) -> Worker:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "manage.py", "index_worker",
-                    "--no-reload", "--no-startup-delay",
-                    "--interval", str(self.interval),
-                    "--worker-id", self.worker_id,
-                    "-v", "1",
+                    sys.executable, "manage.py", "index_worker", "--no-reload",
+                    "--worker-id", self.worker_id, "-v", "1",
+                    *self.options,
                 ],
                 cwd=ROOT,
                 env={**self.env, "PYTHONUNBUFFERED": "1"},
