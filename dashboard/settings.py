@@ -138,6 +138,8 @@ MIDDLEWARE = [
     "dashboard.middleware.StaleNotice",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A `Problem` raised below a view becomes its page here (dashboard/views/problems.py).
+    "dashboard.views.problems.ProblemMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

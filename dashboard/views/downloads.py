@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from dashboard.meteroid import deadline
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.views.job import _load_job
+from dashboard.views.loading import load_job
 from dashboard.views.responses import not_found, streamed_download, upstream_problem
 
 FILE_KINDS = {
@@ -65,9 +65,7 @@ def _url_and_name(job, kind: str) -> tuple[str | None, str]:
 def job_file(request: HttpRequest, job_id: str, kind: str) -> HttpResponse:
     if kind not in FILE_KINDS:
         return not_found(request, "There is no such file.", [f"Files of a job are: {', '.join(FILE_KINDS)}."])
-    job = _load_job(request, job_id)
-    if isinstance(job, HttpResponse):
-        return job
+    job = load_job(job_id)
     url, filename = _url_and_name(job, kind)
     if not url:
         return not_found(request, f"This job has no {FILE_KINDS[kind]}.")

@@ -24,16 +24,17 @@ from dashboard.reasons import pattern_of
 from dashboard.rows_to_fix import Misaligned, fixed_file
 from dashboard.search import clean_query, fold
 from dashboard.views.downloads import safe_filename
-from dashboard.views.job import (
-    _load_job,
+from dashboard.views.loading import (
+    bad_form,
     chunk_is_unknown,
+    load_job,
     no_such_chunk,
     no_such_group,
     row_account,
     scanned,
 )
 from dashboard.views.reasons import CSV_WAIT_SECONDS
-from dashboard.views.responses import bad_query, not_found, problem, streamed_download, upstream_problem
+from dashboard.views.responses import not_found, problem, streamed_download, upstream_problem
 from dashboard.whole_chunks import WHOLE_CHUNK_REASON, reads_chunk_rows
 
 FAILURES_HEADER = ("row", "identifier", "reason", "pattern", "chunk_id", "job_id")
@@ -58,19 +59,16 @@ def export_filename(
 # A download reads much more than a page, on the client's own timeouts and retries.
 @deadline.lifted()
 def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
-    scope = _export_scope(request, job_id)
-    if isinstance(scope, HttpResponse):
-        return scope
-    detail, chunk, reason, q = scope
+    detail, chunk, reason, q = _export_scope(request, job_id)
     # Rows of whole failed chunks are only in the scan: give it the time a download may take.
     scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS if reads_chunk_rows(detail) else 0.0)
     if chunk_is_unknown(scan, chunk):
-        return no_such_chunk(request, detail, chunk)
+        raise no_such_chunk(detail, chunk)
     if is_whole_chunk(chunk) and (analysis is None or not _covers_all(scan)):
         return _not_read_whole(request, scan, "The rows of a chunk that failed as a whole")
     if analysis is not None and _covers_all(scan):
         if reason and analysis.template(reason) is None:
-            return no_such_group(request, detail, reason)
+            raise no_such_group(detail, reason)
         rows = _rows_from_scan(detail, analysis, chunk, reason, q)
     else:
         # The scan is not there yet, or holds only the first failures of a very big job:
@@ -100,15 +98,12 @@ def failures_csv(request: HttpRequest, job_id: str) -> HttpResponse:
 @deadline.lifted()
 def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     """The input file's rows of the matching failures, each with its reason in `_error`."""
-    scope = _export_scope(request, job_id)
-    if isinstance(scope, HttpResponse):
-        return scope
-    detail, chunk, reason, q = scope
+    detail, chunk, reason, q = _export_scope(request, job_id)
     if (refusal := _no_rows_to_fix(request, detail)) is not None:
         return refusal
     scan, analysis = scanned(detail, wait=CSV_WAIT_SECONDS)
     if chunk_is_unknown(scan, chunk):
-        return no_such_chunk(request, detail, chunk)
+        raise no_such_chunk(detail, chunk)
     if scan.state == "done" and scan.result is not None and not scan.result.scanned:
         # Rows of whole failed chunks were all there was, and they could not be read.
         why = row_account(detail, scan).why
@@ -118,7 +113,7 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     if analysis is None or not _covers_all(scan):
         return _not_read_whole(request, scan, "The rows to fix")
     if reason and analysis.template(reason) is None:
-        return no_such_group(request, detail, reason)
+        raise no_such_group(detail, reason)
     # A row of a whole failed chunk gets its chunk's error in `_error`, as Meteroid writes it.
     wanted = (
         (row - 1, failure_reason.removeprefix(WHOLE_CHUNK_REASON), identifier)
@@ -157,14 +152,12 @@ def rows_to_fix_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     )
 
 
-def _export_scope(request: HttpRequest, job_id: str) -> tuple[JobDetail, str, str, str] | HttpResponse:
+def _export_scope(request: HttpRequest, job_id: str) -> tuple[JobDetail, str, str, str]:
     """What both exports start with: the job, and the filters (chunk, reason group, search)."""
-    detail = _load_job(request, job_id)
-    if isinstance(detail, HttpResponse):
-        return detail
+    detail = load_job(job_id)
     form = ExportQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems(), bad=form.bad_fields())
+        raise bad_form(form)
     return detail, form.cleaned_data["chunk"], form.cleaned_data["reason"], form.cleaned_data["q"]
 
 

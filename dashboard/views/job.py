@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import live, rendered
 from dashboard.chunks import find_chunk, is_whole_chunk
 from dashboard.failure_table import failure_rows
-from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery, is_job_id
+from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery
 from dashboard.index.reading import JobFailures
 from dashboard.index.status import ScanStatus, retry_scan, scan_status, settled
 from dashboard.job_story import Story, job_story
@@ -26,11 +26,21 @@ from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.paging import Paging
-from dashboard.reasons import NORMALISER_VERSION, GroupSummary, summarize_groups
+from dashboard.reasons import GroupSummary, summarize_groups
 from dashboard.search import clean_query, match_note
 from dashboard.titles import job_title, title_tag
-from dashboard.views.responses import bad_query, no_such_page, not_found, upstream_problem
-from dashboard.whole_chunks import RowAccount, account, reads_chunk_rows
+from dashboard.views.loading import (
+    bad_form,
+    chunk_is_unknown,
+    load_job,
+    no_such_chunk,
+    no_such_group,
+    row_account,
+    scanned,
+)
+from dashboard.views.problems import Problem
+from dashboard.views.responses import no_such_page
+from dashboard.whole_chunks import RowAccount, reads_chunk_rows
 
 # Fragments of the job page that htmx asks for by the id of the element they replace.
 SUMMARY = "job-summary"
@@ -43,55 +53,6 @@ SLOW_RETRY_SECONDS = 5
 # The poll that sees a job ended waits this long for the scan of its end, so that the page's
 # chunk and reason lists come in their ended state with it.
 LIVE_END_WAIT_SECONDS = 3.0
-
-
-def _load_job(request: HttpRequest, job_id: str) -> JobDetail | HttpResponse:
-    if not is_job_id(job_id):
-        return not_found(
-            request, "That is not a batch job id.", ["Batch job ids look like bjob_7n42DGM5Tflk9n8mt7Fhc7."]
-        )
-    try:
-        return get_gateway().job(job_id)
-    except MeteroidError as error:
-        return upstream_problem(request, error)
-
-
-def scanned(
-    detail: JobDetail, *, wait: float = 0.0, scan: ScanStatus | None = None
-) -> tuple[ScanStatus, JobFailures | None]:
-    """The index of a job (`scan` when it has just been read), and its failures once it is
-    published (those of a job with nothing to read, at once: a search or filter answers
-    from nothing rather than waiting for ever).
-
-    With `wait`, an index being read is given that many seconds to be published first (a
-    download that needs it: most jobs are read in a second or two).
-    """
-    scan = settled(detail, scan or scan_status(detail), wait)
-    if scan.state != "done" or scan.result is None:
-        return scan, None
-    return scan, JobFailures(scan.index)
-
-
-def row_account(detail: JobDetail, scan: ScanStatus | None) -> RowAccount:
-    """Every failed row of the job, by where it was found (see `whole_chunks.account`)."""
-    result = scan.result if scan else None
-    failed, records = detail.failed_items, detail.failure_count
-    if failed is None or records is None or failed < 0 or records < 0:
-        # Counts that could not be read, or below zero, tell of no lost row (the summary
-        # says what looks wrong with them).
-        failed = records = 0
-    return account(
-        failed_items=failed,
-        failure_count=records,
-        is_terminal=detail.is_terminal,
-        has_error_csv=detail.has_error_csv,
-        scan_state=scan.state if scan else None,
-        chunk_rows=result.chunk_rows if result else 0,
-        failed_chunks=result.failed_chunks if result else 0,
-        unreadable=result.unreadable if result else 0,
-        problem=result.chunk_rows_problem if result else "",
-        capped=bool(result and result.capped),
-    )
 
 
 def story_of(detail: JobDetail, scan: ScanStatus | None, rows: RowAccount, now: datetime) -> Story | None:
@@ -126,39 +87,10 @@ def has_chunk_rows(scan: ScanStatus) -> bool:
     return bool(scan.result and scan.result.chunk_rows)
 
 
-def no_such_group(request: HttpRequest, job: JobDetail, key: str) -> HttpResponse:
-    return not_found(
-        request,
-        "This job has no such reason group.",
-        [
-            f"No failure of {job.id} has a reason in group {key}.",
-            f"Groups are named by version {NORMALISER_VERSION} of the reason rules; a link made "
-            "under other rules names other groups. The reasons page lists the current ones.",
-        ],
-    )
-
-
-def no_such_chunk(request: HttpRequest, job: JobDetail, chunk_id: str) -> HttpResponse:
-    return not_found(
-        request,
-        "This job has no failures in that chunk.",
-        [f"Chunk {chunk_id} is not among the chunks of {job.id} that have failures."],
-    )
-
-
-def chunk_is_unknown(scan: ScanStatus, chunk_id: str) -> bool:
-    """Whether a complete chunk list settles that the job has no failures in the chunk."""
-    result = scan.result
-    complete = result is not None and not result.provisional and not result.capped
-    return bool(chunk_id and complete and result and not result.has_chunk(chunk_id))
-
-
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target", "HX-Current-URL")
 def job(request: HttpRequest, job_id: str) -> HttpResponse:
-    detail = _load_job(request, job_id)
-    if isinstance(detail, HttpResponse):
-        return detail
+    detail = load_job(job_id)
     target = request.htmx.target if request.htmx else None
     # A job seen ended that is active again was retried: the page says so while it runs.
     context = {
@@ -178,7 +110,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
 
     form = JobPageQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems(), bad=form.bad_fields())
+        raise bad_form(form)
     if not request.htmx and (canonical := form.canonical_query()) is not None:
         # A plain form submits every field, empty ones too: land on the address links use.
         return redirect(f"{request.path}?{canonical}" if canonical else request.path)
@@ -200,9 +132,7 @@ def job(request: HttpRequest, job_id: str) -> HttpResponse:
     if target == REASON_SUMMARY:
         fill_context(request, detail, form, scan, context, table=False)
         return render(request, "jobs/job.html#reason-summary", context)
-    problem = fill_context(request, detail, form, scan, context)
-    if problem is not None:
-        return problem
+    fill_context(request, detail, form, scan, context)
 
     error = context.get("failures_error")
     # A page made from an old copy (Meteroid failed) is not kept: it would outlive the copy's
@@ -232,10 +162,10 @@ def fill_context(
     context: dict,
     *,
     table: bool = True,
-) -> HttpResponse | None:
+) -> None:
     """Add to `context` what the job page shows of the view `form` asks for: its summary's
-    account, filters and reason groups, then (with `table`) its table. Returns the answer
-    instead of a table when the view does not exist (no such chunk, group or page)."""
+    account, filters and reason groups, then (with `table`) its table. Raises the `Problem`
+    of a view that does not exist (no such chunk, group or page)."""
     query = form.cleaned_data
     chunk_id, reason, row = query["chunk"], query["reason"], query["row"]
     # The rows of whole failed chunks are only in the scan: a table that holds them is made
@@ -268,9 +198,9 @@ def fill_context(
     if chunk_id and scan.result:
         context["chunk"] = find_chunk(scan.result.chunks, chunk_id)
     if not table:
-        return None
+        return
     if chunk_is_unknown(scan, chunk_id):
-        return no_such_chunk(request, detail, chunk_id)
+        raise no_such_chunk(detail, chunk_id)
     if reason and scan.result:
         summary = next((g for g in scan.result.groups if g.key == reason), None)
         context["group_template"] = summary.template if summary else None
@@ -282,7 +212,7 @@ def fill_context(
     elif needs_scan:
         assert analysis is not None
         if reason and analysis.template(reason) is None:
-            return no_such_group(request, detail, reason)
+            raise no_such_group(detail, reason)
         if reason:
             context["group_template"] = analysis.template(reason)
         lead = 0
@@ -300,7 +230,7 @@ def fill_context(
             context |= {"target_row": row, "row_found": found}
         paging = Paging(page_number, query["per_page"], len(positions))
         if not paging.exists:
-            return no_such_page(request, paging, "these failures", form.query(page=paging.pages))
+            raise _no_such_page(paging, form)
         if from_scan:
             failures: list[Failure] | None = positions.page(paging.offset, paging.per_page)
         else:
@@ -315,13 +245,11 @@ def fill_context(
         if failures is not None:
             total = context.pop("meteroid_total")
             if chunk_id and total == 0:
-                return no_such_chunk(request, detail, chunk_id)
+                raise no_such_chunk(detail, chunk_id)
             paging = Paging(query["page"], query["per_page"], total)
             if not paging.exists:
-                return no_such_page(request, paging, "these failures", form.query(page=paging.pages))
+                raise _no_such_page(paging, form)
             _table(context, form, paging, failures)
-
-    return None
 
 
 def live_parts(request: HttpRequest, detail: JobDetail, context: dict) -> HttpResponse:
@@ -337,13 +265,17 @@ def live_parts(request: HttpRequest, detail: JobDetail, context: dict) -> HttpRe
     if detail.is_terminal:
         scan = settled(detail, scan, LIVE_END_WAIT_SECONDS)
     context["reasons_oob"] = False
-    problem = fill_context(request, detail, form, scan, context)
+    try:
+        fill_context(request, detail, form, scan, context)
+        exists = True
+    except Problem:  # the reader's view has no table (yet): the summary still moves
+        exists = False
     lists = render_to_string("jobs/_live_lists.html", context, request)
     lists_digest = live.digest(lists)
     paging: Paging | None = context.get("paging")
     news = live.table_news(
         ended=detail.is_terminal,
-        exists=problem is None,
+        exists=exists,
         follows=live.follows_the_job(form.cleaned_data),
         total=paging.total if paging else None,
         seen=live.seen_count(request.GET.get(live.SEEN_FIELD)),
@@ -386,6 +318,12 @@ def _waiting_for(form: JobPageQuery) -> str:
     if query["reason"]:
         return "show the failures of this reason group"
     return f"find row {query['row']:,}"
+
+
+def _no_such_page(paging: Paging, form: JobPageQuery) -> Problem:
+    return Problem(
+        lambda request: no_such_page(request, paging, "these failures", form.query(page=paging.pages))
+    )
 
 
 def _meteroid_page(
@@ -435,12 +373,10 @@ def _table(
 @vary_on_headers("HX-Request")
 def job_chunks(request: HttpRequest, job_id: str) -> HttpResponse:
     """The chunk and reason filters alone: polled while the job's failures are being read."""
-    detail = _load_job(request, job_id)
-    if isinstance(detail, HttpResponse):
-        return detail
+    detail = load_job(job_id)
     form = JobPageQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems(), bad=form.bad_fields())
+        raise bad_form(form)
     return _scan_filters(request, detail, form)
 
 
@@ -456,9 +392,7 @@ def job_rescan(request: HttpRequest, job_id: str) -> HttpResponse:
     its page, and htmx follows the redirect (as a GET) with its headers, so a region that
     asked gets its fragment of that page.
     """
-    detail = _load_job(request, job_id)
-    if isinstance(detail, HttpResponse):
-        return detail
+    detail = load_job(job_id)
     retry_scan(detail)
     back = request.POST.get("then", "chunks")
     if back not in RESCAN_RETURNS:

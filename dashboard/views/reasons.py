@@ -26,8 +26,15 @@ from dashboard.paging import Paging
 from dashboard.ranges import RangeText, describe
 from dashboard.search import MAX_QUERY_CHARS
 from dashboard.titles import reasons_title, title_tag
-from dashboard.views.job import _load_job, chunk_is_unknown, no_such_chunk, no_such_group, scanned
-from dashboard.views.responses import bad_query, no_such_page, streamed_download
+from dashboard.views.loading import (
+    bad_form,
+    chunk_is_unknown,
+    load_job,
+    no_such_chunk,
+    no_such_group,
+    scanned,
+)
+from dashboard.views.responses import no_such_page, streamed_download
 
 REASONS = "reasons"  # the htmx target of the groups region
 GROUPS_PER_PAGE = 50
@@ -70,20 +77,18 @@ def _group_view(group: IndexedGroup, ranges_chars: int) -> GroupView:
 
 def _scope(
     request: HttpRequest, job_id: str, *, wait: float = 0.0
-) -> tuple[JobDetail, ReasonsQuery, ScanStatus, JobFailures | None] | HttpResponse:
-    """What every view here starts with: the job, the query, the scan and its analysis."""
-    detail = _load_job(request, job_id)
-    if isinstance(detail, HttpResponse):
-        return detail
+) -> tuple[JobDetail, ReasonsQuery, ScanStatus, JobFailures | None]:
+    """What every view here starts with: the job, the query, the index and its failures."""
+    detail = load_job(job_id)
     form = ReasonsQuery(request.GET)
     if not form.is_valid():
-        return bad_query(request, form.problems(), bad=form.bad_fields())
+        raise bad_form(form)
     scan, analysis = scanned(detail, wait=wait)
     chunk_id = form.cleaned_data["chunk"]
     if chunk_is_unknown(scan, chunk_id) or (
         analysis and chunk_id and not len(analysis.chunk_positions(chunk_id))
     ):
-        return no_such_chunk(request, detail, chunk_id)
+        raise no_such_chunk(detail, chunk_id)
     return detail, form, scan, analysis
 
 
@@ -107,10 +112,7 @@ def _base_context(detail: JobDetail, form: ReasonsQuery, scan: ScanStatus) -> di
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def reasons(request: HttpRequest, job_id: str) -> HttpResponse:
-    scope = _scope(request, job_id)
-    if isinstance(scope, HttpResponse):
-        return scope
-    detail, form, scan, analysis = scope
+    detail, form, scan, analysis = _scope(request, job_id)
     if not request.htmx and (canonical := form.canonical_query()) is not None:
         return redirect(f"{request.path}?{canonical}" if canonical else request.path)
     context = _base_context(detail, form, scan)
@@ -150,16 +152,13 @@ def _chart(grouping: IndexedGrouping) -> list[Bar]:
 @vary_on_headers("HX-Request", "HX-Target")
 def reason_group(request: HttpRequest, job_id: str, key: str) -> HttpResponse:
     """One reason group: its exact reasons, page by page (in a reasons page row, with htmx)."""
-    scope = _scope(request, job_id)
-    if isinstance(scope, HttpResponse):
-        return scope
-    detail, form, scan, analysis = scope
+    detail, form, scan, analysis = _scope(request, job_id)
     context = _base_context(detail, form, scan) | {"key": key}
     fragment = bool(request.htmx and (request.htmx.target or "").startswith("exact-"))
     if analysis is not None:
         group = analysis.grouping_for(form.cleaned_data["chunk"]).find(key)
         if group is None:
-            return no_such_group(request, detail, key)
+            raise no_such_group(detail, key)
         paging = Paging(form.cleaned_data["page"], EXACT_PER_PAGE, group.distinct)
         if not paging.exists:
             return no_such_page(request, paging, "these reasons", form.query(page=paging.pages))
@@ -211,10 +210,7 @@ REASONS_HEADER = (
 @deadline.lifted()
 def reasons_csv(request: HttpRequest, job_id: str) -> HttpResponse:
     """The reason groups as CSV, one line per group, largest first."""
-    scope = _scope(request, job_id, wait=CSV_WAIT_SECONDS)
-    if isinstance(scope, HttpResponse):
-        return scope
-    detail, form, scan, analysis = scope
+    detail, form, scan, analysis = _scope(request, job_id, wait=CSV_WAIT_SECONDS)
     if analysis is None:
         return _not_ready(request, detail, form, scan)
     chunk_id = form.cleaned_data["chunk"]
