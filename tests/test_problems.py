@@ -13,7 +13,9 @@ from dashboard.views.problems import Problem, ProblemMiddleware
 def test_a_problem_raised_in_a_view_is_the_answer():
     middleware = ProblemMiddleware(lambda request: HttpResponse("page"))
     request = RequestFactory().get("/jobs/x/")
-    answer = middleware.process_exception(request, Problem(lambda r: HttpResponse("no such thing", status=404)))
+    answer = middleware.process_exception(
+        request, Problem(lambda r: HttpResponse("no such thing", status=404))
+    )
     assert (answer.status_code, answer.content) == (404, b"no such thing")
 
 
@@ -34,10 +36,10 @@ def test_the_problems_of_a_job_view_are_pages_through_the_whole_stack(logged_in)
 
 
 def test_a_problem_made_for_a_job_names_it(rf):
+    from django_htmx.middleware import HtmxDetails
+
     from dashboard.meteroid.gateway import get_gateway
     from dashboard.sandbox.data import SHOWCASE
-
-    from django_htmx.middleware import HtmxDetails
 
     job = get_gateway().job(SHOWCASE["customers"])
     request = rf.get("/")
