@@ -351,6 +351,8 @@ if not SANDBOX_ENABLED and not METEROID_API_KEY:
         "Environment variable SANDBOX_ENABLED is False, but without METEROID_API_KEY the "
         "dashboard runs on the sandbox: set METEROID_API_KEY, or leave SANDBOX_ENABLED unset."
     )
+if SANDBOX_ENABLED:
+    INSTALLED_APPS.append("dashboard.sandbox")
 SANDBOX_API_KEY = _read("SANDBOX_API_KEY", env.str, "pv_sand_demo0000000000000000")
 SANDBOX_LATENCY_MS = _read("SANDBOX_LATENCY_MS", env.float, 0.0)
 SANDBOX_RATE_429 = _rate("SANDBOX_RATE_429", _read("SANDBOX_RATE_429", env.float, 0.0))

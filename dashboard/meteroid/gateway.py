@@ -19,6 +19,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
+from django.core.exceptions import ImproperlyConfigured
 
 from . import cache, freshness
 from .budget import Budget
@@ -255,8 +256,16 @@ class Gateway:
 
 
 _lock = threading.Lock()
+_sandbox_url: Callable[[], str] | None = None
 _gateway: Gateway | None = None
 _gateway_config: tuple | None = None
+
+
+def use_sandbox(base_url: Callable[[], str]) -> None:
+    """Where the built-in sandbox listens, asked when the gateway is built: the sandbox's app
+    registers it when it is enabled (dashboard/sandbox/apps.py)."""
+    global _sandbox_url
+    _sandbox_url = base_url
 
 
 def get_gateway() -> Gateway:
@@ -265,10 +274,11 @@ def get_gateway() -> Gateway:
     global _gateway, _gateway_config
     is_sandbox = not settings.METEROID_API_KEY
     if is_sandbox:
-        # Imported here: the sandbox (and its server) exists only in processes that use it.
-        from dashboard.sandbox.server import sandbox_base_url
-
-        base_url, api_key = sandbox_base_url(), settings.SANDBOX_API_KEY
+        if _sandbox_url is None:
+            raise ImproperlyConfigured(
+                "Without METEROID_API_KEY the dashboard runs on its sandbox, whose app is not installed."
+            )
+        base_url, api_key = _sandbox_url(), settings.SANDBOX_API_KEY
     else:
         base_url, api_key = settings.METEROID_BASE_URL, settings.METEROID_API_KEY
     config = (
