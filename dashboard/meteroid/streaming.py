@@ -26,7 +26,9 @@ def stream_failures(
     The first page is read at once, so that Meteroid being down is an error before any byte
     is sent; it also tells the total, returned first. The rest come `SCAN_CONCURRENCY` pages
     ahead. Raises `MeteroidError` while iterating if a page cannot be had, or if a terminal
-    job gives fewer failures than announced: a cut file must not pass for a whole one.
+    job gives fewer failures than announced: a cut file must not pass for a whole one. A
+    terminal job's page that contradicts the first (its count moved, or it is short before
+    the end) stops the reading there, without reading on to the end.
     With `odd`, counts there the records left out for want of a row number ("apart") and
     those with a field that could not be read ("unreadable").
     """
@@ -38,6 +40,16 @@ def stream_failures(
         first.total_count, len(first.failures) + first.apart, None if chunk_id else job.failure_count
     )
 
+    def checked(page: FailurePage, offset: int) -> FailurePage:
+        if job.is_terminal and (problem := _inconsistency(page, offset, first.total_count, total)):
+            raise MeteroidError(ErrorKind.UPSTREAM, problem)
+        return page
+
+    checked(first, 0)
+
+    def read(offset: int) -> FailurePage:
+        return client.list_failures(job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id)
+
     def pages() -> Iterator[FailurePage]:
         yield first
         concurrency = settings.SCAN_CONCURRENCY
@@ -46,19 +58,12 @@ def stream_failures(
             offsets = iter(range(PAGE_SIZE, total, PAGE_SIZE))
             ahead: deque = deque()
             for offset in islice(offsets, concurrency):
-                ahead.append(
-                    pool.submit(
-                        client.list_failures, job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id
-                    )
-                )
+                ahead.append((offset, pool.submit(read, offset)))
             while ahead:
-                page = ahead.popleft().result()
-                for offset in islice(offsets, 1):
-                    ahead.append(
-                        pool.submit(
-                            client.list_failures, job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id
-                        )
-                    )
+                offset, future = ahead.popleft()
+                page = checked(future.result(), offset)
+                for following in islice(offsets, 1):
+                    ahead.append((following, pool.submit(read, following)))
                 yield page
         finally:
             # A download stopped halfway (the browser went away) stops the reading too.
@@ -106,3 +111,21 @@ def _total(reported: int, on_first_page: int, job_count: int | None) -> int:
         f"Meteroid reports {number(reported)} failures in all, below zero, and no count "
         "of the job's failure records: the scan cannot tell how many to read. Try again later.",
     )
+
+
+def _inconsistency(page: FailurePage, offset: int, reported: int, total: int) -> str | None:
+    """Why a page of a terminal job, read at `offset`, cannot belong with the first one, or
+    None. `reported` is the count the first page gave, `total` the one the reading goes by."""
+    if page.total_count != reported:
+        return (
+            f"Meteroid's count of this job's failures changed during the scan (from "
+            f"{number(reported)} to {number(page.total_count)}), so the list cannot be trusted. Try again."
+        )
+    expected = min(PAGE_SIZE, total - offset)
+    sent = len(page.failures) + page.apart
+    if sent < expected:
+        return (
+            f"Meteroid sent {sent} of the {expected} failures expected from row {offset + 1:,} on, "
+            f"of the {total:,} it announced; the reading stopped there. Try again."
+        )
+    return None
