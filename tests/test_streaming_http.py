@@ -1,4 +1,4 @@
-"""Whole-job scans over real HTTP, against the sandbox on its loopback port: the pages in
+"""A job's failures read page after page over real HTTP, against the sandbox on its loopback port: the pages in
 flight keep their connections."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from dashboard.meteroid.gateway import get_gateway, reset_gateway
+from dashboard.meteroid.streaming import PAGE_SIZE, stream_failures
 from dashboard.sandbox.data import SHOWCASE
-from dashboard.scan import PAGE_SIZE, run_scan
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def _new_connections(caplog) -> int:
 
 
 @pytest.mark.parametrize("concurrency", [8, 40])
-def test_a_scan_opens_one_connection_per_page_in_flight_and_keeps_them(
+def test_the_reading_opens_one_connection_per_page_in_flight_and_keeps_them(
     sandbox, settings, caplog, concurrency
 ):
     settings.SCAN_CONCURRENCY = settings.METEROID_MAX_CONCURRENCY = concurrency
@@ -32,7 +32,7 @@ def test_a_scan_opens_one_connection_per_page_in_flight_and_keeps_them(
     gateway = get_gateway()
     job = gateway.job(SHOWCASE["events"])
     caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
-    failures, _ = run_scan(gateway, job)
+    failures = list(stream_failures(gateway, job)[1])
     pages = -(-job.failure_count // PAGE_SIZE)
     assert len(failures) == job.failure_count and pages > concurrency
     assert _new_connections(caplog) <= concurrency
