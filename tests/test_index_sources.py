@@ -9,12 +9,12 @@ from django.utils import timezone
 from dashboard.index.indexing import ScanFailed
 from dashboard.index.models import IndexedJob
 from dashboard.index.rows import CHUNK, RECORD
-from dashboard.index.sources import SANDBOX_BASE_URL, meteroid_rows, scope_of
+from dashboard.index.sources import SANDBOX_BASE_URL, meteroid_rows, read_chunk_rows, scope_of
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.reasons import pattern_of
 from dashboard.sandbox.data import SHOWCASE
-from dashboard.scan import run_scan, with_chunk_rows
+from dashboard.whole_chunks import WHOLE_CHUNK_REASON
 
 JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records (and rows of whole failed chunks), ended
 
@@ -82,11 +82,18 @@ def test_the_rows_of_whole_failed_chunks_follow_the_records_as_the_scan_reads_th
     assert lost, "the showcase job has rows of whole failed chunks"
     assert rows == records + lost
     assert all(row.failure_id is None and row.chunk_id.startswith("rows-") for row in lost)
-    # The very rows today's scan holds, with the same chunk keys and reasons.
-    failures, result = with_chunk_rows(gateway, job, *run_scan(gateway, job))
-    assert result.chunk_rows == len(lost)
-    assert sorted((row.row - 1, row.identifier, row.reason, row.chunk_id) for row in rows) == sorted(
-        (index, identifier, reason, chunk) for index, identifier, reason, chunk in failures.rows()
-    )
+    # The very rows the errors CSV gives, under their chunk's row range, their reasons marked.
+    read, problem = read_chunk_rows(gateway, job, [row.row - 1 for row in records])
+    assert read is not None and not problem
+    assert [(row.row - 1, row.identifier, row.reason, row.chunk_id) for row in lost] == [
+        (index, identifier, WHOLE_CHUNK_REASON + reason, key)
+        for index, identifier, reason, key in zip(
+            read.item_indices, read.identifiers, read.reasons, read.chunk_keys, strict=True
+        )
+    ]
     assert found.total == len(rows)
-    assert found.notes == {"unreadable_rows": result.unreadable, "total": len(rows)}
+    assert found.notes["total"] == len(rows)
+    assert found.notes["unreadable_rows"] == read.unreadable
+    assert found.notes["failed_chunks"] == len(read.chunks)
+    assert sum(count for _, count in found.notes["chunk_errors"]) == len(read.chunks)
+    assert (found.notes["records_apart"], found.notes["active"]) == (0, False)

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.scan import stream_failures
+from dashboard.meteroid.streaming import stream_failures
 from tests.support.django_process import ROOT, checked, manage, python
 
 SMALL_JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records and 2,500 rows of whole failed chunks

@@ -10,7 +10,6 @@ from dashboard.chunks import ChunkSummary
 from dashboard.meteroid.records import Failure, FailurePage, JobDetail
 from dashboard.pickling import PickledByFields
 from dashboard.reasons import GroupSummary, pattern_of
-from dashboard.scan import ScanResult
 
 WHEN = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 DETAIL = JobDetail(
@@ -36,7 +35,8 @@ GROUP = GroupSummary(pattern_of("Customer 'cus_4fQ2' not found").template, 2, 1.
 RECORDS = [
     DETAIL,
     FailurePage((Failure("f1", "bjch_1", 4, None, "Customer 'cus_4fQ2' not found"),), 1),
-    ScanResult("bjob_1", (CHUNK,), 2, 2, False, False, 1.0, 2.0, (GROUP,), 1),
+    CHUNK,
+    GROUP,
 ]
 
 

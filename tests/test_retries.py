@@ -16,11 +16,13 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from dashboard.index.models import IndexedFailure
+from dashboard.index.status import scan_status
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox import control, data
 from dashboard.sandbox.data import SHOWCASE
-from dashboard.scan import WHOLE_CHUNK_REASON, failure_set, scan_status
+from dashboard.whole_chunks import WHOLE_CHUNK_REASON
 from tests.helpers import later, wait_for_scan
 
 JOB = SHOWCASE["whole_chunks"]  # ended with errors, with records and chunks failed as a whole
@@ -73,6 +75,15 @@ def _fact(html: str, name: str) -> str:
     found = re.search(rf"<dt>{name}</dt><dd>([0-9,]+)", html)
     assert found, name
     return found[1].replace(",", "")
+
+
+def _rows(index) -> list[tuple[int, str | None, str, str]]:
+    """The failures an index holds, as (item index, identifier, reason, chunk key), in file order."""
+    found = IndexedFailure.objects.filter(indexed_job=index).order_by("row", "id")
+    return [
+        (row - 1, identifier, reason, chunk)
+        for row, identifier, reason, chunk in found.values_list("row", "identifier", "reason", "chunk_id")
+    ]
 
 
 def _listed_status(html: str, job_id: str) -> str:
@@ -175,10 +186,11 @@ def test_a_retried_jobs_rows_of_whole_chunks_are_read_anew_for_its_new_end(logge
     # through (which has its own failure records now).
     gateway = get_gateway()
     ended = gateway.job(JOB)
-    old = wait_for_scan(JOB).result
+    old_scan = wait_for_scan(JOB)
+    old = old_scan.result
     assert old is not None and old.chunk_rows == ended.failed_items - ended.failure_count > 0
     size = ended.chunk_size
-    old_whole = {i // size for i, _, _, chunk in failure_set(ended).rows() if chunk.startswith("rows-")}
+    old_whole = {i // size for i, _, _, chunk in _rows(old_scan.index) if chunk.startswith("rows-")}
 
     assert sandbox.post(f"/sandbox/control/batch-jobs/{JOB}/retry?seconds=1").status_code == 200
     deadline = time.monotonic() + 15
@@ -189,21 +201,21 @@ def test_a_retried_jobs_rows_of_whole_chunks_are_read_anew_for_its_new_end(logge
         assert time.monotonic() < deadline, f"{JOB} has not ended again: {job.status}"
         time.sleep(0.1)
 
-    new = wait_for_scan(JOB).result
+    new_scan = wait_for_scan(JOB)
+    new = new_scan.result
     assert new is not None and new is not old and not new.provisional and not new.chunk_rows_problem
-    assert new.slot == job_state_key(job) != old.slot
+    assert new_scan.index.state_key == job_state_key(job) != old_scan.index.state_key
     # Every failed row of the new end, each once: its records and the rows of its whole chunks.
     assert new.records == job.failure_count
     assert new.records + new.chunk_rows == job.failed_items and new.unreadable == 0
-    failures = failure_set(job)
-    assert failures is not None and len(failures) == job.failed_items
-    assert len(set(failures.item_indices)) == job.failed_items
+    rows = _rows(new_scan.index)
+    assert len(rows) == job.failed_items
+    assert len({i for i, _, _, _ in rows}) == job.failed_items
 
     # What the sandbox says the retry did: which chunks still failed, which got through.
     now = data.find_job(settings.SANDBOX_SEED, JOB, retries=control.asked())
     still, recovered = set(data.failed_chunks(now)), now.plan.recovered
     assert still and recovered and still | recovered == old_whole
-    rows = list(failures.rows())
     chunk_rows = {i for i, _, _, chunk in rows if chunk.startswith("rows-")}
     assert chunk_rows == {i for k in still for i in range(k * size, min((k + 1) * size, job.total_items))}
     assert not {i // size for i in chunk_rows} & recovered  # the old rows of those chunks are gone
