@@ -12,6 +12,7 @@ from dashboard.index.reading import JobFailures
 from dashboard.index.rows import chunk_row, record_row
 from dashboard.index.writer import write_failures
 from dashboard.meteroid.records import Failure
+from dashboard.reasons import KEY_RE, summarize_groups
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +29,10 @@ ROWS = [
 ]
 
 
-def _published(rows, job_id: str = "bjob_test") -> JobFailures:
+def _published(rows, job_id: str = "bjob_test", **fields) -> JobFailures:
     """An index holding `rows`, written and published as a scan does."""
     indexed = IndexedJob.objects.create(
+        **fields,
         base_url="https://meteroid.example",
         key_fingerprint="0123456789abcdef",
         job_id=job_id,
@@ -161,3 +163,82 @@ def test_a_job_without_an_index_has_nothing():
     analysis = JobFailures(None)
     assert len(analysis) == 0 and analysis.grouping.groups == ()
     assert len(analysis.select(query="x")) == 0 and analysis.select().row_ranges() == []
+
+
+def _of_reasons(reasons: list[str]) -> JobFailures:
+    """An index of one failure per reason, on rows 1, 2, …, in one chunk."""
+    return _failures([(i, "bjch_one", f"row-{i}", reason) for i, reason in enumerate(reasons)])
+
+
+REASONS = [
+    "Customer 'cus_A1b2' not found",  # row 1
+    "Event code is required and cannot be empty",  # row 2
+    "Customer 'cus_B2c3' not found",  # row 3
+    "Customer 'cus_A1b2' not found",  # row 4
+    "No published version 3 found for plan 'plan_X9y8'",  # row 5
+    "Customer 'cus_C3d4' not found",  # row 6
+    "Event code is required and cannot be empty",  # row 7
+]
+
+
+def test_grouping_puts_the_largest_group_first_with_counts_and_shares():
+    grouping = _of_reasons(REASONS).grouping
+    assert grouping.total == 7
+    assert [(g.template.text, g.count) for g in grouping.groups] == [
+        ("Customer '<id:cus>' not found", 4),
+        ("Event code is required and cannot be empty", 2),
+        ("No published version <n> found for plan '<id:plan>'", 1),
+    ]
+    assert grouping.groups[0].share == pytest.approx(4 / 7)
+    assert sum(g.count for g in grouping.groups) == grouping.total
+
+
+def test_a_group_knows_its_exact_reasons_values_rows_and_examples():
+    customers = _of_reasons(REASONS).grouping.groups[0]
+    assert customers.exact == (
+        ("Customer 'cus_A1b2' not found", 2),
+        ("Customer 'cus_B2c3' not found", 1),
+        ("Customer 'cus_C3d4' not found", 1),
+    )
+    (slot,) = customers.values
+    assert slot.slot.label == "customer id"
+    assert slot.top[0] == ("cus_A1b2", 2) and slot.distinct == 3
+    assert _rows(customers.positions) == [1, 3, 4, 6]
+    # One example per exact reason, first rows first.
+    assert [f.row_number for f in customers.examples] == [1, 3, 6]
+
+
+def test_ties_keep_file_order():
+    grouping = _of_reasons(["b 'x'", "a", "b 'y'", "a"]).grouping
+    assert [g.template.text for g in grouping.groups] == ["b '…'", "a"]
+
+
+def test_an_index_without_failures_has_no_groups():
+    grouping = _of_reasons([]).grouping
+    assert grouping.total == 0 and grouping.groups == () and grouping.largest == 0
+
+
+def test_a_value_shared_by_several_exact_reasons_is_counted_once_with_their_sum():
+    (only,) = _of_reasons(["Customer  'acme' not found", "Customer 'acme' not found"]).grouping.groups
+    assert only.distinct == 2  # two exact reasons (the spacing differs)...
+    (slot,) = only.values
+    assert slot.distinct == 1 and slot.top == (("acme", 2),)  # ...with one value between them
+
+
+def test_a_summary_names_the_largest_groups():
+    summary = summarize_groups(_of_reasons(REASONS).grouping, 2)
+    assert [(s.template.text, s.count) for s in summary] == [
+        ("Customer '<id:cus>' not found", 4),
+        ("Event code is required and cannot be empty", 2),
+    ]
+    assert KEY_RE.fullmatch(summary[0].key)
+
+
+def test_an_index_given_the_number_of_a_deleted_one_has_its_own_groups():
+    first = _of_reasons(["a", "a"])
+    assert [g.template.text for g in first.grouping.groups] == ["a"]
+    number = first.index.pk
+    first.index.delete()
+    second = _published([record_row(Failure("f", "bjch_one", 0, "x", "b"))], pk=number)
+    assert second.index.pk == number
+    assert [g.template.text for g in second.grouping.groups] == ["b"]
