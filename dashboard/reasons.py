@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from array import array
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from heapq import nlargest
-from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from dashboard.pickling import PickledByFields
 from dashboard.text import visible
+
+if TYPE_CHECKING:
+    from dashboard.index.reading import IndexedGrouping
 
 NORMALISER_VERSION = 1
 KEY_LENGTH = 12
@@ -504,83 +504,7 @@ def group_key(reason: str) -> str:
     return pattern_of(reason).key
 
 
-# --- Grouping ---------------------------------------------------------------------------------
-
-
-class Columns:
-    """What grouping needs of a job's failures (a `scan.FailureSet` has it): parallel
-    columns in file order."""
-
-    item_indices: Sequence[int]
-    chunk_refs: Sequence[int]
-    chunk_ids: Sequence[str]
-    identifiers: Sequence[str | None]
-    reasons: Sequence[str]
-
-
-@dataclass(slots=True)
-class ReasonIndex:
-    """Every failure's exact reason and pattern, as small integer columns.
-
-    Exact reasons and templates are numbered once; the columns then say, per failure (by its
-    position in the failure set), which exact reason and which template it has.
-    """
-
-    templates: list[Template]
-    exact: list[str]  # distinct exact reasons, in order of first appearance
-    exact_values: list[tuple[str, ...]]  # their masked values, in slot order
-    exact_template: array  # array("I"): exact reason -> template
-    failure_exact: array  # array("I"): failure -> exact reason
-    failure_template: array  # array("I"): failure -> template
-    by_key: dict[str, int] = field(default_factory=dict)  # template key -> template
-
-    def template(self, key: str) -> Template | None:
-        number = self.by_key.get(key)
-        return None if number is None else self.templates[number]
-
-    def pattern(self, position: int) -> Template:
-        return self.templates[self.failure_template[position]]
-
-
-def build_index(reasons: Sequence[str]) -> ReasonIndex:
-    """Number the distinct reasons and their templates, and map every failure to both.
-
-    Each distinct reason is normalised once: a job of 200,000 failures typically has a
-    few tens of thousands of distinct reasons and a dozen templates.
-    """
-    # Numbered in order of first appearance; the loops over every failure run in C.
-    exact_ids: dict[str, int] = dict.fromkeys(reasons, 0)
-    for number, reason in enumerate(exact_ids):
-        exact_ids[reason] = number
-    failure_exact = array("I", map(exact_ids.__getitem__, reasons))
-    normalise = _Normaliser()
-    templates: list[Template] = []
-    by_key: dict[str, int] = {}
-    exact_template = array("I")
-    exact_values: list[tuple[str, ...]] = []
-    numbers: dict[int, int] = {}  # id(template) -> its number: templates are shared per shape
-    split = normalise.split
-    for reason in exact_ids:
-        template, values = split(reason)
-        number = numbers.get(id(template))
-        if number is None:
-            number = by_key.get(template.key)
-            if number is None:
-                number = by_key[template.key] = len(templates)
-                templates.append(template)
-            numbers[id(template)] = number
-        exact_template.append(number)
-        exact_values.append(values)
-    failure_template = array("I", map(exact_template.__getitem__, failure_exact))
-    return ReasonIndex(
-        templates=templates,
-        exact=list(exact_ids),
-        exact_values=exact_values,
-        exact_template=exact_template,
-        failure_exact=failure_exact,
-        failure_template=failure_template,
-        by_key=by_key,
-    )
+# --- Groups ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,46 +518,6 @@ class SlotValues:
     @property
     def more(self) -> int:
         return self.distinct - len(self.top)
-
-
-@dataclass(frozen=True, slots=True)
-class ReasonGroup:
-    """The failures of one pattern, within the scope grouped (a job, or one chunk)."""
-
-    template: Template
-    count: int
-    share: float  # of the scope's failures, 0..1
-    exact: tuple[tuple[str, int], ...]  # exact reasons with their counts, most frequent first
-    values: tuple[SlotValues, ...]
-    positions: array  # array("I"): the group's failures, in file order
-    examples: tuple[int, ...]  # positions of a few failures, each with another exact reason
-
-    @property
-    def key(self) -> str:
-        return self.template.key
-
-    @property
-    def distinct(self) -> int:
-        return len(self.exact)
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.share
-
-
-@dataclass(frozen=True, slots=True)
-class Grouping:
-    """Failures grouped by pattern, largest group first."""
-
-    total: int  # failures in the scope
-    groups: tuple[ReasonGroup, ...]
-
-    def find(self, key: str) -> ReasonGroup | None:
-        return next((group for group in self.groups if group.key == key), None)
-
-    @property
-    def largest(self) -> int:
-        return self.groups[0].count if self.groups else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,79 +537,6 @@ class GroupSummary(PickledByFields):
         return 100.0 * self.share
 
 
-def summarize_groups(grouping: Grouping, limit: int) -> tuple[GroupSummary, ...]:
+def summarize_groups(grouping: IndexedGrouping, limit: int) -> tuple[GroupSummary, ...]:
     """The `limit` largest groups, in a few words each."""
     return tuple(GroupSummary(g.template, g.count, g.share) for g in grouping.groups[:limit])
-
-
-def group(index: ReasonIndex, positions: Sequence[int] | None = None) -> Grouping:
-    """Group the failures at `positions` (ascending; all of them when None) by pattern.
-
-    Groups come largest first (ties: the one whose first failure comes first), each with its
-    exact reasons, the most frequent values of each masked slot, and a few examples.
-    """
-    failure_template, failure_exact = index.failure_template, index.failure_exact
-    members: list[list[int]] = [[] for _ in index.templates]
-    add = [bucket.append for bucket in members]
-    if positions is None:
-        for position, number in enumerate(failure_template):
-            add[number](position)
-        exact_counts = Counter(failure_exact)
-    else:
-        positions = list(positions)
-        for position in positions:
-            add[failure_template[position]](position)
-        exact_counts = Counter([failure_exact[p] for p in positions])
-    total = sum(exact_counts.values())
-    by_template: dict[int, list[tuple[int, int]]] = {}
-    exact_template = index.exact_template
-    for exact, count in exact_counts.items():
-        by_template.setdefault(exact_template[exact], []).append((exact, count))
-    groups = []
-    for number, exacts in by_template.items():
-        bucket = members[number]
-        exacts.sort(key=lambda pair: -pair[1])
-        template = index.templates[number]
-        groups.append(
-            ReasonGroup(
-                template=template,
-                count=len(bucket),
-                share=len(bucket) / total,
-                exact=tuple([(index.exact[e], n) for e, n in exacts]),
-                values=_slot_values(index, template, exacts),
-                positions=array("I", bucket),
-                examples=_examples(failure_exact, bucket),
-            )
-        )
-    groups.sort(key=lambda g: (-g.count, g.positions[0]))
-    return Grouping(total, tuple(groups))
-
-
-def _slot_values(
-    index: ReasonIndex, template: Template, exact_counts: Sequence[tuple[int, int]]
-) -> tuple[SlotValues, ...]:
-    if not template.slots:
-        return ()
-    values = index.exact_values
-    tallies: list[dict[str, int]] = [{} for _ in template.slots]
-    for exact, count in exact_counts:
-        for tally, value in zip(tallies, values[exact], strict=True):
-            tally[value] = tally.get(value, 0) + count
-    return tuple(
-        SlotValues(slot, len(tally), tuple(nlargest(TOP_VALUES, tally.items(), key=itemgetter(1))))
-        for slot, tally in zip(template.slots, tallies, strict=True)
-    )
-
-
-def _examples(failure_exact: Sequence[int], positions: Sequence[int]) -> tuple[int, ...]:
-    """The first failure of each of the first few exact reasons met, in file order."""
-    seen: set[int] = set()
-    found: list[int] = []
-    for position in positions:
-        exact = failure_exact[position]
-        if exact not in seen:
-            seen.add(exact)
-            found.append(position)
-            if len(found) == EXAMPLES:
-                break
-    return tuple(found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -13,10 +12,7 @@ from dashboard import reasons
 from dashboard.reasons import (
     KEY_RE,
     NORMALISER_VERSION,
-    build_index,
-    group,
     pattern_of,
-    summarize_groups,
 )
 from dashboard.sandbox.rows import HOSTILE_VALUES
 
@@ -246,85 +242,6 @@ def test_the_linear_quote_scan_matches_the_regex(text):
         assert two(text) == regex(text)
 
 
-# --- Grouping ---------------------------------------------------------------------------
-
-
-def _reasons() -> list[str]:
-    return [
-        "Customer 'cus_A1b2' not found",  # 0
-        "Event code is required and cannot be empty",  # 1
-        "Customer 'cus_B2c3' not found",  # 2
-        "Customer 'cus_A1b2' not found",  # 3
-        "No published version 3 found for plan 'plan_X9y8'",  # 4
-        "Customer 'cus_C3d4' not found",  # 5
-        "Event code is required and cannot be empty",  # 6
-    ]
-
-
-def test_grouping_puts_the_largest_group_first_with_counts_and_shares():
-    grouping = group(build_index(_reasons()))
-    assert grouping.total == 7
-    assert [(g.template.text, g.count) for g in grouping.groups] == [
-        ("Customer '<id:cus>' not found", 4),
-        ("Event code is required and cannot be empty", 2),
-        ("No published version <n> found for plan '<id:plan>'", 1),
-    ]
-    assert grouping.groups[0].share == pytest.approx(4 / 7)
-    assert sum(g.count for g in grouping.groups) == grouping.total
-
-
-def test_a_group_knows_its_exact_reasons_values_rows_and_examples():
-    customers = group(build_index(_reasons())).groups[0]
-    assert customers.exact == (
-        ("Customer 'cus_A1b2' not found", 2),
-        ("Customer 'cus_B2c3' not found", 1),
-        ("Customer 'cus_C3d4' not found", 1),
-    )
-    assert customers.distinct == 3
-    (slot,) = customers.values
-    assert slot.slot.label == "customer id"
-    assert slot.top[0] == ("cus_A1b2", 2) and slot.distinct == 3
-    assert list(customers.positions) == [0, 2, 3, 5]
-    # One example per exact reason, first rows first.
-    assert customers.examples == (0, 2, 5)
-
-
-def test_grouping_a_subset_counts_only_it():
-    grouping = group(build_index(_reasons()), [1, 2, 3])
-    assert grouping.total == 3
-    assert [(g.template.text, g.count) for g in grouping.groups] == [
-        ("Customer '<id:cus>' not found", 2),
-        ("Event code is required and cannot be empty", 1),
-    ]
-    assert grouping.groups[0].share == pytest.approx(2 / 3)
-
-
-def test_ties_keep_file_order():
-    grouping = group(build_index(["b 'x'", "a", "b 'y'", "a"]))
-    assert [g.template.text for g in grouping.groups] == ["b '…'", "a"]
-
-
-def test_grouping_nothing_gives_no_groups():
-    grouping = group(build_index([]))
-    assert grouping.total == 0 and grouping.groups == () and grouping.largest == 0
-
-
-def test_index_and_pattern_of_agree_on_keys():
-    index = build_index(_reasons())
-    for position, reason in enumerate(_reasons()):
-        assert index.pattern(position).key == pattern_of(reason).key
-        assert index.template(pattern_of(reason).key) is index.pattern(position)
-
-
-def test_a_summary_names_the_largest_groups():
-    summary = summarize_groups(group(build_index(_reasons())), 2)
-    assert [(s.template.text, s.count) for s in summary] == [
-        ("Customer '<id:cus>' not found", 4),
-        ("Event code is required and cannot be empty", 2),
-    ]
-    assert re.fullmatch(r"[0-9a-f]{12}", summary[0].key)
-
-
 _TWO_QUOTED = st.builds(
     lambda before, value, after, quote: f"{before}{quote}{value}{quote}{after}",
     st.text(alphabet="ab 1_(:-", max_size=8),
@@ -342,10 +259,3 @@ def test_the_shortcut_for_one_quoted_value_agrees_with_the_full_path(texts):
         template, values = normaliser.split(text)
         full_template, full_values = reasons._Normaliser()._split(text)
         assert (template.key, template.text, values) == (full_template.key, full_template.text, full_values)
-
-
-def test_a_value_shared_by_several_exact_reasons_is_counted_once_with_their_sum():
-    (only,) = group(build_index(["Customer  'acme' not found", "Customer 'acme' not found"])).groups
-    assert only.distinct == 2  # two exact reasons (the spacing differs)...
-    (slot,) = only.values
-    assert slot.distinct == 1 and slot.top == (("acme", 2),)  # ...with one value between them

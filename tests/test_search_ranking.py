@@ -6,29 +6,28 @@ import html as htmllib
 import re
 
 from dashboard.highlight import highlighted, hit_spans
-from dashboard.search import match_note, rank
+from dashboard.index.reading import Ranked
+from dashboard.search import match_note
 
-IDS = ["umbra-systems-137", "umbra-systems-13", None, "acme", "UMBRA-SYSTEMS-13"]
 
-
-def test_exact_identifiers_come_first_then_the_rest_in_file_order():
-    ranked = rank([0, 1, 2, 3, 4], IDS, "Umbra-Systems-13 ")
-    assert list(ranked.positions) == [1, 4, 0, 2, 3]
-    assert ranked.exact == 2 and ranked.in_identifier == 1 and ranked.contains == 3
+def _ranked(exact: int, in_identifier: int, reason_only: int) -> Ranked:
+    """A search's matches as counted: exact identifiers, others holding it, the rest by reason
+    (the order itself is tested over an index, in tests/test_reading.py)."""
+    return Ranked([0] * (exact + in_identifier + reason_only), exact, in_identifier)
 
 
 def test_the_note_says_whether_a_row_has_exactly_this_identifier():
-    only_contains = rank([0], IDS, "umbra-systems-13")
+    only_contains = _ranked(0, 1, 0)
     assert match_note(only_contains) == "No row has exactly this identifier; 1 contains it."
-    both = rank([0, 1], IDS, "umbra-systems-13")
+    both = _ranked(1, 1, 0)
     assert (
         match_note(both)
         == "1 row has exactly this identifier (first, marked “exact match”); then 1 more contains it."
     )
-    assert match_note(rank([1], IDS, "umbra-systems-13")) == "1 row has exactly this identifier."
-    by_reason = rank([2, 3], IDS, "umbra")  # these rows matched by their reason
+    assert match_note(_ranked(1, 0, 0)) == "1 row has exactly this identifier."
+    by_reason = _ranked(0, 0, 2)  # these rows matched by their reason
     assert match_note(by_reason) == "No row has exactly this identifier; 2 rows have it in the reason."
-    mixed = rank([0, 2, 3], IDS, "umbra")
+    mixed = _ranked(0, 1, 2)
     assert (
         match_note(mixed)
         == "No row has exactly this identifier; 1 contains it and 2 rows have it in the reason."
