@@ -2,9 +2,8 @@
 
 A frozen, slotted dataclass unpickles through `dataclasses`' own `__setstate__`, which looks
 up the class's fields again for every object. The records kept in the cache are read on every
-page view, and a scan's result holds hundreds of them (one per chunk with failures): pickled
-as (class, field values) instead, each is rebuilt by its constructor in half the time, and
-the pickle is smaller. Entries pickled the other way still load. Keyword-only fields (with
+page view, and a page of failures holds a hundred of them: pickled as (class, field values)
+instead, each is rebuilt by its constructor in half the time, and the pickle is smaller. Entries pickled the other way still load. Keyword-only fields (with
 defaults) are passed by name, and only when they differ from their default, so a record
 without them pickles as before.
 """
