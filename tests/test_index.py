@@ -92,6 +92,8 @@ def test_written_rows_read_back_as_they_went_in():
             tuple(s.masked),
             s.chunk_id,
             s.source,
+            s.identifier_folded,
+            s.reason_folded,
         )
         for s in stored
     ] == rows
