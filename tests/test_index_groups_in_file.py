@@ -35,7 +35,9 @@ def _mixed() -> list[Failure]:
     """Two groups interleaved in runs of uneven length over three chunks, one row twice."""
     failures = []
     for i in range(60):
-        reason = f"Plan 'p{i}' is archived" if (i // 3) % 2 or i in (40, 41) else f"Customer 'cus_{i}' not found"
+        reason = (
+            f"Plan 'p{i}' is archived" if (i // 3) % 2 or i in (40, 41) else f"Customer 'cus_{i}' not found"
+        )
         failures.append(Failure(f"bjf_{i}", f"bjch_{i // 25}", i, f"row-{i}", reason))
     failures.append(Failure("bjf_dup", "bjch_0", 4, "row-4", "Plan 'again' is archived"))
     return sorted(failures, key=lambda f: f.item_index)
