@@ -26,6 +26,11 @@ class IndexedJob(models.Model):
     job_id = models.CharField(max_length=100)
     # The job's state it was read at (`job_state_key`): a retried job is a new state.
     state_key = models.CharField(max_length=64)
+    # The job as it was read, for pages across jobs (searching them, causes across them).
+    job_type = models.CharField(max_length=40, blank=True)
+    job_status = models.CharField(max_length=40, blank=True)
+    file_name = models.TextField(blank=True)
+    job_created_at = models.DateTimeField(null=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     fetched = models.PositiveBigIntegerField(default=0)  # failures read so far
@@ -69,6 +74,10 @@ class IndexedJob(models.Model):
             models.Index(fields=["base_url", "key_fingerprint", "job_id", "status"], name="index_job_lookup"),
             models.Index(fields=["status", "heartbeat_at"], name="index_job_lease"),
             models.Index(fields=["created_at"], name="index_job_age"),
+            # Pages across jobs: the published indexes of one Meteroid, newest jobs first.
+            models.Index(
+                fields=["base_url", "key_fingerprint", "status", "job_created_at"], name="index_job_window"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -71,9 +71,20 @@ def meteroid_rows(indexed: IndexedJob) -> Rows:
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
     cap = settings.SCAN_MAX_FAILURES
-    found = Rows(total=min(total, cap), rows=iter(()), capped=total > cap, notes={"active": job.is_active})
+    found = Rows(total=min(total, cap), rows=iter(()), capped=total > cap, notes=job_notes(job))
     found.rows = _rows(gateway, job, islice(failures, cap), found, odd)
     return found
+
+
+def job_notes(job: JobDetail) -> dict[str, object]:
+    """What an index keeps of its job as it was read: for pages across jobs."""
+    return {
+        "active": job.is_active,
+        "job_type": job.job_type or "",
+        "job_status": job.status or "",
+        "file_name": job.input_file_name or "",
+        "job_created_at": job.created_at,
+    }
 
 
 def _rows(
