@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from dashboard.sandbox.data import SHOWCASE  # noqa: E402
+from dashboard.sandbox.world.data import SHOWCASE  # noqa: E402
 from tests.e2e.server import Dashboard, Setup, prepare  # noqa: E402
 from tests.e2e.support import LAUNCH, log_in  # noqa: E402
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench.worker import wait_for_index  # noqa: E402
-from dashboard.sandbox.data import SHOWCASE  # noqa: E402
+from dashboard.sandbox.world.data import SHOWCASE  # noqa: E402
 from tests.processes import Stack, start_stack  # noqa: E402
 from tests.support.worker import Worker  # noqa: E402
 

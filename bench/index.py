@@ -136,7 +136,7 @@ def _measure(args: argparse.Namespace) -> dict:
     from dashboard.index.rows import record_row
     from dashboard.index.writer import write_failures
     from dashboard.meteroid.records import Failure
-    from dashboard.sandbox.data import SHOWCASE, failures_page, find_job
+    from dashboard.sandbox.world.data import SHOWCASE, failures_page, find_job
 
     call_command("migrate", verbosity=0)
     figures: dict = {"vendor": connection.vendor}

@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace) -> None:
     from django.test import Client
 
     from dashboard.meteroid.gateway import get_gateway
-    from dashboard.sandbox.data import SHOWCASE
+    from dashboard.sandbox.world.data import SHOWCASE
 
     settings.ALLOWED_HOSTS = ["*"]
     call_command("migrate", verbosity=0)
@@ -144,7 +144,7 @@ def _warm_ended_jobs(args, timed_get) -> None:
     from django.core.cache import cache
 
     from dashboard.meteroid.gateway import get_gateway
-    from dashboard.sandbox.data import SHOWCASE
+    from dashboard.sandbox.world.data import SHOWCASE
 
     settings.METEROID_CACHE_REOPENABLE_SECONDS = REOPENABLE_SECONDS
     gateway = get_gateway()

@@ -137,7 +137,7 @@ def _run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
 def _measure(args: argparse.Namespace, web: Gunicorn, worker: Worker, database_url: str) -> None:
     from django.conf import settings
 
-    from dashboard.sandbox.data import SHOWCASE
+    from dashboard.sandbox.world.data import SHOWCASE
 
     job_id = SHOWCASE.get(args.job, args.job)
     browser = _login(web.url)

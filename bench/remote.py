@@ -24,7 +24,7 @@ def _start_sandbox(latency_ms: float, env: dict[str, str]) -> tuple[subprocess.P
             "-m",
             "gunicorn",
             # The sandbox alone, as a remote Meteroid would be: none of the dashboard's pages.
-            "dashboard.sandbox.wsgi",
+            "dashboard.sandbox.api.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

@@ -27,7 +27,7 @@ django.setup()
 import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from dashboard.sandbox.server import sandbox_base_url  # noqa: E402
+from dashboard.sandbox.api.server import sandbox_base_url  # noqa: E402
 
 
 def main() -> None:

@@ -32,4 +32,4 @@ urlpatterns = [
 if settings.SANDBOX_ENABLED:
     # Only where the dashboard runs on the sandbox (or SANDBOX_ENABLED says so): elsewhere
     # /sandbox/ is a 404 and no module of the sandbox is imported.
-    urlpatterns.append(path("sandbox/", include("dashboard.sandbox.urls")))
+    urlpatterns.append(path("sandbox/", include("dashboard.sandbox.api.urls")))

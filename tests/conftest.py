@@ -30,7 +30,7 @@ def _clean_cache():
 @pytest.fixture(autouse=True)
 def _no_retries_asked():
     """Retries asked of the sandbox's control endpoint (kept in the cache): none carries over."""
-    from dashboard.sandbox import control
+    from dashboard.sandbox.api import control
 
     yield
     control.reset()

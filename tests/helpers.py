@@ -67,8 +67,8 @@ class Clock:
     def __init__(self, monkeypatch) -> None:
         from django.core.cache.backends import base, locmem
 
-        from dashboard import refresh, rendered
         from dashboard.meteroid import budget, cache
+        from dashboard.pages import refresh, rendered
         from dashboard.views import health
 
         self.offset = 0.0

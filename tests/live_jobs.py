@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.sandbox import data
+from dashboard.sandbox.world import data
 
 
 def growing_job(now: float, lead: float, grown_by: float) -> tuple[str, float]:

@@ -43,7 +43,7 @@ def clear_cache() -> None:
     whole database, which other runs may be using."""
     from django.core.cache import cache, caches
 
-    from dashboard import rendered
+    from dashboard.pages import rendered
 
     rendered.local.clear()
     backend = caches["default"]

@@ -16,9 +16,9 @@ import pytest
 from dashboard.meteroid.budget import DEFAULT_PAUSE_SECONDS, Budget
 from dashboard.meteroid.client import MeteroidClient
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
-from dashboard.sandbox import stats
-from dashboard.sandbox.data import SHOWCASE
-from dashboard.sandbox.server import sandbox_base_url
+from dashboard.sandbox.api import stats
+from dashboard.sandbox.api.server import sandbox_base_url
+from dashboard.sandbox.world.data import SHOWCASE
 
 JOB_ID = SHOWCASE["customers"]
 

@@ -124,11 +124,11 @@ def test_a_429_met_by_another_process_pauses_this_one(redis, meteroid, logged_in
 
 @pytest.mark.django_db
 def test_refresh_limits_hold_across_processes(redis, settings):
-    from dashboard import refresh
+    from dashboard.pages import refresh
 
     settings.REFRESH_PER_MINUTE = 2
     claim = (
-        "from dashboard import refresh; d = refresh.claim({person!r}, {page!r}); print(d.allowed, d.reason)"
+        "from dashboard.pages import refresh; d = refresh.claim({person!r}, {page!r}); print(d.allowed, d.reason)"
     )
 
     def elsewhere(person: str, page: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.charts import bar_chart, share_bar
+from dashboard.pages.charts import bar_chart, share_bar
 
 
 def test_the_largest_bar_spans_the_chart_and_the_rest_is_one_bar():

@@ -1,4 +1,4 @@
-from dashboard.chunks import find_chunk, summarize_chunks
+from dashboard.failures.chunks import find_chunk, summarize_chunks
 
 
 def test_it_orders_chunks_by_file_position_and_counts_failures():

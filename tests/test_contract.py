@@ -214,7 +214,7 @@ def on_prism(request, mode, settings, monkeypatch):
     """The dashboard on Prism in the test's `mode`. Prism announces up to 2**53 failures and
     sends a few a page: a whole-job scan reads three pages at most, and a CSV answers once it
     has ten rows (not a thousand), so that no test reads Prism for minutes."""
-    from dashboard import exports
+    from dashboard.failures import exports
     from dashboard.meteroid.gateway import reset_gateway
 
     monkeypatch.setattr(exports, "BATCH_ROWS", 10)
@@ -445,9 +445,9 @@ def test_every_page_answers_without_a_server_error(on_prism, logged_in, page):
 def test_every_request_for_failures_keeps_to_the_spec(on_prism):
     """The failures endpoint as the pages, the scans and the exports call it, each paging
     and filter option: asked directly, since today no page gets that far on Prism's jobs."""
-    from dashboard.forms import FAILURES_PER_PAGE
     from dashboard.meteroid.errors import MeteroidError
     from dashboard.meteroid.gateway import get_gateway
+    from dashboard.pages.forms import FAILURES_PER_PAGE
     from dashboard.scan import PAGE_SIZE
 
     client = get_gateway().client

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from dashboard.failures.reasons import pattern_of
 from dashboard.index.status import ScanStatus
 from dashboard.meteroid.records import Failure
-from dashboard.reasons import pattern_of
 from dashboard.views.exports import _not_read_whole, _rows_from_meteroid
 
 DETAIL = SimpleNamespace(id="bjob_7n42DGM5Tflk9n8mt7Fhc7")

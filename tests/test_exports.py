@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from dashboard import exports
-from dashboard.exports import BOM, csv_chunks, safe_cell
+from dashboard.failures import exports
+from dashboard.failures.exports import BOM, csv_chunks, safe_cell
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard.failure_table import failure_rows
+from dashboard.failures.reasons import group_key
 from dashboard.meteroid.records import Failure
-from dashboard.reasons import group_key
+from dashboard.pages.failure_table import failure_rows
 
 NOT_FOUND = "Customer with alias 'acme' not found"
 BAD_EMAIL = "Failed to convert to domain: billing_email is not a valid email"

@@ -1,7 +1,7 @@
 import pytest
 from django.http import QueryDict
 
-from dashboard.forms import (
+from dashboard.pages.forms import (
     FIELD_WORDS,
     ExportQuery,
     JobListQuery,

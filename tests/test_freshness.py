@@ -14,7 +14,7 @@ import pytest
 from dashboard.meteroid import cache, freshness
 from dashboard.meteroid.cache import Stale
 from dashboard.meteroid.errors import ErrorKind
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, later, upstream_calls
 
 CUSTOMERS = SHOWCASE["customers"]

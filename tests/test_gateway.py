@@ -205,9 +205,9 @@ def _fresh_singleton():
 @pytest.fixture
 def fake_sandbox(monkeypatch):
     """Replaces the sandbox server module: these tests need its address, not its server."""
-    module = types.ModuleType("dashboard.sandbox.server")
+    module = types.ModuleType("dashboard.sandbox.api.server")
     module.sandbox_base_url = lambda: "http://127.0.0.1:9/sandbox"
-    monkeypatch.setitem(sys.modules, "dashboard.sandbox.server", module)
+    monkeypatch.setitem(sys.modules, "dashboard.sandbox.api.server", module)
     return module
 
 

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.urls import resolve
 from django.utils.http import content_disposition_header
 
-from dashboard.reasons import pattern_of
-from dashboard.sandbox.data import SHOWCASE
-from dashboard.sandbox.rows import HOSTILE_FILE_NAME, HOSTILE_VALUES
+from dashboard.failures.reasons import pattern_of
+from dashboard.sandbox.world.data import SHOWCASE
+from dashboard.sandbox.world.rows import HOSTILE_FILE_NAME, HOSTILE_VALUES
 from dashboard.templatetags.dashboard_tags import visible
 from dashboard.views.downloads import safe_filename
 from tests.helpers import assert_problem_page, htmx, wait_for_scan

@@ -13,12 +13,12 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from dashboard.failures.reasons import NORMALISER_VERSION, pattern_of
 from dashboard.index import indexing, queries, writer
 from dashboard.index.indexing import Rows, Scope, current_index, request_index, run_scan
 from dashboard.index.models import IndexedFailure, IndexedJob
 from dashboard.index.rows import CHUNK, RECORD, FailureRow, chunk_row, record_row
 from dashboard.meteroid.records import Failure
-from dashboard.reasons import NORMALISER_VERSION, pattern_of
 
 pytestmark = pytest.mark.django_db
 

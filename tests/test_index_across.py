@@ -11,7 +11,7 @@ from django.utils import timezone
 from dashboard.index.across import current_indexes
 from dashboard.index.indexing import Scope
 from dashboard.index.models import IndexedJob
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import wait_for_scan
 
 pytestmark = pytest.mark.django_db

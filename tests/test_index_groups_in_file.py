@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from dashboard.failures.ranges import condense
 from dashboard.index import queries
 from dashboard.index.indexing import Rows, run_scan
 from dashboard.index.models import IndexedJob
 from dashboard.index.reading import JobFailures
 from dashboard.index.rows import record_row
 from dashboard.meteroid.records import Failure
-from dashboard.ranges import condense
 
 pytestmark = pytest.mark.django_db
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from dashboard.failures.reasons import pattern_of
+from dashboard.failures.whole_chunks import WHOLE_CHUNK_REASON
 from dashboard.index.indexing import ScanFailed
 from dashboard.index.models import IndexedJob
 from dashboard.index.rows import CHUNK, RECORD
 from dashboard.index.sources import SANDBOX_BASE_URL, meteroid_rows, read_chunk_rows, scope_of
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.reasons import pattern_of
-from dashboard.sandbox.data import SHOWCASE
-from dashboard.whole_chunks import WHOLE_CHUNK_REASON
+from dashboard.sandbox.world.data import SHOWCASE
 
 JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records (and rows of whole failed chunks), ended
 

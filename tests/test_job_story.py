@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dashboard.job_story import job_story
+from dashboard.failures.whole_chunks import account
 from dashboard.meteroid.records import JobDetail
-from dashboard.whole_chunks import account
+from dashboard.pages.job_story import job_story
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
@@ -140,7 +140,7 @@ import html as htmllib  # noqa: E402
 
 import pytest  # noqa: E402
 
-from dashboard.sandbox.data import SHOWCASE  # noqa: E402
+from dashboard.sandbox.world.data import SHOWCASE  # noqa: E402
 from tests.helpers import htmx, wait_for_scan  # noqa: E402
 
 

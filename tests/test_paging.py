@@ -1,6 +1,6 @@
 import pytest
 
-from dashboard.paging import Paging
+from dashboard.pages.paging import Paging
 
 
 def test_it_counts_pages_and_rows():

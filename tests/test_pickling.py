@@ -6,10 +6,10 @@ import pickle
 import pickletools
 from datetime import UTC, datetime
 
-from dashboard.chunks import ChunkSummary
+from dashboard.failures.chunks import ChunkSummary
+from dashboard.failures.reasons import GroupSummary, pattern_of
+from dashboard.meteroid.pickling import PickledByFields
 from dashboard.meteroid.records import Failure, FailurePage, JobDetail
-from dashboard.pickling import PickledByFields
-from dashboard.reasons import GroupSummary, pattern_of
 
 WHEN = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 DETAIL = JobDetail(

@@ -39,7 +39,7 @@ def test_a_problem_made_for_a_job_names_it(rf):
     from django_htmx.middleware import HtmxDetails
 
     from dashboard.meteroid.gateway import get_gateway
-    from dashboard.sandbox.data import SHOWCASE
+    from dashboard.sandbox.world.data import SHOWCASE
 
     job = get_gateway().job(SHOWCASE["customers"])
     request = rf.get("/")

@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests import services
 from tests.helpers import wait_until
 from tests.processes import Stack, start_stack

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.ranges import RowRange, condense, describe
+from dashboard.failures.ranges import RowRange, condense, describe
 
 
 def test_consecutive_rows_become_ranges():

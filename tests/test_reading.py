@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from dashboard.failures.reasons import KEY_RE, summarize_groups
 from dashboard.index import indexing
 from dashboard.index.models import IndexedJob
 from dashboard.index.reading import JobFailures
 from dashboard.index.rows import chunk_row, record_row
 from dashboard.index.writer import write_failures
 from dashboard.meteroid.records import Failure
-from dashboard.reasons import KEY_RE, summarize_groups
 
 pytestmark = pytest.mark.django_db
 

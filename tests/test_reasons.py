@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard import reasons
-from dashboard.reasons import (
+from dashboard.failures import reasons
+from dashboard.failures.reasons import (
     KEY_RE,
     NORMALISER_VERSION,
     pattern_of,
 )
-from dashboard.sandbox.rows import HOSTILE_VALUES
+from dashboard.sandbox.world.rows import HOSTILE_VALUES
 
 # The shapes of API-NOTES.md ("Reasons as the real processors write them"), and the
 # sandbox's own, with what each should become.

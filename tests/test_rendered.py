@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard import rendered
 from dashboard.index.status import ScanStatus, scan_status
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.pages import rendered
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 
 CUSTOMERS = SHOWCASE["customers"]

@@ -16,13 +16,14 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from dashboard.failures.whole_chunks import WHOLE_CHUNK_REASON
 from dashboard.index.models import IndexedFailure
 from dashboard.index.status import scan_status
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.sandbox import control, data
-from dashboard.sandbox.data import SHOWCASE
-from dashboard.whole_chunks import WHOLE_CHUNK_REASON
+from dashboard.sandbox.api import control
+from dashboard.sandbox.world import data
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import later, wait_for_scan
 
 JOB = SHOWCASE["whole_chunks"]  # ended with errors, with records and chunks failed as a whole

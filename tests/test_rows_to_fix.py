@@ -7,9 +7,9 @@ import csv
 
 import pytest
 
-from dashboard.csv_files import records, text_lines
-from dashboard.exports import csv_chunks
-from dashboard.rows_to_fix import Misaligned, fixed_file
+from dashboard.failures.csv_files import records, text_lines
+from dashboard.failures.exports import csv_chunks
+from dashboard.failures.rows_to_fix import Misaligned, fixed_file
 
 
 def _chunks(data: bytes, size: int) -> list[bytes]:

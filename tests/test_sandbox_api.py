@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from dashboard.sandbox import data, files, rows, stats, views
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.api import stats, views
+from dashboard.sandbox.world import data, files, rows
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.support.contract import assert_valid
 from tests.support.django_process import checked, environment, python
 
@@ -538,16 +539,16 @@ def test_a_retry_asked_of_one_process_is_served_by_another_on_the_same_cache(tmp
     # the others' too, through the cache they share (here a file cache, in two processes).
     env = environment(CACHE_URL=f"filecache://{tmp_path / 'cache'}")
     job_id = SHOWCASE["retryable"]
-    status = f"from dashboard.sandbox import views\nprint(views._find({job_id!r}).status)"
+    status = f"from dashboard.sandbox.api import views\nprint(views._find({job_id!r}).status)"
     assert checked(python(status, env=env)).strip() == "FAILED"
     checked(
         python(
-            f"from dashboard.sandbox import control, views\ncontrol.ask({job_id!r}, int(views._now() * 1000), 60_000)",
+            f"from dashboard.sandbox.api import control, views\ncontrol.ask({job_id!r}, int(views._now() * 1000), 60_000)",
             env=env,
         )
     )
     assert checked(python(status, env=env)).strip() == "PROCESSING"
-    checked(python("from dashboard.sandbox import control\ncontrol.reset()", env=env))
+    checked(python("from dashboard.sandbox.api import control\ncontrol.reset()", env=env))
     assert checked(python(status, env=env)).strip() == "FAILED"
 
 

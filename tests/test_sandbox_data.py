@@ -11,8 +11,8 @@ from itertools import islice
 
 import pytest
 
-from dashboard.sandbox import data, rows
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world import data, rows
+from dashboard.sandbox.world.data import SHOWCASE
 
 SEED = data.DEFAULT_SEED
 # An instant after the anchor, a few seconds into a live slot.

@@ -63,7 +63,7 @@ def test_it_is_a_404_and_never_imported_on_a_real_meteroid():
 def test_it_is_served_when_the_dashboard_runs_on_it():
     seen = _run()
     assert seen["status"] == 200 and seen["json"]
-    assert "dashboard.sandbox.views" in seen["modules"]
+    assert "dashboard.sandbox.api.views" in seen["modules"]
 
 
 def test_sandbox_enabled_serves_it_beside_a_real_meteroid():

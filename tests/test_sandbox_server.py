@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from dashboard.sandbox import server, stats
-from dashboard.sandbox.data import SHOWCASE
-from dashboard.sandbox.server import sandbox_base_url
+from dashboard.sandbox.api import server, stats
+from dashboard.sandbox.api.server import sandbox_base_url
+from dashboard.sandbox.world.data import SHOWCASE
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_it_serves_requests_side_by_side(key, monkeypatch):
     # flight: served one at a time, the first would wait alone and fail. (The latency a
     # request costs is a figure: bench/sandbox.py.)
     in_flight = threading.Barrier(8)
-    monkeypatch.setattr("dashboard.sandbox.views._sleep", lambda: in_flight.wait(timeout=5))
+    monkeypatch.setattr("dashboard.sandbox.api.views._sleep", lambda: in_flight.wait(timeout=5))
     base, job_id = sandbox_base_url(), SHOWCASE["customers"]
     with ThreadPoolExecutor(8) as pool:
         codes = list(
@@ -141,7 +141,9 @@ def test_it_answers_whatever_hosts_and_https_the_settings_ask_for(key, settings,
 )
 def test_the_loopback_server_answers_as_the_dashboards_own_sandbox_urls(client, key, path, monkeypatch):
     # The loopback server skips the dashboard's middleware: the API must not notice.
-    monkeypatch.setattr("dashboard.sandbox.views._now", lambda: 1_795_000_000.0)  # running jobs hold still
+    monkeypatch.setattr(
+        "dashboard.sandbox.api.views._now", lambda: 1_795_000_000.0
+    )  # running jobs hold still
     direct = requests.get(f"{sandbox_base_url()}{path}", headers=key, timeout=10)
     through_dashboard = client.get(f"/sandbox{path}", HTTP_AUTHORIZATION=key["Authorization"])
     assert direct.status_code == through_dashboard.status_code

@@ -3,7 +3,7 @@ way; searches over it are tested in tests/test_reading.py)."""
 
 from __future__ import annotations
 
-from dashboard.search import clean_query, fold
+from dashboard.failures.search import clean_query, fold
 
 
 def test_case_folding_matches_what_people_type():

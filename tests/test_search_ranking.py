@@ -5,9 +5,9 @@ from __future__ import annotations
 import html as htmllib
 import re
 
-from dashboard.highlight import highlighted, hit_spans
+from dashboard.failures.highlight import highlighted, hit_spans
+from dashboard.failures.search import match_note
 from dashboard.index.reading import Ranked
-from dashboard.search import match_note
 
 
 def _ranked(exact: int, in_identifier: int, reason_only: int) -> Ranked:

@@ -12,8 +12,8 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.test import Client
 
-from dashboard.sandbox import files
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world import files
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 from tests.markup import audit, links
 from tests.support.django_process import environment, manage

@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import wait_until
 from tests.support.django_process import checked, environment, manage, python
 from tests.support.gunicorn import Gunicorn

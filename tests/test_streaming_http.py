@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.meteroid.gateway import get_gateway, reset_gateway
 from dashboard.meteroid.streaming import PAGE_SIZE, stream_failures
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.highlight import highlighted
-from dashboard.reasons import pattern_of
+from dashboard.failures.highlight import highlighted
+from dashboard.failures.reasons import pattern_of
+from dashboard.failures.text import visible
 from dashboard.templatetags.dashboard_tags import visible as visible_filter
-from dashboard.text import visible
 
 DRAWN_CHARACTERS = [
     "\x00",

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from dashboard.index.reading import JobFailures
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 
 pytestmark = pytest.mark.django_db

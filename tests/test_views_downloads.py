@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from dashboard.analysis import analysis_of
-from dashboard.exports import FORMULA_STARTS
+from dashboard.failures.exports import FORMULA_STARTS
+from dashboard.failures.reasons import pattern_of
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.reasons import pattern_of
-from dashboard.sandbox.data import SHOWCASE
-from dashboard.sandbox.rows import HOSTILE_VALUES
+from dashboard.sandbox.world.data import SHOWCASE
+from dashboard.sandbox.world.rows import HOSTILE_VALUES
 from dashboard.scan import failure_set
 from dashboard.views.exports import export_filename
 from tests.helpers import assert_problem_page, wait_for_scan

@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 
 from dashboard.index.reading import JobFailures
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, upstream_calls, wait_for_scan
 from tests.support.index_reading import every_failure, job_failures
 
@@ -293,7 +293,7 @@ def test_a_reason_group_link_shows_exactly_its_failures(logged_in):
     top = analysis.grouping.groups[0]
     html = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/?reason={top.key}&per_page=100").content.decode()
     assert _count(html) == (1, min(100, top.count), top.count)
-    from dashboard.reasons import pattern_of
+    from dashboard.failures.reasons import pattern_of
 
     shown = _reasons_shown(html)
     assert len(shown) == min(100, top.count)
@@ -319,7 +319,7 @@ def test_a_reason_group_combines_with_a_chunk_and_pages(logged_in):
 
 def test_each_row_links_to_its_group_and_to_itself(logged_in):
     html = logged_in.get(f"/jobs/{CUSTOMERS}/").content.decode()
-    from dashboard.reasons import pattern_of
+    from dashboard.failures.reasons import pattern_of
 
     row, _ = _rows(html)[0]
     reason = _reasons_shown(html)[0]
@@ -479,7 +479,7 @@ def test_a_plain_form_submission_lands_on_the_canonical_address(logged_in):
 def test_the_account_of_a_job_that_runs_again_is_still_its_fragment(logged_in):
     # The account is asked for once an ended job's failed rows are read; a retry may have
     # reopened the job by then, and the answer must still be the fragment, not a whole page.
-    from dashboard.sandbox.data import live_job_ids
+    from dashboard.sandbox.world.data import live_job_ids
 
     running = live_job_ids()[0]
     html = logged_in.get(f"/jobs/{running}/", **htmx("job-account")).content.decode()

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import override_settings
 
-from dashboard.forms import FIELD_WORDS
+from dashboard.pages.forms import FIELD_WORDS
 from tests.helpers import HTMX, htmx, upstream_calls
 
 pytestmark = pytest.mark.django_db
@@ -150,7 +150,7 @@ def test_a_meteroid_error_in_a_fragment_is_a_fragment(logged_in):
 
 
 def test_a_rejected_key_says_so_without_showing_it(logged_in, settings):
-    from dashboard.sandbox.server import sandbox_base_url
+    from dashboard.sandbox.api.server import sandbox_base_url
 
     settings.METEROID_BASE_URL = sandbox_base_url()
     settings.METEROID_API_KEY = "pv_live_wrongwrongwrong"

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from dashboard import live
 from dashboard.index import status
 from dashboard.index.status import scan_status
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.pages import live
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, run_index_scans, wait_for_scan
 from tests.live_jobs import growing_job
 from tests.support.index_reading import WorkerMeanwhile

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from dashboard.exports import FORMULA_STARTS
+from dashboard.failures.exports import FORMULA_STARTS
 from dashboard.index.reading import JobFailures
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 from tests.support.index_reading import WorkerMeanwhile, job_failures
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from dashboard import refresh
 from dashboard.index import status
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.pages import refresh
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import run_index_scans, upstream_calls, wait_for_scan
 from tests.live_jobs import growing_job
 

@@ -10,12 +10,12 @@ import io
 import pytest
 from django.http import StreamingHttpResponse
 
-from dashboard.csv_files import readable, records, text_lines
+from dashboard.failures.csv_files import readable, records, text_lines
+from dashboard.failures.reasons import group_key
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.reasons import group_key
-from dashboard.sandbox import data
-from dashboard.sandbox.data import SHOWCASE
-from dashboard.sandbox.rows import HOSTILE_VALUES
+from dashboard.sandbox.world import data
+from dashboard.sandbox.world.data import SHOWCASE
+from dashboard.sandbox.world.rows import HOSTILE_VALUES
 from dashboard.scan import WHOLE_CHUNK_REASON
 from tests.helpers import assert_problem_page, wait_for_scan
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 from tests.support.index_reading import every_failure, job_failures
 

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.sandbox import data
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world import data
+from dashboard.sandbox.world.data import SHOWCASE
 from dashboard.scan import READING_CHUNK_ROWS, WHOLE_CHUNK_REASON, ScanStatus, failure_set, scan_status
 from tests.helpers import wait_for_scan
 from tests.upstream import JOB, Reply

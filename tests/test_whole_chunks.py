@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.csv_files import errors_delimiter, records, sniff_delimiter, text_lines
-from dashboard.whole_chunks import CHUNK_FAILED, NotRecovered, account, recover
+from dashboard.failures.csv_files import errors_delimiter, records, sniff_delimiter, text_lines
+from dashboard.failures.whole_chunks import CHUNK_FAILED, NotRecovered, account, recover
 
 CUSTOMERS = "CUSTOMER_CSV_IMPORT"
 

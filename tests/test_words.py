@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from dashboard.failure_table import chunk_rows
-from dashboard.reasons import mask_words, pattern_of
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.failures.reasons import mask_words, pattern_of
+from dashboard.pages.failure_table import chunk_rows
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.helpers import htmx, wait_for_scan
 from tests.support.index_reading import job_failures
 

@@ -104,14 +104,14 @@ class IndexedFailure(models.Model):
     failure_id = models.CharField(max_length=64, null=True)  # noqa: DJ001 (Meteroid's; none for chunk rows)
     identifier = models.TextField(null=True)  # noqa: DJ001
     reason = models.TextField()
-    pattern_key = models.CharField(max_length=32)  # dashboard.reasons: the group
+    pattern_key = models.CharField(max_length=32)  # dashboard.failures.reasons: the group
     normaliser_version = models.PositiveSmallIntegerField()
     masked = models.JSONField(default=list)  # the values the pattern masked, in slot order
     # Meteroid's chunk id; for a row of a whole failed chunk, which Meteroid gives no id the
     # dashboard can see, the chunk's rows as links name it (`rows-51-100`).
     chunk_id = models.CharField(max_length=100)
     source = models.CharField(max_length=6, choices=Source.choices)
-    # What search compares (`dashboard.search.fold`): the identifier, stripped, and the reason.
+    # What search compares (`dashboard.failures.search.fold`): the identifier, stripped, and the reason.
     identifier_folded = models.TextField(default="")
     reason_folded = models.TextField(default="")
 

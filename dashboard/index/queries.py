@@ -10,8 +10,8 @@ from django.db import connections, router
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.fields.json import KT
 
+from dashboard.failures.search import clean_query
 from dashboard.index.models import IndexedFailure, IndexedJob
-from dashboard.search import clean_query
 
 SUMMARY_GROUPS = 100  # reason groups an index's summary names (the job page's summary and filter)
 

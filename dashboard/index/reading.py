@@ -18,12 +18,12 @@ from operator import itemgetter
 
 from django.db.models import QuerySet
 
+from dashboard.failures.ranges import RowRange, condense
+from dashboard.failures.reasons import EXAMPLES, TOP_VALUES, SlotValues, Template, pattern_of
 from dashboard.index import queries
 from dashboard.index.models import IndexedFailure, IndexedJob
 from dashboard.index.queries import Filters
 from dashboard.meteroid.records import Failure
-from dashboard.ranges import RowRange, condense
-from dashboard.reasons import EXAMPLES, TOP_VALUES, SlotValues, Template, pattern_of
 
 GROUPINGS_KEPT = 8
 

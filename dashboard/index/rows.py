@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from dashboard.failures.reasons import NORMALISER_VERSION, pattern_of
+from dashboard.failures.search import fold
 from dashboard.meteroid.records import Failure
-from dashboard.reasons import NORMALISER_VERSION, pattern_of
-from dashboard.search import fold
 
 RECORD = "record"
 CHUNK = "chunk"

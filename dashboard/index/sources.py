@@ -12,7 +12,15 @@ from itertools import islice
 
 from django.conf import settings
 
-from dashboard.csv_files import errors_delimiter, records, sniff_delimiter, text_lines
+from dashboard.failures.csv_files import errors_delimiter, records, sniff_delimiter, text_lines
+from dashboard.failures.whole_chunks import (
+    CHUNK_ERRORS_KEPT,
+    WHOLE_CHUNK_REASON,
+    ChunkRows,
+    NotRecovered,
+    reads_chunk_rows,
+    recover,
+)
 from dashboard.index.indexing import Rows, ScanFailed, Scope, request_index
 from dashboard.index.models import IndexedJob
 from dashboard.index.rows import FailureRow, chunk_row, record_row
@@ -22,14 +30,6 @@ from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import Gateway, get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
 from dashboard.meteroid.streaming import stream_failures
-from dashboard.whole_chunks import (
-    CHUNK_ERRORS_KEPT,
-    WHOLE_CHUNK_REASON,
-    ChunkRows,
-    NotRecovered,
-    reads_chunk_rows,
-    recover,
-)
 
 # The sandbox listens on a port of its own in each process: its indexes are named apart.
 SANDBOX_BASE_URL = "sandbox:"

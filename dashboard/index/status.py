@@ -18,15 +18,15 @@ from typing import Literal
 
 from django.utils import timezone
 
-from dashboard.chunks import ChunkSummary, chunk_summary
+from dashboard.failures.chunks import ChunkSummary, chunk_summary
+from dashboard.failures.reasons import GroupSummary, pattern_of
+from dashboard.failures.whole_chunks import reads_chunk_rows
 from dashboard.index import indexing
 from dashboard.index.models import IndexedJob
 from dashboard.index.sources import scope_of
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import Gateway, get_gateway
 from dashboard.meteroid.records import JobDetail
-from dashboard.reasons import GroupSummary, pattern_of
-from dashboard.whole_chunks import reads_chunk_rows
 
 State = Literal["running", "failed", "done"]
 Status = IndexedJob.Status

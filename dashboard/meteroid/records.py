@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dashboard.pickling import PickledByFields
+from dashboard.meteroid.pickling import PickledByFields
 
 # Bump when the shape of any record changes: cached copies of an older shape are ignored.
 RECORD_VERSION = 2

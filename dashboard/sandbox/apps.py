@@ -5,7 +5,7 @@ from django.apps import AppConfig
 
 def _base_url() -> str:
     # Imported when the gateway first asks: the loopback server starts then, not at start-up.
-    from dashboard.sandbox.server import sandbox_base_url
+    from dashboard.sandbox.api.server import sandbox_base_url
 
     return sandbox_base_url()
 

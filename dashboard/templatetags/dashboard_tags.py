@@ -11,10 +11,10 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from dashboard import text as text_rule
-from dashboard.charts import share_bar
-from dashboard.forms import is_job_id
+from dashboard.failures import text as text_rule
 from dashboard.meteroid.records import number
+from dashboard.pages.charts import share_bar
+from dashboard.pages.forms import is_job_id
 
 register = template.Library()
 
@@ -98,7 +98,7 @@ def status_tone(status: str) -> str:
 
 @register.filter
 def visible(value: str | None) -> str:
-    """Text from a user's file with the characters nobody sees drawn (`dashboard.text`);
+    """Text from a user's file with the characters nobody sees drawn (`dashboard.failures.text`);
     escaped as usual."""
     return text_rule.visible(value)
 

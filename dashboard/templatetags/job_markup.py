@@ -16,10 +16,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from dashboard.chunks import ChunkSummary
-from dashboard.failure_table import FailureRow
-from dashboard.highlight import highlighted
-from dashboard.reasons import GroupSummary, Template, mask_of
+from dashboard.failures.chunks import ChunkSummary
+from dashboard.failures.highlight import highlighted
+from dashboard.failures.reasons import GroupSummary, Template, mask_of
+from dashboard.pages.failure_table import FailureRow
 from dashboard.templatetags.dashboard_tags import long_text
 
 register = template.Library()

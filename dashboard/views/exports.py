@@ -9,9 +9,12 @@ from itertools import chain
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from dashboard.chunks import is_whole_chunk
-from dashboard.exports import Cell, csv_chunks
-from dashboard.forms import ExportQuery
+from dashboard.failures.chunks import is_whole_chunk
+from dashboard.failures.exports import Cell, csv_chunks
+from dashboard.failures.reasons import pattern_of
+from dashboard.failures.rows_to_fix import Misaligned, fixed_file
+from dashboard.failures.search import clean_query, fold
+from dashboard.failures.whole_chunks import WHOLE_CHUNK_REASON, reads_chunk_rows
 from dashboard.index import queries
 from dashboard.index.reading import JobFailures
 from dashboard.index.status import ScanStatus
@@ -20,9 +23,7 @@ from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JobDetail
 from dashboard.meteroid.streaming import stream_failures
-from dashboard.reasons import pattern_of
-from dashboard.rows_to_fix import Misaligned, fixed_file
-from dashboard.search import clean_query, fold
+from dashboard.pages.forms import ExportQuery
 from dashboard.views.downloads import safe_filename
 from dashboard.views.loading import (
     bad_form,
@@ -35,7 +36,6 @@ from dashboard.views.loading import (
 )
 from dashboard.views.reasons import CSV_WAIT_SECONDS
 from dashboard.views.responses import not_found, problem, streamed_download, upstream_problem
-from dashboard.whole_chunks import WHOLE_CHUNK_REASON, reads_chunk_rows
 
 FAILURES_HEADER = ("row", "identifier", "reason", "pattern", "chunk_id", "job_id")
 

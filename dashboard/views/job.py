@@ -14,21 +14,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard import live, rendered
-from dashboard.chunks import find_chunk, is_whole_chunk
-from dashboard.failure_table import failure_rows
-from dashboard.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery
+from dashboard.failures.chunks import find_chunk, is_whole_chunk
+from dashboard.failures.reasons import GroupSummary, summarize_groups
+from dashboard.failures.search import clean_query, match_note
+from dashboard.failures.whole_chunks import RowAccount, reads_chunk_rows
 from dashboard.index.reading import JobFailures
 from dashboard.index.status import ScanStatus, retry_scan, scan_status, settled
-from dashboard.job_story import Story, job_story
 from dashboard.meteroid import freshness
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import Failure, JobDetail
-from dashboard.paging import Paging
-from dashboard.reasons import GroupSummary, summarize_groups
-from dashboard.search import clean_query, match_note
-from dashboard.titles import job_title, title_tag
+from dashboard.pages import live, rendered
+from dashboard.pages.failure_table import failure_rows
+from dashboard.pages.forms import FAILURES_PER_PAGE, JobPageQuery, ReasonsQuery
+from dashboard.pages.job_story import Story, job_story
+from dashboard.pages.paging import Paging
+from dashboard.pages.titles import job_title, title_tag
 from dashboard.views.loading import (
     bad_form,
     chunk_is_unknown,
@@ -40,7 +41,6 @@ from dashboard.views.loading import (
 )
 from dashboard.views.problems import Problem
 from dashboard.views.responses import no_such_page
-from dashboard.whole_chunks import RowAccount, reads_chunk_rows
 
 # Fragments of the job page that htmx asks for by the id of the element they replace.
 SUMMARY = "job-summary"
@@ -253,7 +253,7 @@ def fill_context(
 
 
 def live_parts(request: HttpRequest, detail: JobDetail, context: dict) -> HttpResponse:
-    """The answer to the poll of an active job's page (see `dashboard.live`): the summary,
+    """The answer to the poll of an active job's page (see `dashboard.pages.live`): the summary,
     and out of band the reason groups and filter lists when they changed, and the reader's
     table (the view in their address bar) or how many new failures it does not show."""
     current_url = request.htmx.current_url if request.htmx else None

@@ -9,13 +9,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.forms import JobListQuery, OpenJobQuery
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JOB_TYPES, STATUSES
-from dashboard.paging import Paging
-from dashboard.pasted_links import view_query
-from dashboard.titles import jobs_title, title_tag
+from dashboard.pages.forms import JobListQuery, OpenJobQuery
+from dashboard.pages.paging import Paging
+from dashboard.pages.pasted_links import view_query
+from dashboard.pages.titles import jobs_title, title_tag
 from dashboard.views.responses import bad_query, no_such_page, problem, upstream_problem
 
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from dashboard.forms import is_job_id
+from dashboard.failures.reasons import NORMALISER_VERSION
+from dashboard.failures.whole_chunks import RowAccount, account
 from dashboard.index.reading import JobFailures
 from dashboard.index.status import ScanStatus, scan_status, settled
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JobDetail
-from dashboard.reasons import NORMALISER_VERSION
+from dashboard.pages.forms import is_job_id
 from dashboard.views.problems import Problem
 from dashboard.views.responses import bad_query, not_found, upstream_problem
-from dashboard.whole_chunks import RowAccount, account
 
 
 def load_job(job_id: str) -> JobDetail:

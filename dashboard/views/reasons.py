@@ -14,18 +14,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard.charts import Bar, bar_chart
-from dashboard.chunks import ChunkSummary, find_chunk
-from dashboard.exports import csv_chunks
-from dashboard.forms import ReasonsQuery
+from dashboard.failures.chunks import ChunkSummary, find_chunk
+from dashboard.failures.exports import csv_chunks
+from dashboard.failures.ranges import RangeText, describe
+from dashboard.failures.search import MAX_QUERY_CHARS
 from dashboard.index.reading import IndexedGroup, IndexedGrouping, JobFailures
 from dashboard.index.status import ScanStatus
 from dashboard.meteroid import deadline
 from dashboard.meteroid.records import Failure, JobDetail
-from dashboard.paging import Paging
-from dashboard.ranges import RangeText, describe
-from dashboard.search import MAX_QUERY_CHARS
-from dashboard.titles import reasons_title, title_tag
+from dashboard.pages.charts import Bar, bar_chart
+from dashboard.pages.forms import ReasonsQuery
+from dashboard.pages.paging import Paging
+from dashboard.pages.titles import reasons_title, title_tag
 from dashboard.views.loading import (
     bad_form,
     chunk_is_unknown,

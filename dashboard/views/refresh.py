@@ -1,7 +1,7 @@
 """Refresh on demand: ask Meteroid again for what a job or list page shows, past the cache.
 
 Each control is a plain POST to the page's own address under `refresh/`, carrying the page's
-query; it asks Meteroid (within the per-person limits of `dashboard.refresh`), then sends the
+query; it asks Meteroid (within the per-person limits of `dashboard.pages.refresh`), then sends the
 browser back to the page, which now reads the fresh copy. A job's refresh also starts its
 whole-job scan again, so that the chunk list follows.
 """
@@ -15,13 +15,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dashboard import refresh
-from dashboard.forms import JobListQuery, JobPageQuery, is_job_id
 from dashboard.index.status import refresh_scan
 from dashboard.meteroid import freshness
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.freshness import describe_age
 from dashboard.meteroid.gateway import get_gateway
+from dashboard.pages import refresh
+from dashboard.pages.forms import JobListQuery, JobPageQuery, is_job_id
 from dashboard.views.responses import bad_query, not_found
 
 

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
-from dashboard.paging import Paging
+from dashboard.pages.paging import Paging
 
 logger = logging.getLogger("dashboard.downloads")
 

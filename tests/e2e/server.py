@@ -25,7 +25,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.sandbox.data import DEFAULT_SEED
+from dashboard.sandbox.world.data import DEFAULT_SEED
 from tests.support.django_process import manage
 from tests.support.gunicorn import Gunicorn
 from tests.support.net import free_port

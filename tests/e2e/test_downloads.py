@@ -6,7 +6,7 @@ import csv
 
 from playwright.sync_api import Page, expect
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.e2e.support import first_number
 
 CUSTOMERS = SHOWCASE["customers"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.e2e.server import Dashboard, free_port
 from tests.e2e.support import assert_accessible, assert_same_document, mark_page, screenshot
 

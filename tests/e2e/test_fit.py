@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.e2e.support import assert_accessible, page_overflow, screenshot
 
 CUSTOMERS = SHOWCASE["customers"]

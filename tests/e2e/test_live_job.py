@@ -11,7 +11,7 @@ import time
 
 from playwright.sync_api import Request, expect
 
-from dashboard.sandbox import data
+from dashboard.sandbox.world import data
 from tests.e2e.support import (
     assert_accessible,
     assert_same_document,

@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import Page, Request, expect
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.e2e.support import assert_accessible, page_overflow, screenshot
 
 CUSTOMERS = SHOWCASE["customers"]  # 313 failures over 24 chunks

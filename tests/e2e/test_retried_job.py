@@ -12,7 +12,7 @@ import urllib.request
 
 from playwright.sync_api import Page, expect
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.e2e.support import assert_accessible, assert_same_document, first_number, mark_page, screenshot
 
 JOB = SHOWCASE["retryable"]  # every chunk failed as a whole: FAILED, no failure record

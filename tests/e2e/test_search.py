@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 from tests.e2e.support import assert_accessible, screenshot
 
 CUSTOMERS = SHOWCASE["customers"]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Response
 
-from dashboard.sandbox.data import SHOWCASE
+from dashboard.sandbox.world.data import SHOWCASE
 
 # Bytes of our own JavaScript, gzipped, on any page: filters (with lists applied when chosen),
 # times, copy link, focus (with the arrow keys of table rows), row links.

@@ -1,6 +1,6 @@
 """The summary of a published index, and search on folded text.
 
-Search compares `dashboard.search.fold`ed text (case-folded: `STRASSE` finds `Straße`), which
+Search compares `dashboard.failures.search.fold`ed text (case-folded: `STRASSE` finds `Straße`), which
 the scan writes beside the identifier and the reason. On PostgreSQL the pg_trgm indexes move
 from `UPPER(identifier)` and `UPPER(reason)` to those columns, which `contains` reads as a
 plain `LIKE '%…%'`. Indexes written before this have no folded text: they are dropped, and

@@ -14,8 +14,8 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 
-from dashboard.sandbox import data
-from dashboard.sandbox.data import Job
+from dashboard.sandbox.world import data
+from dashboard.sandbox.world.data import Job
 
 FILE_KINDS = ("errors", "input", "output")
 _ROWS_PER_WRITE = 500  # rows encoded per chunk of the response

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dashboard.failures.whole_chunks import RowAccount
 from dashboard.meteroid.records import JobDetail
 from dashboard.templatetags.dashboard_tags import duration
-from dashboard.whole_chunks import RowAccount
 
 # Meteroid's worker ends a job still processing this long after it was created.
 MAX_JOB_AGE = timedelta(hours=4)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from dashboard.forms import JobPageQuery
+from dashboard.pages.forms import JobPageQuery
 
 # What a ticket's prose may stick to the end of a link: not part of it.
 _TRAILING = ".,;:!)]}>\"'"

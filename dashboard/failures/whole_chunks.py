@@ -15,7 +15,7 @@ is the next errors row, and then every other readable row of its chunk must be t
 else (a row missing, a chunk half there, rows left over) means the two files do not tell one
 story, and nothing is recovered rather than rows with the wrong numbers.
 
-Pure: the files come in as records (`dashboard.csv_files`), the failure records as row indices.
+Pure: the files come in as records (`dashboard.failures.csv_files`), the failure records as row indices.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
-from dashboard.chunks import WHOLE_CHUNK_PREFIX
-from dashboard.csv_files import ERROR_COLUMN, Record, is_legacy, readable
+from dashboard.failures.chunks import WHOLE_CHUNK_PREFIX
+from dashboard.failures.csv_files import ERROR_COLUMN, Record, is_legacy, readable
+from dashboard.meteroid.pickling import PickledByFields
 from dashboard.meteroid.records import JobDetail
-from dashboard.pickling import PickledByFields
 
 # What the rows of a whole failed chunk give as their reason: their own pattern, apart from any
 # failure record's, with the chunk's error (as Meteroid wrote it in the errors CSV) after it.

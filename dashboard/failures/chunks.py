@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dashboard.pickling import PickledByFields
+from dashboard.meteroid.pickling import PickledByFields
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from dashboard.search import fold
+from dashboard.failures.search import fold
 from dashboard.templatetags.dashboard_tags import long_text, visible
 
 Span = tuple[int, int]

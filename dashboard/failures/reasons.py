@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from dashboard.pickling import PickledByFields
-from dashboard.text import visible
+from dashboard.failures.text import visible
+from dashboard.meteroid.pickling import PickledByFields
 
 if TYPE_CHECKING:
     from dashboard.index.reading import IndexedGrouping
@@ -88,7 +88,7 @@ _VALUES = re.compile(
 _DIGIT = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
 # Controls that break or space a line become a space in a pattern; every other character
-# nobody sees is drawn as the one rule for user text draws it (`dashboard.text`).
+# nobody sees is drawn as the one rule for user text draws it (`dashboard.failures.text`).
 _WHITESPACE_CONTROLS = re.compile(r"[\t\n\r\x0b\x0c]")
 _MAX_SHAPES = 100_000
 _BLANK = "\ue000"  # stands for a quoted value in the text around it (never in a reason's text)

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from dashboard.sandbox import views
+from dashboard.sandbox.api import views
 
 app_name = "sandbox"
 

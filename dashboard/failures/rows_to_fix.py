@@ -25,7 +25,7 @@ import io
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
-from dashboard.csv_files import (
+from dashboard.failures.csv_files import (
     ERROR_COLUMN,
     Record,
     is_legacy,
@@ -34,7 +34,7 @@ from dashboard.csv_files import (
     sniff_delimiter,
     text_lines,
 )
-from dashboard.exports import safe_cell
+from dashboard.failures.exports import safe_cell
 
 CHECKED_ROWS = 3  # identified rows checked against their identifier
 BATCH_ROWS = 1000  # rows encoded per chunk of the response

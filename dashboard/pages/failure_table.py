@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from dashboard.chunks import WHOLE_CHUNK_PREFIX, is_whole_chunk
+from dashboard.failures.chunks import WHOLE_CHUNK_PREFIX, is_whole_chunk
+from dashboard.failures.reasons import group_key
 from dashboard.meteroid.records import Failure, number
-from dashboard.reasons import group_key
 
 
 @dataclass(frozen=True, slots=True)

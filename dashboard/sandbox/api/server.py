@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.http.request import validate_host
 
-from dashboard.sandbox.handler import SandboxHandler
+from dashboard.sandbox.api.handler import SandboxHandler
 
 _lock = threading.Lock()
 _started: tuple[int, str, ThreadedWSGIServer] | None = None  # (pid, base URL, server)

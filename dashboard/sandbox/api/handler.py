@@ -8,7 +8,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-URLCONF = "dashboard.sandbox.root_urls"
+URLCONF = "dashboard.sandbox.api.root_urls"
 # What serves people and not an API: static files, sessions, CSRF, logins, messages, htmx,
 # the banner about stale copies of Meteroid's data, login throttling. The sandbox's views exempt themselves from all of it anyway; the rest of
 # the dashboard's stack (request ids, security headers, Content-Length) shapes every answer.

@@ -24,8 +24,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.sandbox import control, data, files, stats
-from dashboard.sandbox.data import Job
+from dashboard.sandbox.api import control, stats
+from dashboard.sandbox.world import data, files
+from dashboard.sandbox.world.data import Job
 
 _U32_MAX = 2**32 - 1
 QUERY_PER_PAGE = 25  # jobs a list without `per_page` holds...

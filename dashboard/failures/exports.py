@@ -34,7 +34,7 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterato
     """A CSV file as UTF-8 byte chunks: the BOM and header first, then `BATCH_ROWS` rows at
     a time, each cell made safe. Never holds more than one batch in memory.
 
-    (A user's own rows are written back byte for byte by `dashboard.rows_to_fix` instead.)"""
+    (A user's own rows are written back byte for byte by `dashboard.failures.rows_to_fix` instead.)"""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)

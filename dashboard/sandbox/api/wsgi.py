@@ -1,5 +1,5 @@
 """The sandbox alone as a WSGI application: a stand-in Meteroid at `http://host/sandbox`,
-for benchmarks and for clients other than the dashboard (gunicorn dashboard.sandbox.wsgi)."""
+for benchmarks and for clients other than the dashboard (gunicorn dashboard.sandbox.api.wsgi)."""
 
 import os
 
@@ -8,6 +8,6 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 django.setup(set_prefix=False)
 
-from dashboard.sandbox.handler import SandboxHandler  # noqa: E402
+from dashboard.sandbox.api.handler import SandboxHandler  # noqa: E402
 
 application = SandboxHandler()

@@ -32,8 +32,8 @@ from functools import lru_cache
 from itertools import accumulate, islice
 from typing import NamedTuple
 
-from dashboard.sandbox import rows
-from dashboard.sandbox.rows import Draw, meteroid_id, parse_base62, uuid_text
+from dashboard.sandbox.world import rows
+from dashboard.sandbox.world.rows import Draw, meteroid_id, parse_base62, uuid_text
 
 DEFAULT_SEED = 20260325  # the default of settings.SANDBOX_SEED
 # Catalogue jobs all happened in the four weeks before this instant (2026-11-28T00:00:00Z).

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 from django import forms
 from django.core.validators import RegexValidator
 
+from dashboard.failures.reasons import KEY_RE
+from dashboard.failures.search import MAX_QUERY_CHARS
 from dashboard.meteroid.records import JOB_TYPES, STATUSES
-from dashboard.reasons import KEY_RE
-from dashboard.search import MAX_QUERY_CHARS
 
 _JOB_ID = r"bjob_[0-9A-Za-z]{1,32}"
 _CHUNK_ID = r"bjch_[0-9A-Za-z]{1,32}"
