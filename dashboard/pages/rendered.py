@@ -44,7 +44,7 @@ local = LocMemCache("rendered-pages", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES
 
 def sources() -> tuple[tuple[Path, str], ...]:
     """What renders pages: the dashboard's modules and the templates (folder, glob)."""
-    return ((Path(__file__).resolve().parent, "*.py"), (Path(settings.BASE_DIR) / "templates", "*.html"))
+    return ((Path(__file__).resolve().parents[1], "*.py"), (Path(settings.BASE_DIR) / "templates", "*.html"))
 
 
 def digest_of(folders: tuple[tuple[Path, str], ...]) -> str:

@@ -10,11 +10,14 @@ processes asking a retry at the same instant may lose one; asking is for tests a
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from django.core.cache import cache
 
 KEY = "sandbox:control:retries"
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 
@@ -28,10 +31,19 @@ def ask(job_id: str, asked_ms: int, run_ms: int) -> None:
 
 
 def asked() -> dict[str, tuple[tuple[int, int], ...]]:
-    """Each job's retries asked so far, in the order they were asked."""
-    return dict(cache.get(KEY) or {})
+    """Each job's retries asked so far, in the order they were asked. A cache that cannot be
+    read has none to tell: the sandbox serves its jobs as the seed and the clock make them
+    (a dashboard whose cache is down still has a Meteroid to talk to)."""
+    try:
+        return dict(cache.get(KEY) or {})
+    except Exception:
+        logger.warning("sandbox: retries asked cannot be read from the cache", exc_info=True)
+        return {}
 
 
 def reset() -> None:
-    """Forget every retry asked."""
-    cache.delete(KEY)
+    """Forget every retry asked (a cache that cannot be reached holds none to forget)."""
+    try:
+        cache.delete(KEY)
+    except Exception:
+        logger.warning("sandbox: retries asked cannot be forgotten in the cache", exc_info=True)
