@@ -3,11 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from dashboard.views import downloads, exports, health, job, jobs, reasons, refresh
+from dashboard.views import downloads, exports, health, job, jobs, reasons, refresh, search_across
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="jobs", permanent=False)),
     path("jobs/", jobs.jobs, name="jobs"),
+    path("search/", search_across.search, name="search"),
     path("jobs/refresh/", refresh.jobs_refresh, name="jobs-refresh"),
     path("jobs/open/", jobs.open_job, name="jobs-open"),
     path("jobs/<str:job_id>/", job.job, name="job"),

@@ -92,6 +92,7 @@ FIELD_WORDS = {
     "row": "The row",
     "type": "The job type",
     "status": "The status",
+    "days": "The time window",
 }
 SHOWN_VALUE_CHARS = 40
 
@@ -267,6 +268,34 @@ class ReasonsQuery(_QueryForm):
         params: list[tuple[str, str | int]] = []
         if values.get("chunk"):
             params.append(("chunk", values["chunk"]))
+        if values.get("page") not in (None, 1):
+            params.append(("page", values["page"]))
+        return urlencode(params)
+
+
+SEARCH_WINDOWS = (7, 30, 90)  # days back a search across jobs looks, to choose from
+
+
+class SearchQuery(_QueryForm):
+    """The search across jobs: what to find, in the jobs of how many days back, of a type."""
+
+    q = _search_field()
+    days = forms.TypedChoiceField(
+        choices=[(str(n), f"last {n} days") for n in SEARCH_WINDOWS], coerce=int, required=False, initial=30
+    )
+    type = forms.ChoiceField(choices=[("", "All types"), *JOB_TYPES.items()], required=False)
+    page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, initial=1)
+
+    def query(self, **changes) -> str:
+        """The query string of this view, with `changes` applied and defaults left out."""
+        values = {**self.cleaned_data, **changes}
+        params: list[tuple[str, str | int]] = []
+        if values.get("q"):
+            params.append(("q", values["q"]))
+        if values.get("days") not in (None, 30):
+            params.append(("days", values["days"]))
+        if values.get("type"):
+            params.append(("type", values["type"]))
         if values.get("page") not in (None, 1):
             params.append(("page", values["page"]))
         return urlencode(params)

@@ -68,6 +68,18 @@ def jobs_title(query: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def search_title(query: Mapping[str, Any]) -> str:
+    """`Search “acme-42” · last 30 days · Customers import · page 2`: what was asked, where."""
+    if not query.get("q"):
+        return "Find it across jobs"
+    parts = [f"Search “{Truncator(visible(query['q'])).chars(SEARCH_CHARS)}”", f"last {query['days']} days"]
+    if query.get("type"):
+        parts.append(JOB_TYPES.get(query["type"], query["type"]))
+    if (query.get("page") or 1) > 1:
+        parts.append(f"page {query['page']:,}")
+    return " · ".join(parts)
+
+
 def title_tag(title: str) -> SafeString:
     """A `<title>` beside an htmx fragment: htmx takes it as the tab's new title."""
     return format_html("<title>{} · {}</title>", title, SITE)

@@ -176,3 +176,15 @@ def _pattern(value: Template) -> SafeString:
             for text, slot in value.word_segments()
         ),
     )
+
+
+@register.filter
+def marked_identifier(value: str | None, needle: str) -> SafeString:
+    """An identifier shown with what the search `needle` (folded) matched in it marked."""
+    return _text(value, needle, IDENTIFIER_PREVIEW) if value is not None else mark_safe("<i>none</i>")
+
+
+@register.filter
+def marked_reason(value: str, needle: str) -> SafeString:
+    """A reason shown with what the search `needle` (folded) matched in it marked."""
+    return _text(value, needle, REASON_PREVIEW)

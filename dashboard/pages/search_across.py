@@ -1,0 +1,259 @@
+"""What the search across jobs shows: support's "why did this customer's import fail?", asked
+with whatever the customer gave (an alias, an event id, a subscription key, a file name).
+
+It answers from the current indexes of the Meteroid the dashboard talks to, in a window of
+days, and says plainly which jobs of that window it could not search yet (being read, their
+reading failed): Meteroid's job list is the account of what there is. Asking it also asks for
+the index of the window's jobs that have none, a few at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.failures.reasons import Template, pattern_of
+from dashboard.index.across import (
+    JobMatches,
+    chunk_owner,
+    current_indexes,
+    first_rows,
+    latest_unpublished,
+    matches,
+)
+from dashboard.index.indexing import Scope
+from dashboard.index.models import IndexedJob
+from dashboard.index.status import scan_status
+from dashboard.meteroid.errors import MeteroidError
+from dashboard.meteroid.gateway import Gateway
+from dashboard.meteroid.records import JOB_TYPES, Job
+from dashboard.pages.forms import CHUNK_ID_RE, JOB_ID_RE
+from dashboard.pages.paging import Paging
+
+JOBS_PER_PAGE = 10  # jobs a page of results shows
+ROWS_PER_JOB = 5  # matching rows shown under each job; the rest are on the job's page
+ASK_AT_MOST = 20  # jobs without an index whose detail one search reads, to ask for it
+LIST_PER_PAGE = 100  # jobs asked of Meteroid per page of its list
+LIST_PAGES_AT_MOST = 20  # pages of Meteroid's list one search reads: 2,000 jobs
+
+
+def now() -> datetime:
+    return timezone.now()
+
+
+def since(days: int) -> datetime:
+    """The start of a window of `days` days back from now."""
+    return now() - timedelta(days=days)
+
+
+# --- Ids that name one place ----------------------------------------------------------------
+
+
+def job_or_chunk(q: str, scope: Scope) -> str | None:
+    """Where a query that is a job id or a chunk id goes: the job's page (for a chunk, filtered
+    by it); None for any other query. A chunk no current index knows is None too: it is
+    searched for as text (and found nowhere, which the page says)."""
+    text = q.strip()
+    if JOB_ID_RE.match(text):
+        return reverse("job", args=[text])
+    if CHUNK_ID_RE.match(text) and (job_id := chunk_owner(scope, text)):
+        return f"{reverse('job', args=[job_id])}?{urlencode({'chunk': text})}"
+    return None
+
+
+# --- Results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FoundRow:
+    """A matching row of a job, and the address of that row in its job's page."""
+
+    row: int
+    identifier: str | None
+    reason: str
+    pattern: Template
+    exact: bool
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FoundJob:
+    """A job that matches, with its first matching rows and the address of all of them."""
+
+    match: JobMatches
+    rows: list[FoundRow]
+    url: str  # the job's page
+    all_url: str  # the job's page searched for the query
+
+    @property
+    def index(self) -> IndexedJob:
+        return self.match.index
+
+    @property
+    def type_label(self) -> str:
+        job_type = self.index.job_type
+        return JOB_TYPES.get(job_type, job_type) if job_type else "Unknown type"
+
+    @property
+    def more(self) -> bool:
+        return self.match.rows > len(self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    paging: Paging
+    jobs: list[FoundJob]
+    total_rows: int  # matching rows in all the jobs
+    total_exact: int  # of which with exactly the identifier searched
+
+
+def results(indexes, q: str, needle: str, page: int) -> Results:
+    """The jobs of `indexes` that match `needle`, one page of them, newest first, each with
+    its first matching rows (exact identifiers first)."""
+    found = matches(indexes, needle)
+    paging = Paging(page, JOBS_PER_PAGE, len(found))
+    shown = found[paging.offset : paging.offset + JOBS_PER_PAGE] if paging.exists else []
+    return Results(
+        paging=paging,
+        jobs=[_found_job(match, q, needle) for match in shown],
+        total_rows=sum(match.rows for match in found),
+        total_exact=sum(match.exact for match in found),
+    )
+
+
+def _found_job(match: JobMatches, q: str, needle: str) -> FoundJob:
+    job_url = reverse("job", args=[match.index.job_id])
+    rows = [
+        FoundRow(
+            row=failure.row,
+            identifier=failure.identifier,
+            reason=failure.reason,
+            pattern=pattern_of(failure.reason).template,
+            exact=failure.identifier_folded == needle,
+            url=f"{job_url}?{urlencode({'row': failure.row})}",
+        )
+        for failure in (first_rows(match.index, needle, limit=ROWS_PER_JOB) if match.rows else [])
+    ]
+    return FoundJob(match, rows, job_url, f"{job_url}?{urlencode({'q': q.strip()})}")
+
+
+# --- What was searched ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Coverage:
+    """The jobs of the window and which of them the search could read."""
+
+    days: int
+    job_type: str
+    searched: int = 0  # jobs whose index was searched
+    nothing_failed: int = 0  # jobs of the window without a failed row: nothing to search
+    listed: int | None = None  # jobs of the window on Meteroid's list; None: it could not be read
+    reading: list[IndexedJob] = field(default_factory=list)  # being read now
+    failed: list[IndexedJob] = field(default_factory=list)  # their reading failed
+    unread: int = 0  # on the list, not read yet (asked for a few at a time)
+    list_problem: str = ""  # why Meteroid's list could not be read
+    list_cut: bool = False  # the window holds more jobs than one search lists
+
+    @property
+    def polling(self) -> bool:
+        """Whether the coverage should ask again soon: jobs of the window are being read."""
+        return bool(self.reading)
+
+    @property
+    def window_words(self) -> str:
+        kind = f" {JOB_TYPES.get(self.job_type, self.job_type)}" if self.job_type else ""
+        return f"the{kind} jobs of the last {self.days} days"
+
+    @property
+    def sentence(self) -> str:
+        """ "Searched 58 of the 60 jobs of the last 30 days; 2 are being read."."""
+        if self.listed is None:
+            return f"Searched {self.searched:,} of {self.window_words} that have been read."
+        covered = self.searched + self.nothing_failed
+        parts = [f"Searched {covered:,} of {self.window_words.replace('the ', f'the {self.listed:,} ', 1)}"]
+        if self.reading:
+            parts.append(f"{len(self.reading):,} {'is' if len(self.reading) == 1 else 'are'} being read")
+        if self.unread:
+            parts.append(f"{self.unread:,} not read yet")
+        if self.failed:
+            parts.append(f"{len(self.failed):,} could not be read")
+        return "; ".join(parts) + "."
+
+
+def window_jobs(gateway: Gateway, start: datetime, job_type: str) -> tuple[list[Job], bool]:
+    """The jobs on Meteroid's list created at or after `start` (of `job_type`), newest first,
+    read page by page (cached by the gateway); and whether the window held more than
+    LIST_PAGES_AT_MOST pages of them. Raises MeteroidError."""
+    jobs: list[Job] = []
+    for page in range(LIST_PAGES_AT_MOST):
+        listing = gateway.jobs(job_type=job_type or None, page=page, per_page=LIST_PER_PAGE)
+        for job in listing.jobs:
+            if job.created_at is not None and job.created_at < start:
+                return jobs, False
+            jobs.append(job)
+        if not listing.jobs or page + 1 >= listing.pagination.total_pages:
+            return jobs, False
+    return jobs, True
+
+
+def coverage(gateway: Gateway, scope: Scope, indexes, *, days: int, job_type: str) -> Coverage:
+    """What of the window the search read; asks for the index of up to ASK_AT_MOST of the
+    listed jobs that have none (reading their detail, which the state of an index needs)."""
+    found = Coverage(days=days, job_type=job_type)
+    indexed = set(indexes.values_list("job_id", flat=True))
+    found.searched = len(indexed)
+    try:
+        listed, found.list_cut = window_jobs(gateway, since(days), job_type)
+    except MeteroidError as error:
+        found.list_problem = error.message
+        return found
+    found.listed = len(listed)
+    others = [job for job in listed if job.id not in indexed]
+    found.searched = len(listed) - len(others)
+    for job in [job for job in others if _no_failures(job)]:
+        found.nothing_failed += 1
+        others.remove(job)
+    unpublished = latest_unpublished(scope, (job.id for job in others))
+    empty = _ask([job for job in others if job.id not in unpublished][:ASK_AT_MOST], gateway)
+    found.nothing_failed += len(empty)
+    others = [job for job in others if job.id not in empty]
+    unpublished = latest_unpublished(scope, (job.id for job in others))
+    for job in others:
+        state = unpublished.get(job.id)
+        if state is None:
+            found.unread += 1
+        elif state.status == IndexedJob.Status.FAILED:
+            found.failed.append(state)
+        else:
+            found.reading.append(state)
+    return found
+
+
+def _no_failures(job: Job) -> bool:
+    """Whether the list says the job ended without a failed row: no index to read."""
+    return job.is_terminal and job.failed_items == 0
+
+
+def _ask(jobs: list[Job], gateway: Gateway) -> set[str]:
+    """Ask for the index of each of `jobs`; the ids of those that turn out to have nothing
+    to read (no failure: no index)."""
+    empty: set[str] = set()
+    for job in jobs:
+        try:
+            detail = gateway.job(job.id)
+        except MeteroidError:
+            continue  # asked again by the next search
+        status = scan_status(detail, gateway=gateway)
+        if status.state == "done" and status.index is None:
+            empty.add(job.id)
+    return empty
+
+
+def window_indexes(scope: Scope, *, days: int, job_type: str):
+    """The current indexes of the window's jobs (of `job_type`), newest job first."""
+    return current_indexes(scope, since=since(days), job_type=job_type)
