@@ -197,6 +197,9 @@ def test_coverage_says_which_jobs_of_the_window_were_searched(logged_in, scanned
         status=IndexedJob.Status.QUEUED, key_fingerprint=scope.key_fingerprint
     )
     assert reading.count() == 2
+    reading.filter(pk=reading.first().pk).update(status=IndexedJob.Status.RUNNING, fetched=5, total=10)
+    again = logged_in.get("/search/?q=acme", **htmx("search-coverage")).content.decode()
+    assert re.search(r"being read:\s+5 of 10 failures", again)
 
 
 def test_the_form_works_without_javascript_and_htmx_swaps_the_results(logged_in, scanned):

@@ -39,6 +39,7 @@ ROWS_PER_JOB = 5  # matching rows shown under each job; the rest are on the job'
 ASK_AT_MOST = 20  # jobs without an index whose detail one search reads, to ask for it
 LIST_PER_PAGE = 100  # jobs asked of Meteroid per page of its list
 LIST_PAGES_AT_MOST = 20  # pages of Meteroid's list one search reads: 2,000 jobs
+READING_SHOWN = 5  # jobs being read that the coverage names, with their progress
 
 
 def now() -> datetime:
@@ -163,6 +164,15 @@ class Coverage:
     def polling(self) -> bool:
         """Whether the coverage should ask again soon: jobs of the window are being read."""
         return bool(self.reading)
+
+    @property
+    def reading_shown(self) -> list[IndexedJob]:
+        """The jobs being read that the page names (the rest it counts)."""
+        return self.reading[:READING_SHOWN]
+
+    @property
+    def reading_more(self) -> int:
+        return max(0, len(self.reading) - READING_SHOWN)
 
     @property
     def window_words(self) -> str:
