@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from dashboard.failures.search import MAX_QUERY_CHARS, fold
 from dashboard.index import across
-from dashboard.index.indexing import Scope
+from dashboard.index.indexing import BACKGROUND_PRIORITY, Scope
 from dashboard.index.models import IndexedFailure, IndexedJob
 from dashboard.index.sources import scope_of
 from dashboard.meteroid.gateway import get_gateway
@@ -172,7 +173,9 @@ def test_hostile_text_is_escaped_and_its_invisible_characters_drawn(logged_in, s
     assert "⟨U+202E⟩customers-final.csv" in files
 
 
-def test_coverage_says_which_jobs_of_the_window_were_searched(logged_in, scanned, monkeypatch):
+def test_coverage_says_which_jobs_of_the_window_were_searched(
+    logged_in, scanned, monkeypatch, django_capture_on_commit_callbacks
+):
     scope = scope_of(get_gateway())
     listed, _ = search_across.window_jobs(get_gateway(), ANCHOR - timedelta(days=30), "")
     empty = [j for j in listed if j.is_terminal and j.failed_items == 0 and j.id not in scanned]
@@ -189,7 +192,10 @@ def test_coverage_says_which_jobs_of_the_window_were_searched(logged_in, scanned
     assert 'hx-trigger="every 2s"' not in body
 
     monkeypatch.setattr(search_across, "ASK_AT_MOST", 2)
-    asked = logged_in.get("/search/?q=acme", **htmx("search-coverage")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = logged_in.get("/search/?q=acme", **htmx("search-coverage")).content.decode()
+    # Behind the scans that pages wait for.
+    assert list(DBTaskResult.objects.values_list("priority", flat=True)) == [BACKGROUND_PRIORITY] * 2
     assert asked.lstrip().startswith('<div id="search-coverage"')
     assert "2 are being read" in asked
     assert 'hx-trigger="every 2s"' in asked

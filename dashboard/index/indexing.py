@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Q
 from django.tasks import TaskResultStatus, default_task_backend
+from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
@@ -48,6 +49,7 @@ Status = IndexedJob.Status
 BATCH_ROWS = 5000  # rows per write: one transaction, one lease check, one progress step
 BATCH_SECONDS = 1.0  # and at least this often while rows come
 SUPERSEDED_GRACE = timedelta(minutes=10)  # how long a replaced index stays for pages reading it
+BACKGROUND_PRIORITY = DEFAULT_TASK_PRIORITY - 10  # scans asked for no page anyone looks at
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +97,14 @@ def _of(scope: Scope, job_id: str):
 # --- Asking -----------------------------------------------------------------------------------
 
 
-def request_index(scope: Scope, job_id: str, state_key: str, *, retry: bool = False) -> IndexedJob:
+def request_index(
+    scope: Scope, job_id: str, state_key: str, *, retry: bool = False, background: bool = False
+) -> IndexedJob:
     """The index of `job_id` at `state_key`: made and enqueued on the first request, joined by
-    the others while it is queued or running. A failed one stays failed unless `retry`."""
+    the others while it is queued or running. A failed one stays failed unless `retry`.
+    `background`: asked for no page anyone looks at (a search across jobs reading the jobs
+    of its window), so queued behind the scans that pages wait for."""
+    priority = BACKGROUND_PRIORITY if background else DEFAULT_TASK_PRIORITY
     now = timezone.now()
     indexed, created = IndexedJob.objects.get_or_create(
         base_url=scope.base_url,
@@ -107,7 +114,7 @@ def request_index(scope: Scope, job_id: str, state_key: str, *, retry: bool = Fa
         defaults={"updated_at": now},
     )
     if created:
-        transaction.on_commit(lambda: _enqueue(indexed.pk))
+        transaction.on_commit(lambda: _enqueue(indexed.pk, priority))
         return indexed
     if retry and indexed.status == Status.FAILED:
         requeued = IndexedJob.objects.filter(pk=indexed.pk, status=Status.FAILED).update(
@@ -130,11 +137,11 @@ def current_index(scope: Scope, job_id: str, state_key: str | None = None) -> In
     return found.order_by("-finished_at").first()
 
 
-def _enqueue(pk: int) -> None:
+def _enqueue(pk: int, priority: int = DEFAULT_TASK_PRIORITY) -> None:
     from dashboard.index.tasks import scan_job
 
     indexed = IndexedJob.objects.get(pk=pk)
-    result = scan_job.enqueue(
+    result = scan_job.using(priority=priority).enqueue(
         base_url=indexed.base_url,
         key_fingerprint=indexed.key_fingerprint,
         job_id=indexed.job_id,

@@ -25,12 +25,14 @@ from dashboard.index.across import (
     latest_unpublished,
     matches,
 )
-from dashboard.index.indexing import Scope
+from dashboard.index.indexing import Scope, request_index
 from dashboard.index.models import IndexedJob
-from dashboard.index.status import scan_status
+from dashboard.index.sources import scope_of
+from dashboard.index.status import nothing_to_read, scan_status
+from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway
-from dashboard.meteroid.records import JOB_TYPES, Job
+from dashboard.meteroid.records import JOB_TYPES, STATUSES, Job
 from dashboard.pages.forms import CHUNK_ID_RE, JOB_ID_RE
 from dashboard.pages.paging import Paging
 
@@ -98,6 +100,11 @@ class FoundJob:
     def type_label(self) -> str:
         job_type = self.index.job_type
         return JOB_TYPES.get(job_type, job_type) if job_type else "Unknown type"
+
+    @property
+    def status_label(self) -> str:
+        status = self.index.job_status
+        return STATUSES.get(status, status)
 
     @property
     def more(self) -> bool:
@@ -250,17 +257,20 @@ def _no_failures(job: Job) -> bool:
 
 
 def _ask(jobs: list[Job], gateway: Gateway) -> set[str]:
-    """Ask for the index of each of `jobs`; the ids of those that turn out to have nothing
-    to read (no failure: no index)."""
+    """Ask for the index of each of `jobs`, behind the scans pages wait for; the ids of those
+    that turn out to have nothing to read (no failure: no index)."""
     empty: set[str] = set()
     for job in jobs:
         try:
             detail = gateway.job(job.id)
         except MeteroidError:
             continue  # asked again by the next search
-        status = scan_status(detail, gateway=gateway)
-        if status.state == "done" and status.index is None:
+        if nothing_to_read(detail):
             empty.add(job.id)
+        elif detail.is_terminal:
+            request_index(scope_of(gateway), job.id, job_state_key(detail), background=True)
+        else:
+            scan_status(detail, gateway=gateway)  # an active job's index is read again as it runs
     return empty
 
 
