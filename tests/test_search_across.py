@@ -100,6 +100,18 @@ def test_an_index_of_another_key_is_never_searched():
     assert across.chunk_owner(theirs, "bjch_x") == "bjob_theirs"
 
 
+def test_another_keys_index_never_shows_on_the_page(logged_in):
+    mine = scope_of(get_gateway())
+    theirs = Scope(mine.base_url, "f" * len(mine.key_fingerprint))
+    indexed = _index(theirs, CUSTOMERS, days_ago=1, file_name="tenant-only.csv")
+    _failure(indexed, 1, "tenant-only-alias", "Customer 'tenant-only-alias' not found")
+    for q in ("tenant-only", "bjch_x"):  # text, and a chunk only their index knows
+        body = logged_in.get("/search/", {"q": q}).content.decode()
+        assert "Nothing matches" in body
+        assert "tenant-only.csv" not in body and "?row=1" not in body
+    assert "A chunk id opens its job once" in body
+
+
 # --- The page -------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from dashboard.index.sources import scope_of
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.records import JOB_TYPES
 from dashboard.pages import search_across
-from dashboard.pages.forms import SEARCH_WINDOWS, SearchQuery
+from dashboard.pages.forms import CHUNK_ID_RE, SEARCH_WINDOWS, SearchQuery
 from dashboard.pages.titles import search_title, title_tag
 from dashboard.views.loading import bad_form
 from dashboard.views.responses import no_such_page
@@ -46,6 +46,7 @@ def search(request: HttpRequest) -> HttpResponse:
             gateway, scope, indexes, days=query["days"], job_type=query["type"]
         ),
         "current_query": form.query(),
+        "looks_like_chunk": bool(CHUNK_ID_RE.match(query["q"].strip())),
     }
     target = request.htmx.target if request.htmx else None
     if target == COVERAGE:
