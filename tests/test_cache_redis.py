@@ -127,9 +127,7 @@ def test_refresh_limits_hold_across_processes(redis, settings):
     from dashboard.pages import refresh
 
     settings.REFRESH_PER_MINUTE = 2
-    claim = (
-        "from dashboard.pages import refresh; d = refresh.claim({person!r}, {page!r}); print(d.allowed, d.reason)"
-    )
+    claim = "from dashboard.pages import refresh; d = refresh.claim({person!r}, {page!r}); print(d.allowed, d.reason)"
 
     def elsewhere(person: str, page: str) -> str:
         return _python(redis[1], claim.format(person=person, page=page), REFRESH_PER_MINUTE="2").strip()

@@ -162,6 +162,7 @@ def test_the_window_and_the_type_narrow_the_jobs_searched(logged_in, scanned):
 
     assert SUBSCRIPTIONS in jobs_found()
     assert SUBSCRIPTIONS not in jobs_found(days=7)  # created 7 days and a minute before
+    assert jobs_found(days=0) >= jobs_found(days=365) >= jobs_found()  # 0: any time
     assert jobs_found(type="SUBSCRIPTION_CSV_IMPORT") == {SUBSCRIPTIONS}
 
 

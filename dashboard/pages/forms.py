@@ -273,7 +273,8 @@ class ReasonsQuery(_QueryForm):
         return urlencode(params)
 
 
-SEARCH_WINDOWS = (7, 30, 90)  # days back a search across jobs looks, to choose from
+SEARCH_WINDOWS = (7, 30, 90, 365)  # days back a search across jobs looks, to choose from
+ANY_TIME = 0  # the window choice that looks at every job, however old
 
 
 class SearchQuery(_QueryForm):
@@ -281,7 +282,10 @@ class SearchQuery(_QueryForm):
 
     q = _search_field()
     days = forms.TypedChoiceField(
-        choices=[(str(n), f"last {n} days") for n in SEARCH_WINDOWS], coerce=int, required=False, initial=30
+        choices=[*((str(n), f"last {n} days") for n in SEARCH_WINDOWS), (str(ANY_TIME), "any time")],
+        coerce=int,
+        required=False,
+        initial=30,
     )
     type = forms.ChoiceField(choices=[("", "All types"), *JOB_TYPES.items()], required=False)
     page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, initial=1)

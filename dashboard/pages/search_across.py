@@ -33,7 +33,7 @@ from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway
 from dashboard.meteroid.records import JOB_TYPES, STATUSES, Job
-from dashboard.pages.forms import CHUNK_ID_RE, JOB_ID_RE
+from dashboard.pages.forms import ANY_TIME, CHUNK_ID_RE, JOB_ID_RE
 from dashboard.pages.paging import Paging
 
 JOBS_PER_PAGE = 10  # jobs a page of results shows
@@ -48,8 +48,10 @@ def now() -> datetime:
     return timezone.now()
 
 
-def since(days: int) -> datetime:
-    """The start of a window of `days` days back from now."""
+def since(days: int) -> datetime | None:
+    """The start of a window of `days` days back from now; None for any time (`ANY_TIME`)."""
+    if days == ANY_TIME:
+        return None
     return now() - timedelta(days=days)
 
 
@@ -184,6 +186,8 @@ class Coverage:
     @property
     def window_words(self) -> str:
         kind = f" {JOB_TYPES.get(self.job_type, self.job_type)}" if self.job_type else ""
+        if self.days == ANY_TIME:
+            return f"the{kind} jobs of any time"
         return f"the{kind} jobs of the last {self.days} days"
 
     @property
@@ -202,7 +206,7 @@ class Coverage:
         return "; ".join(parts) + "."
 
 
-def window_jobs(gateway: Gateway, start: datetime, job_type: str) -> tuple[list[Job], bool]:
+def window_jobs(gateway: Gateway, start: datetime | None, job_type: str) -> tuple[list[Job], bool]:
     """The jobs on Meteroid's list created at or after `start` (of `job_type`), newest first,
     read page by page (cached by the gateway); and whether the window held more than
     LIST_PAGES_AT_MOST pages of them. Raises MeteroidError."""
@@ -210,7 +214,7 @@ def window_jobs(gateway: Gateway, start: datetime, job_type: str) -> tuple[list[
     for page in range(LIST_PAGES_AT_MOST):
         listing = gateway.jobs(job_type=job_type or None, page=page, per_page=LIST_PER_PAGE)
         for job in listing.jobs:
-            if job.created_at is not None and job.created_at < start:
+            if start is not None and job.created_at is not None and job.created_at < start:
                 return jobs, False
             jobs.append(job)
         if not listing.jobs or page + 1 >= listing.pagination.total_pages:
