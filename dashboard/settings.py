@@ -338,6 +338,23 @@ INDEX_RETENTION_DAYS = _positive("INDEX_RETENTION_DAYS", _read("INDEX_RETENTION_
 # takes it over (and starts it again), at most INDEX_MAX_ATTEMPTS times in all.
 INDEX_LEASE_SECONDS = _positive("INDEX_LEASE_SECONDS", _read("INDEX_LEASE_SECONDS", env.float, 60.0))
 INDEX_MAX_ATTEMPTS = int(_positive("INDEX_MAX_ATTEMPTS", _read("INDEX_MAX_ATTEMPTS", env.int, 3)))
+# Every job created within INDEX_WINDOW_DAYS is kept indexed by the workers (the backfill),
+# checked every INDEX_BACKFILL_SECONDS, whether or not a page asked for it.
+INDEX_WINDOW_DAYS = _positive("INDEX_WINDOW_DAYS", _read("INDEX_WINDOW_DAYS", env.float, 30.0))
+INDEX_BACKFILL_SECONDS = _positive("INDEX_BACKFILL_SECONDS", _read("INDEX_BACKFILL_SECONDS", env.float, 60.0))
+# The backfill's share of the Meteroid budget: pages of failures a backfill scan reads at
+# once (at most SCAN_CONCURRENCY). Scans a page asked for come first in the queue besides.
+INDEX_BACKFILL_CONCURRENCY = int(
+    _positive(
+        "INDEX_BACKFILL_CONCURRENCY",
+        _read("INDEX_BACKFILL_CONCURRENCY", env.int, max(1, METEROID_MAX_CONCURRENCY // 2)),
+    )
+)
+# A scan keeps each input row's identifier ("did it import?"): of customer and subscription
+# imports always, of event imports whose input file is at most this large.
+INDEX_INPUT_MAX_BYTES = int(
+    _positive("INDEX_INPUT_MAX_BYTES", _read("INDEX_INPUT_MAX_BYTES", env.int, 20 * 1024 * 1024))
+)
 # Where a scan reads a job's failures (a function of the IndexedJob; tests put others).
 INDEX_SOURCE = "dashboard.index.sources.meteroid_rows"
 

@@ -10,7 +10,7 @@ from dashboard.failures.reasons import pattern_of
 from dashboard.failures.whole_chunks import WHOLE_CHUNK_REASON
 from dashboard.index.indexing import ScanFailed
 from dashboard.index.models import IndexedJob
-from dashboard.index.rows import CHUNK, RECORD
+from dashboard.index.rows import CHUNK, INPUT, RECORD
 from dashboard.index.sources import SANDBOX_BASE_URL, meteroid_rows, read_chunk_rows, scope_of
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.gateway import get_gateway
@@ -78,9 +78,10 @@ def test_the_rows_of_whole_failed_chunks_follow_the_records_as_the_scan_reads_th
     rows = list(found.rows)
     records = [row for row in rows if row.source == RECORD]
     lost = [row for row in rows if row.source == CHUNK]
+    inputs = [row for row in rows if row.source == INPUT]
     assert len(records) == job.failure_count
     assert lost, "the showcase job has rows of whole failed chunks"
-    assert rows == records + lost
+    assert rows == records + lost + inputs
     assert all(row.failure_id is None and row.chunk_id.startswith("rows-") for row in lost)
     # The very rows the errors CSV gives, under their chunk's row range, their reasons marked.
     read, problem = read_chunk_rows(gateway, job, [row.row - 1 for row in records])
@@ -91,8 +92,8 @@ def test_the_rows_of_whole_failed_chunks_follow_the_records_as_the_scan_reads_th
             read.item_indices, read.identifiers, read.reasons, read.chunk_keys, strict=True
         )
     ]
-    assert found.total == len(rows)
-    assert found.notes["total"] == len(rows)
+    assert found.total == len(records) + len(lost)
+    assert found.notes["total"] == found.total
     assert found.notes["unreadable_rows"] == read.unreadable
     assert found.notes["failed_chunks"] == len(read.chunks)
     assert sum(count for _, count in found.notes["chunk_errors"]) == len(read.chunks)

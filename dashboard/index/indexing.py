@@ -38,18 +38,21 @@ from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
-from dashboard.index.models import IndexedFailure, IndexedJob
+from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
 from dashboard.index.queries import summary_of
-from dashboard.index.rows import FailureRow
-from dashboard.index.writer import write_failures
+from dashboard.index.rows import INPUT, FailureRow, InputRow
+from dashboard.index.writer import write_failures, write_input_rows
 
 logger = logging.getLogger(__name__)
 
 Status = IndexedJob.Status
+AskedBy = IndexedJob.AskedBy
 BATCH_ROWS = 5000  # rows per write: one transaction, one lease check, one progress step
 BATCH_SECONDS = 1.0  # and at least this often while rows come
 SUPERSEDED_GRACE = timedelta(minutes=10)  # how long a replaced index stays for pages reading it
-BACKGROUND_PRIORITY = DEFAULT_TASK_PRIORITY - 10  # scans asked for no page anyone looks at
+# The queue's priority of a scan asked for no page anyone looks at: below a page's, so that
+# the database worker takes every scan a page waits for first.
+BACKGROUND_PRIORITY = DEFAULT_TASK_PRIORITY - 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ class Rows:
     of whole failed chunks could not be, say): stored with the index when it is published."""
 
     total: int
-    rows: Iterator[FailureRow]
+    rows: Iterator[FailureRow | InputRow]
     capped: bool = False
     notes: dict[str, object] = field(default_factory=dict)
 
@@ -102,20 +105,23 @@ def request_index(
 ) -> IndexedJob:
     """The index of `job_id` at `state_key`: made and enqueued on the first request, joined by
     the others while it is queued or running. A failed one stays failed unless `retry`.
-    `background`: asked for no page anyone looks at (a search across jobs reading the jobs
-    of its window), so queued behind the scans that pages wait for."""
-    priority = BACKGROUND_PRIORITY if background else DEFAULT_TASK_PRIORITY
+
+    `background`: asked for no page anyone looks at (the backfill, a search across jobs
+    reading the jobs of its window), so queued behind the scans that pages wait for; a page
+    that asks for an index queued so moves it ahead (with a task of a page's priority)."""
     now = timezone.now()
     indexed, created = IndexedJob.objects.get_or_create(
         base_url=scope.base_url,
         key_fingerprint=scope.key_fingerprint,
         job_id=job_id,
         state_key=state_key,
-        defaults={"updated_at": now},
+        defaults={"updated_at": now, "asked_by": AskedBy.BACKGROUND if background else AskedBy.PAGE},
     )
     if created:
-        transaction.on_commit(lambda: _enqueue(indexed.pk, priority))
+        transaction.on_commit(lambda: _enqueue(indexed.pk))
         return indexed
+    if not background and indexed.asked_by == AskedBy.BACKGROUND and indexed.status == Status.QUEUED:
+        _move_ahead(indexed, now=now)
     if retry and indexed.status == Status.FAILED:
         requeued = IndexedJob.objects.filter(pk=indexed.pk, status=Status.FAILED).update(
             status=Status.QUEUED, error="", attempts=0, task_id="", updated_at=now
@@ -137,11 +143,24 @@ def current_index(scope: Scope, job_id: str, state_key: str | None = None) -> In
     return found.order_by("-finished_at").first()
 
 
-def _enqueue(pk: int, priority: int = DEFAULT_TASK_PRIORITY) -> None:
+def _move_ahead(indexed: IndexedJob, *, now: datetime) -> None:
+    """A page asks for an index queued in the background: it becomes a page's, with a task of
+    a page's priority (the background task, run later, finds it done). Conditional, so that of
+    several pages asking at once one enqueues."""
+    moved = IndexedJob.objects.filter(
+        pk=indexed.pk, status=Status.QUEUED, asked_by=AskedBy.BACKGROUND
+    ).update(asked_by=AskedBy.PAGE, task_id="", updated_at=now)
+    if moved:
+        transaction.on_commit(lambda: _enqueue(indexed.pk))
+    indexed.refresh_from_db()
+
+
+def _enqueue(pk: int) -> None:
     from dashboard.index.tasks import scan_job
 
     indexed = IndexedJob.objects.get(pk=pk)
-    result = scan_job.using(priority=priority).enqueue(
+    background = indexed.asked_by == AskedBy.BACKGROUND
+    result = scan_job.using(priority=BACKGROUND_PRIORITY if background else DEFAULT_TASK_PRIORITY).enqueue(
         base_url=indexed.base_url,
         key_fingerprint=indexed.key_fingerprint,
         job_id=indexed.job_id,
@@ -200,7 +219,7 @@ def reclaim_if_stale(indexed: IndexedJob, *, now: datetime | None = None) -> Ind
             updated_at=now,
         ):
             logger.warning("index of %s failed: its scan stopped %d times", indexed.job_id, indexed.attempts)
-            IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
+            _discard_rows(indexed.pk)
     elif same.update(status=Status.QUEUED, lease_holder="", heartbeat_at=None, task_id="", updated_at=now):
         logger.warning(
             "scan of %s stopped (worker %s gone): enqueued again", indexed.job_id, indexed.lease_holder
@@ -243,6 +262,7 @@ def claim(indexed: IndexedJob, holder: str) -> bool:
             fetched=0,
             records=0,
             chunk_rows=0,
+            input_row_count=0,
             error="",
             updated_at=now,
         )
@@ -354,22 +374,27 @@ def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None, 
     beat.start()
     try:
         # What a dead worker wrote of this index goes: the scan starts again from the top.
-        IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
+        _discard_rows(indexed.pk)
         found = source(indexed)
         _renew(indexed.pk, holder, total=found.total, capped=found.capped)
         batches = _batches(found.rows, BATCH_ROWS, BATCH_SECONDS)
         with _read_ahead(batches, read_ahead) if read_ahead else nullcontext(batches) as ready:
             for batch in ready:
-                beat.fetched += len(batch)
+                failures = [row for row in batch if row.source != INPUT]
+                inputs = [row for row in batch if row.source == INPUT]
+                beat.fetched += len(failures)
                 if beat.lost:
                     raise LeaseLost
                 with transaction.atomic():
                     # The UPDATE takes the row's lock until the rows are in: a worker taking
                     # the scan over waits for them, then deletes them.
                     _renew(indexed.pk, holder, fetched=beat.fetched)
-                    records, chunk_rows = write_failures(indexed, batch)
+                    records, chunk_rows = write_failures(indexed, failures) if failures else (0, 0)
+                    read = write_input_rows(indexed, inputs) if inputs else 0
                     IndexedJob.objects.filter(pk=indexed.pk).update(
-                        records=F("records") + records, chunk_rows=F("chunk_rows") + chunk_rows
+                        records=F("records") + records,
+                        chunk_rows=F("chunk_rows") + chunk_rows,
+                        input_row_count=F("input_row_count") + read,
                     )
         publish(indexed, holder, **found.notes)
     except LeaseLost:
@@ -387,6 +412,12 @@ def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None, 
     return "done"
 
 
+def _discard_rows(pk: int) -> None:
+    """Delete the rows written into an index (failures and input rows), not the index."""
+    IndexedFailure.objects.filter(indexed_job_id=pk).delete()
+    IndexedInputRow.objects.filter(indexed_job_id=pk).delete()
+
+
 def _renew(pk: int, holder: str, **fields) -> None:
     now = timezone.now()
     if not IndexedJob.objects.filter(pk=pk, lease_holder=holder).update(
@@ -396,10 +427,14 @@ def _renew(pk: int, holder: str, **fields) -> None:
 
 
 def publish(indexed: IndexedJob, holder: str, **notes) -> None:
-    """Mark the index done, and the job's older indexes (other states) superseded, at once."""
+    """Mark the index done, and the job's older indexes (other states) superseded, at once.
+    Input rows read only in part (the file turned out too large) are not kept."""
     now = timezone.now()
     with transaction.atomic():
         _renew(indexed.pk, holder, **notes)
+        if not notes.get("input_rows_read"):
+            IndexedInputRow.objects.filter(indexed_job_id=indexed.pk).delete()
+            IndexedJob.objects.filter(pk=indexed.pk).update(input_row_count=0)
         IndexedJob.objects.filter(pk=indexed.pk).update(
             status=Status.DONE,
             fetched=F("records") + F("chunk_rows"),
@@ -436,7 +471,7 @@ def _fail(indexed: IndexedJob, holder: str, message: str) -> None:
             finished_at=now,
             updated_at=now,
         ):
-            IndexedFailure.objects.filter(indexed_job_id=indexed.pk).delete()
+            _discard_rows(indexed.pk)
 
 
 # --- Pruning --------------------------------------------------------------------------------

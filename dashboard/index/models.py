@@ -20,6 +20,10 @@ class IndexedJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
+    class AskedBy(models.TextChoices):
+        PAGE = "page"
+        BACKGROUND = "background"
+
     # The Meteroid it came from, as one API key sees it: never the key itself.
     base_url = models.CharField(max_length=500)
     key_fingerprint = models.CharField(max_length=32)
@@ -51,6 +55,16 @@ class IndexedJob(models.Model):
     # (`queries.summary_of`): its chunks, its largest reason groups, and how many there are.
     summary = models.JSONField(default=dict)
     error = models.TextField(blank=True)  # why the scan failed, for people to read
+    # Who asked for it: a page (scanned first), or no page anyone looks at (the backfill that
+    # keeps recent jobs indexed, a search across jobs reading its window).
+    asked_by = models.CharField(max_length=10, choices=AskedBy.choices, default=AskedBy.PAGE)
+    # The job's entry in Meteroid's list when the backfill last asked (`backfill.list_key`):
+    # an ended job whose entry has not changed is not read again.
+    list_key = models.CharField(max_length=24, blank=True)
+    # Whether the input file's rows were read (`IndexedInputRow`), and why not if not.
+    input_rows_read = models.BooleanField(default=False)
+    input_rows_problem = models.TextField(blank=True)
+    input_row_count = models.PositiveBigIntegerField(default=0)
 
     task_id = models.CharField(max_length=64, blank=True)  # the task that should run it
     attempts = models.PositiveIntegerField(default=0)  # scans started (a dead worker's count)
@@ -137,3 +151,22 @@ class IndexedFailure(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.reason[:60]}"
+
+
+class IndexedInputRow(models.Model):
+    """A row of the job's input file, by its identifier: what tells "imported" from "not in
+    this file" when no failure names it."""
+
+    indexed_job = models.ForeignKey(IndexedJob, on_delete=models.DB_CASCADE, related_name="input_rows")
+    row = models.BigIntegerField()  # 1-based, as `IndexedFailure.row`
+    identifier = models.TextField(null=True)  # noqa: DJ001 (a row may have none)
+    identifier_folded = models.TextField(default="")  # `search.fold`, stripped, as failures'
+
+    class Meta:
+        indexes = [
+            # "Did it import?": one identifier, in every index of a window.
+            models.Index(fields=["identifier_folded", "indexed_job"], name="index_input_identifier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.identifier}"

@@ -10,6 +10,7 @@ from dashboard.meteroid.records import Failure
 
 RECORD = "record"
 CHUNK = "chunk"
+INPUT = "input"
 
 
 class FailureRow(NamedTuple):
@@ -68,3 +69,18 @@ def chunk_row(item_index: int, identifier: str | None, reason: str, chunk_key: s
     """A row of a whole failed chunk (read from the errors CSV): Meteroid gave it no failure
     record, so it has no failure id, and its chunk is named by its rows (`rows-51-100`)."""
     return _row(item_index + 1, None, identifier, reason, chunk_key, CHUNK)
+
+
+class InputRow(NamedTuple):
+    """A row of the job's input file, by its identifier (`IndexedInputRow`)."""
+
+    row: int  # 1-based
+    identifier: str | None
+    identifier_folded: str
+
+    source = INPUT  # not a column: what tells it from a `FailureRow` in a scan's rows
+
+
+def input_row(row: int, identifier: str | None) -> InputRow:
+    """An input row, its identifier folded as a failure's is."""
+    return InputRow(row, identifier, fold(identifier or "").strip())

@@ -15,15 +15,17 @@ from django.conf import settings
 from dashboard.failures.csv_files import errors_delimiter, records, sniff_delimiter, text_lines
 from dashboard.failures.whole_chunks import (
     CHUNK_ERRORS_KEPT,
+    IDENTIFIER_COLUMNS,
     WHOLE_CHUNK_REASON,
     ChunkRows,
     NotRecovered,
+    input_identifiers,
     reads_chunk_rows,
     recover,
 )
 from dashboard.index.indexing import Rows, ScanFailed, Scope, request_index
 from dashboard.index.models import IndexedJob
-from dashboard.index.rows import FailureRow, chunk_row, record_row
+from dashboard.index.rows import FailureRow, InputRow, chunk_row, input_row, record_row
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.client import routine_call_level
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
@@ -50,8 +52,9 @@ def ask(job: JobDetail, *, gateway: Gateway | None = None, retry: bool = False) 
 
 def meteroid_rows(indexed: IndexedJob) -> Rows:
     """Every failure record of the job (up to SCAN_MAX_FAILURES), in file order, read
-    `SCAN_CONCURRENCY` pages at a time. Meteroid failing, or a terminal job giving fewer
-    failures than it announced, fails the scan with the gateway's message."""
+    `scan_concurrency` pages at a time, then the rows of its whole failed chunks, then its
+    input file's rows (`InputRow`), where they are read. Meteroid failing, or a terminal job
+    giving fewer failures than it announced, fails the scan with the gateway's message."""
     gateway = get_gateway()
     if scope_of(gateway) != Scope(indexed.base_url, indexed.key_fingerprint):
         raise ScanFailed("This worker talks to another Meteroid (or with another key) than the one asked.")
@@ -67,13 +70,21 @@ def meteroid_rows(indexed: IndexedJob) -> Rows:
                 "its new state is scanned when a page asks for it."
             )
         odd: Counter = Counter()
-        total, failures = stream_failures(gateway, job, odd=odd)
+        total, failures = stream_failures(gateway, job, odd=odd, concurrency=scan_concurrency(indexed))
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
     cap = settings.SCAN_MAX_FAILURES
     found = Rows(total=min(total, cap), rows=iter(()), capped=total > cap, notes=job_notes(job))
     found.rows = _rows(gateway, job, islice(failures, cap), found, odd)
     return found
+
+
+def scan_concurrency(indexed: IndexedJob) -> int:
+    """Pages of failures a scan reads at once: SCAN_CONCURRENCY, or for a scan asked in the
+    background (the backfill) no more than its share of the budget (INDEX_BACKFILL_CONCURRENCY)."""
+    if indexed.asked_by == IndexedJob.AskedBy.BACKGROUND:
+        return min(settings.SCAN_CONCURRENCY, settings.INDEX_BACKFILL_CONCURRENCY)
+    return settings.SCAN_CONCURRENCY
 
 
 def job_notes(job: JobDetail) -> dict[str, object]:
@@ -89,7 +100,7 @@ def job_notes(job: JobDetail) -> dict[str, object]:
 
 def _rows(
     gateway: Gateway, job: JobDetail, failures: Iterator[Failure], found: Rows, odd: Counter
-) -> Iterator[FailureRow]:
+) -> Iterator[FailureRow | InputRow]:
     records: set[int] = set()
     try:
         for failure in failures:
@@ -98,6 +109,7 @@ def _rows(
         found.notes["records_apart"] = odd["apart"]
         found.notes["records_unreadable"] = odd["unreadable"]
         yield from _chunk_rows(gateway, job, records, found)
+        yield from _input_rows(gateway, job, found)
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
 
@@ -180,3 +192,66 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     if first:
         yield first
     yield from rest
+
+
+class _TooLarge(Exception):
+    """The input file is larger than the dashboard reads of its job type."""
+
+
+def input_rows_problem(job: JobDetail, found: Rows) -> str:
+    """Why the scan does not read the job's input rows, or "" when it does: they tell a row
+    imported from one not in the file only when every failure of the job is known."""
+    if job.job_type not in IDENTIFIER_COLUMNS:
+        return "the dashboard reads the input rows of customer, subscription and event imports only."
+    if not job.input_file_url:
+        return "Meteroid gives no link to the job's input file."
+    if found.capped:
+        return "the job has more failures than the dashboard reads: a row without one may yet have failed."
+    if found.notes.get("chunk_rows_problem"):
+        return "the rows of its whole failed chunks could not be read: a row without a failure may yet have failed."
+    return ""
+
+
+def _input_rows(gateway: Gateway, job: JobDetail, found: Rows) -> Iterator[InputRow]:
+    """Each row of the job's input file by its identifier, with `input_rows_read` (or why
+    not, `input_rows_problem`) in the index's notes. A file that turns out too large, or
+    unreadable, halfway leaves its rows out: `publish` keeps none of them then."""
+    found.notes["input_rows_read"] = False
+    if problem := input_rows_problem(job, found):
+        found.notes["input_rows_problem"] = problem
+        return
+    limit = settings.INDEX_INPUT_MAX_BYTES if job.job_type == "EVENT_CSV_IMPORT" else None
+    try:
+        with gateway.open_file(job.input_file_url, default_filename="input.csv") as download:
+            if limit is not None and download.length is not None and download.length > limit:
+                raise _TooLarge
+            lines = text_lines(_at_most(download.iter_chunks(), limit))
+            header = next(lines, "")
+            for row, identifier in input_identifiers(
+                records(_chain(header, lines), sniff_delimiter(header)), job.job_type or ""
+            ):
+                yield input_row(row, identifier)
+    except _TooLarge:
+        found.notes["input_rows_problem"] = (
+            f"its input file is larger than the dashboard reads of an event import ({limit:,} bytes)."
+        )
+        return
+    except csv.Error as exc:
+        found.notes["input_rows_problem"] = f"its input file cannot be read as CSV: {exc}."
+        return
+    except MeteroidError as error:
+        if error.kind is ErrorKind.NOT_FOUND:
+            found.notes["input_rows_problem"] = "Meteroid no longer has its input file."
+            return
+        raise
+    found.notes["input_rows_read"] = True
+
+
+def _at_most(chunks: Iterator[bytes], limit: int | None) -> Iterator[bytes]:
+    """The chunks, raising `_TooLarge` once more than `limit` bytes came (None: no limit)."""
+    read = 0
+    for chunk in chunks:
+        read += len(chunk)
+        if limit is not None and read > limit:
+            raise _TooLarge
+        yield chunk

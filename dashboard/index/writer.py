@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from django.db import connections, router, transaction
 
-from dashboard.index.models import IndexedFailure, IndexedJob
-from dashboard.index.rows import COLUMNS, MASKED, RECORD, FailureRow
+from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
+from dashboard.index.rows import COLUMNS, MASKED, RECORD, FailureRow, InputRow
 
 INSERT_BATCH = 2000  # rows per executemany
 
@@ -72,3 +72,28 @@ def _insert(connection, job_pk: int, rows: Iterable[FailureRow]) -> tuple[int, i
         if batch:
             cursor.executemany(sql, batch)
     return records, chunks
+
+
+def write_input_rows(indexed_job: IndexedJob, rows: Iterable[InputRow]) -> int:
+    """Write the input file's `rows` into `indexed_job`'s index; how many. Atomic."""
+    alias = router.db_for_write(IndexedInputRow)
+    connection = connections[alias]
+    table = connection.ops.quote_name(IndexedInputRow._meta.db_table)
+    names = ("indexed_job_id", *InputRow._fields)
+    columns = ", ".join(connection.ops.quote_name(name) for name in names)
+    values = [(indexed_job.pk, *row) for row in rows]
+    with transaction.atomic(using=alias):
+        if connection.vendor == "postgresql":
+            with (
+                connection.wrap_database_errors,
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for value in values:
+                    copy.write_row(value)
+        else:
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"  # noqa: S608 (our names)
+            with connection.cursor() as cursor:
+                for start in range(0, len(values), INSERT_BATCH):
+                    cursor.executemany(sql, values[start : start + INSERT_BATCH])
+    return len(values)

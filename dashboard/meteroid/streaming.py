@@ -18,14 +18,19 @@ PAGE_SIZE = 100  # the most the API gives in one call
 
 
 def stream_failures(
-    gateway: Gateway, job: JobDetail, *, chunk_id: str | None = None, odd: Counter | None = None
+    gateway: Gateway,
+    job: JobDetail,
+    *,
+    chunk_id: str | None = None,
+    odd: Counter | None = None,
+    concurrency: int | None = None,
 ) -> tuple[int, Iterator[Failure]]:
     """Every failure of `job` (or of one chunk) straight from Meteroid, in file order, for an
     export that cannot wait for (or go beyond) the scan. Holds a few pages at a time.
 
     The first page is read at once, so that Meteroid being down is an error before any byte
-    is sent; it also tells the total, returned first. The rest come `SCAN_CONCURRENCY` pages
-    ahead. Raises `MeteroidError` while iterating if a page cannot be had, or if a terminal
+    is sent; it also tells the total, returned first. The rest come `concurrency` pages
+    ahead (SCAN_CONCURRENCY unless said). Raises `MeteroidError` while iterating if a page cannot be had, or if a terminal
     job gives fewer failures than announced: a cut file must not pass for a whole one. A
     terminal job's page that contradicts the first (its count moved, or it is short before
     the end) stops the reading there, without reading on to the end.
@@ -52,12 +57,12 @@ def stream_failures(
 
     def pages() -> Iterator[FailurePage]:
         yield first
-        concurrency = settings.SCAN_CONCURRENCY
-        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export-page")
+        ahead_by = concurrency or settings.SCAN_CONCURRENCY
+        pool = ThreadPoolExecutor(max_workers=ahead_by, thread_name_prefix="export-page")
         try:
             offsets = iter(range(PAGE_SIZE, total, PAGE_SIZE))
             ahead: deque = deque()
-            for offset in islice(offsets, concurrency):
+            for offset in islice(offsets, ahead_by):
                 ahead.append((offset, pool.submit(read, offset)))
             while ahead:
                 offset, future = ahead.popleft()
