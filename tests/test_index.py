@@ -137,9 +137,11 @@ def test_on_postgresql_search_has_trigram_indexes():
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'index_indexedfailure'")
         definitions = dict(cursor.fetchall())
-    assert "gin_trgm_ops" in definitions["index_failure_reason_trgm"]
-    assert "upper(reason)" in definitions["index_failure_reason_trgm"]
-    assert "upper(identifier)" in definitions["index_failure_identifier_trgm"]
+    # On the folded columns search compares (migration 0003 moved them there).
+    assert "gin_trgm_ops" in definitions["index_failure_reason_folded_trgm"]
+    assert "(reason_folded gin_trgm_ops)" in definitions["index_failure_reason_folded_trgm"]
+    assert "(identifier_folded gin_trgm_ops)" in definitions["index_failure_identifier_folded_trgm"]
+    assert "index_failure_reason_trgm" not in definitions
 
 
 def test_a_failure_record_is_never_written_twice_into_one_index():

@@ -243,19 +243,16 @@ def recover(
 def input_identifiers(input_records: Iterator[Record], job_type: str) -> Iterator[tuple[int, str | None]]:
     """(row, identifier) of each row of an input file, header first in `input_records`: rows
     numbered from 1 as failures are, the identifier as `recover` reads it (the first of the
-    job type's identifier columns with a value), None for a row Meteroid cannot read."""
+    job type's identifier columns with a value). A row with too few cells (which Meteroid
+    fails, often without an identifier) keeps the ones it has: it is in the file."""
     header = next(input_records, None)
     if header is None:
         return
-    columns = _cells(header)
-    width = len(columns)
-    identify = _identifier_columns(columns, job_type)
+    identify = _identifier_columns(_cells(header), job_type)
     for index, record in enumerate(input_records):
-        if len(record.cells) != width:
-            yield index + 1, None
-            continue
         cells = _cells(record)
-        yield index + 1, next((cells[i].strip() for i in identify if cells[i].strip()), None)
+        found = (cells[i].strip() for i in identify if i < len(cells) and cells[i].strip())
+        yield index + 1, next(found, None)
 
 
 def _cells(record: Record) -> list[str]:

@@ -1,16 +1,28 @@
 """The indexes that pages across jobs read: of one Meteroid (`Scope`), published and current
-(not replaced by a newer state's), of the jobs created within a window."""
+(not replaced by a newer state's), of the jobs created within a window; and what became of
+one identifier's rows in each ("did it import?")."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 
+from dashboard.failures.search import clean_query
 from dashboard.index.indexing import Scope
-from dashboard.index.models import IndexedFailure, IndexedJob
+from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
+
+IMPORTED = "imported (no failure)"
+NO_FAILURE_YET = "no failure so far (the job was still running)"
+FAILED = "failed: "  # followed by the reason
+WHOLE_CHUNK = "in a chunk that failed as a whole"
+NOT_IN_FILE = "not in this file"
+FAILURES_ONLY = "looked at failures only"
+
+type Outcomes = list[tuple[int | None, str]]
 
 
 def current_indexes(
@@ -100,3 +112,53 @@ def latest_unpublished(scope: Scope, job_ids: Iterable[str]) -> dict[str, Indexe
         status__in=(IndexedJob.Status.QUEUED, IndexedJob.Status.RUNNING, IndexedJob.Status.FAILED),
     ).order_by("created_at", "pk")
     return {indexed.job_id: indexed for indexed in found}
+
+
+def import_outcomes(indexes: Iterable[IndexedJob], needle: str) -> dict[IndexedJob, Outcomes]:
+    """What became of the rows whose identifier is `needle` (exactly, as search folds it), per
+    index, in the order given: [(row, outcome)], rows in file order. A failure of the row
+    says "failed: <reason>" (or WHOLE_CHUNK); a row of the input file without one, IMPORTED
+    (NO_FAILURE_YET while the job ran). With no such row: NOT_IN_FILE where the index read the
+    input file's rows, FAILURES_ONLY where it did not (it cannot tell). No needle: nothing."""
+    indexes = list(indexes)
+    query = clean_query(needle)
+    if not query or not indexes:
+        return {}
+    inputs = _input_rows(indexes, query)
+    # A row's failures, whatever identifier Meteroid gave them (a row too short to read has
+    # none), and the failures that name the identifier.
+    named = Q(indexed_job_id__in=[index.pk for index in indexes], identifier_folded=query)
+    for job_pk, rows in inputs.items():
+        named |= Q(indexed_job_id=job_pk, row__in=rows)
+    failures: dict[int, Outcomes] = defaultdict(list)
+    for job_pk, row, source, reason in (
+        IndexedFailure.objects.filter(named)
+        .order_by("indexed_job_id", "row", "pk")
+        .values_list("indexed_job_id", "row", "source", "reason")
+    ):
+        whole = source == IndexedFailure.Source.CHUNK
+        failures[job_pk].append((row, WHOLE_CHUNK if whole else FAILED + reason))
+    return {index: _outcomes(index, failures[index.pk], inputs[index.pk]) for index in indexes}
+
+
+def _input_rows(indexes: list[IndexedJob], query: str) -> dict[int, list[int]]:
+    """The rows of each index's input file whose identifier is `query`, of the indexes that
+    read theirs."""
+    read = [index.pk for index in indexes if index.input_rows_read]
+    inputs: dict[int, list[int]] = defaultdict(list)
+    for job_pk, row in (
+        IndexedInputRow.objects.filter(indexed_job_id__in=read, identifier_folded=query)
+        .order_by("indexed_job_id", "row")
+        .values_list("indexed_job_id", "row")
+    ):
+        inputs[job_pk].append(row)
+    return inputs
+
+
+def _outcomes(index: IndexedJob, failures: Outcomes, input_rows: list[int]) -> Outcomes:
+    failed = {row for row, _ in failures}
+    passed = NO_FAILURE_YET if index.active else IMPORTED
+    found = sorted(failures + [(row, passed) for row in input_rows if row not in failed], key=lambda o: o[0])
+    if found:
+        return found
+    return [(None, NOT_IN_FILE if index.input_rows_read else FAILURES_ONLY)]
