@@ -5,7 +5,9 @@ again, so a worker that dies mid-scan would leave its scan unfinished for good. 
 a thread beside the worker loop, puts such scans back in the queue once their lease has
 expired (`indexing.sweep`), and prunes old indexes (and the queue's finished tasks) every
 PRUNE_EVERY seconds. Every worker runs one; reclaiming is conditional, so two sweepers never
-enqueue one scan twice.
+enqueue one scan twice. It also enqueues a round of the backfill every INDEX_BACKFILL_SECONDS
+(`backfill.enqueue_round`: one for the workers sharing a cache), which keeps every job of
+INDEX_WINDOW_DAYS indexed, behind the scans pages ask for.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.core.management import call_command
 from django.db import connections
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
-from dashboard.index import indexing
+from dashboard.index import backfill, indexing
 
 logger = logging.getLogger("dashboard.index")
 
@@ -30,7 +32,7 @@ TASK_RESULT_DAYS = 7
 class Sweeper(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="index-sweeper", daemon=True)
-        self.every = max(0.5, settings.INDEX_LEASE_SECONDS / 2)
+        self.every = max(0.5, min(settings.INDEX_LEASE_SECONDS, settings.INDEX_BACKFILL_SECONDS) / 2)
         self.last_prune: float | None = None  # prunes on its first round
         self.stopping = threading.Event()
 
@@ -39,6 +41,7 @@ class Sweeper(threading.Thread):
             try:
                 if found := indexing.sweep():
                     logger.info("sweeper: %d stopped scan(s) enqueued again", found)
+                backfill.enqueue_round()
                 if self.last_prune is None or time.monotonic() - self.last_prune >= PRUNE_EVERY:
                     self.last_prune = time.monotonic()
                     if deleted := indexing.prune():
@@ -52,7 +55,10 @@ class Sweeper(threading.Thread):
 
 
 class Command(DbWorker):
-    help = "Run background tasks (scans of jobs, pruning), and take over scans of dead workers."
+    help = (
+        "Run background tasks (scans of jobs, pruning), keep recent jobs indexed, "
+        "and take over scans of dead workers."
+    )
 
     def handle(self, *args, **options) -> None:
         Sweeper().start()
