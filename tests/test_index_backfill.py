@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from dashboard.index import sources
-from dashboard.index.backfill import LIST_PAGE, backfill, enqueue_round
+from dashboard.index.backfill import LIST_PAGE, backfill, take_turn
 from dashboard.index.indexing import BACKFILL_PRIORITY, Scope
 from dashboard.index.models import IndexedJob
 from dashboard.index.sources import scan_concurrency, scope_of
@@ -200,12 +200,12 @@ def test_a_backfill_index_a_page_asks_for_later_is_not_the_backfills_any_more_on
     assert not DBTaskResult.objects.exists()
 
 
-def test_rounds_are_enqueued_once_a_period_behind_pages(settings, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        assert enqueue_round()
-        assert not enqueue_round()  # another worker's sweeper, within the period
-    task = DBTaskResult.objects.get()
-    assert (task.task_path, task.priority) == ("dashboard.index.tasks.backfill_indexes", BACKFILL_PRIORITY)
+def test_one_worker_of_those_sharing_a_cache_runs_a_round_in_a_period(settings, clock):
+    settings.INDEX_BACKFILL_SECONDS = 60
+    assert take_turn()
+    assert not take_turn()  # another worker, within the period
+    clock.advance(61)
+    assert take_turn()
 
 
 # --- The budget -----------------------------------------------------------------------------------

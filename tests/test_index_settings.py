@@ -39,9 +39,31 @@ def test_tasks_run_inside_requests_only_on_a_developer_machine():
         ("INDEX_RETENTION_DAYS", "a month"),
         ("INDEX_LEASE_SECONDS", "-5"),
         ("INDEX_MAX_ATTEMPTS", "0"),
+        ("INDEX_WINDOW_DAYS", "0"),
+        ("INDEX_WINDOW_DAYS", "a month"),
+        ("INDEX_BACKFILL_SECONDS", "-1"),
+        ("INDEX_BACKFILL_CONCURRENCY", "0"),
+        ("INDEX_INPUT_MAX_BYTES", "0"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_and_is_named(name, value):
     result = _tasks(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def _backfill(**env: str) -> list[str]:
+    result = python(
+        "from django.conf import settings; print(settings.INDEX_WINDOW_DAYS, "
+        "settings.INDEX_BACKFILL_SECONDS, settings.INDEX_BACKFILL_CONCURRENCY, settings.INDEX_INPUT_MAX_BYTES)",
+        env=environment(**env),
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_backfill_keeps_30_days_with_half_the_budget_by_default():
+    assert _backfill() == ["30.0", "60.0", "6", str(20 * 1024 * 1024)]
+    assert _backfill(METEROID_MAX_CONCURRENCY="1")[2] == "1"
+    assert _backfill(METEROID_MAX_CONCURRENCY="9")[2] == "4"
+    assert _backfill(INDEX_BACKFILL_CONCURRENCY="3", INDEX_WINDOW_DAYS="7")[:3] == ["7.0", "60.0", "3"]

@@ -45,6 +45,8 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": "index-worker-test-only-" + "x" * 40,
         "LOG_LEVEL": "INFO",
+        # The backfill only where a test says: its scans would be in every other's way.
+        "INDEX_BACKFILL_SECONDS": "86400",
         **extra,
     }
 
@@ -214,7 +216,9 @@ def test_a_worker_process_indexes_a_job_of_the_sandbox_end_to_end(sqlite_databas
     stored = _indexed_failures(sqlite_database, index["pk"])
     assert len(stored) == 3522
     assert {row for row in stored if row[0] is not None} == _sandbox_failures(SMALL_JOB)
-    assert sqlite_database.query("SELECT status FROM django_tasks_database_dbtaskresult") == [("SUCCESSFUL",)]
+    assert sqlite_database.query(
+        "SELECT status FROM django_tasks_database_dbtaskresult WHERE priority = 0"
+    ) == [("SUCCESSFUL",)]
 
 
 @pytest.mark.postgres
@@ -261,3 +265,29 @@ def test_a_worker_killed_mid_scan_is_taken_over_by_another_with_no_row_twice(pos
         ("RUNNING",),
         ("SUCCESSFUL",),
     ]
+
+
+def test_a_worker_process_keeps_the_jobs_of_the_window_indexed_by_itself(sqlite_database, tmp_path):
+    # The window: the live jobs of the last half hour or so (small ones), asked by no page.
+    env = _env(sqlite_database.url, INDEX_BACKFILL_SECONDS="1", INDEX_WINDOW_DAYS="0.02")
+    checked(manage("migrate", "--noinput", "-v", "0", env=env))
+    log = tmp_path / "worker.log"
+
+    def indexes() -> list[tuple]:
+        return sqlite_database.query("SELECT job_id, status, asked_by, input_rows_read FROM index_indexedjob")
+
+    with _worker(env, log):
+        _wait_for(
+            "the window's jobs are indexed",
+            lambda: (found := indexes()) and all(status in ("done", "failed") for _, status, _, _ in found),
+            90,
+            (log,),
+        )
+    found = indexes()
+    assert {asked_by for _, _, asked_by, _ in found} == {"backfill"}
+    assert {status for _, status, _, _ in found} == {"done"}
+    assert any(read for *_, read in found), "the input rows of the window's imports are read too"
+    tasks = sqlite_database.query(
+        "SELECT task_path, priority, status FROM django_tasks_database_dbtaskresult"
+    )
+    assert {(path, priority) for path, priority, _ in tasks} == {("dashboard.index.tasks.scan_job", -10)}

@@ -2,8 +2,8 @@
 indexed in its current state, whether or not a page asked for it (pages across jobs read
 the indexes of a window, and find them there).
 
-A round (`backfill`, a task the sweeper of `index_worker` enqueues every
-INDEX_BACKFILL_SECONDS) lists the window's jobs, newest first, and asks for the index of
+A round (`backfill`, run by a thread of `index_worker` every INDEX_BACKFILL_SECONDS, beside
+the loop that runs tasks: a long round never holds a scan back) lists the window's jobs, newest first, and asks for the index of
 each in its current state. A job's detail (which its state key needs) is read only where the
 list says it may have changed: a job never asked for, an active one, an ended one whose entry
 in the list is not the one last seen. A job whose index is still being made waits for the
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from dashboard.index.indexing import BACKFILL_PRIORITY, Scope, request_index
+from dashboard.index.indexing import Scope, request_index
 from dashboard.index.models import IndexedJob
 from dashboard.index.sources import scope_of
 from dashboard.meteroid.cache import job_state_key
@@ -36,7 +36,7 @@ from dashboard.meteroid.records import Job
 logger = logging.getLogger(__name__)
 
 LIST_PAGE = 100  # jobs per page of the list: the most Meteroid gives
-ROUND_KEY = "mtr:index-backfill-round"  # held for a period by the process that enqueued a round
+ROUND_KEY = "mtr:index-backfill-round"  # held for a period by the process whose turn it is
 Status = IndexedJob.Status
 
 
@@ -127,12 +127,7 @@ def backfill(*, gateway: Gateway | None = None, now: datetime | None = None) -> 
     return Round(listed, looked, asked)
 
 
-def enqueue_round() -> bool:
-    """Enqueue a round, unless one was enqueued less than INDEX_BACKFILL_SECONDS ago (by any
-    worker sharing the cache); whether it was. The round waits behind pages' scans."""
-    from dashboard.index.tasks import backfill_indexes
-
-    if not cache.add(ROUND_KEY, 1, timeout=settings.INDEX_BACKFILL_SECONDS):
-        return False
-    backfill_indexes.using(priority=BACKFILL_PRIORITY).enqueue()
-    return True
+def take_turn() -> bool:
+    """Whether this process runs the next round: the first to ask in a period of
+    INDEX_BACKFILL_SECONDS, of the workers sharing the cache."""
+    return bool(cache.add(ROUND_KEY, 1, timeout=settings.INDEX_BACKFILL_SECONDS))

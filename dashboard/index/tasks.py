@@ -39,16 +39,3 @@ def scan_job(*, base_url: str, key_fingerprint: str, job_id: str, state_key: str
 def prune_indexes() -> int:
     """Delete the indexes past INDEX_RETENTION_DAYS (and those replaced a while ago)."""
     return indexing.prune()
-
-
-@task
-def backfill_indexes() -> str:
-    """A round of the backfill: ask for the index of every job of INDEX_WINDOW_DAYS in its
-    current state (`backfill.backfill`). Enqueued by the sweeper of each worker."""
-    from dashboard.index.backfill import backfill
-
-    done = backfill()
-    logger.info(
-        "backfill: %d job(s) of the window, %d read, %d index(es) asked", done.listed, done.looked, done.asked
-    )
-    return f"{done.listed} listed, {done.looked} read, {done.asked} asked"

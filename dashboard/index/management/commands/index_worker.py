@@ -5,9 +5,11 @@ again, so a worker that dies mid-scan would leave its scan unfinished for good. 
 a thread beside the worker loop, puts such scans back in the queue once their lease has
 expired (`indexing.sweep`), and prunes old indexes (and the queue's finished tasks) every
 PRUNE_EVERY seconds. Every worker runs one; reclaiming is conditional, so two sweepers never
-enqueue one scan twice. It also enqueues a round of the backfill every INDEX_BACKFILL_SECONDS
-(`backfill.enqueue_round`: one for the workers sharing a cache), which keeps every job of
-INDEX_WINDOW_DAYS indexed, behind the scans pages ask for.
+enqueue one scan twice.
+
+A third thread, the backfiller, runs a round of the backfill every INDEX_BACKFILL_SECONDS (one
+worker of those sharing a cache does): every job of INDEX_WINDOW_DAYS is kept indexed, by
+scans that wait behind the ones pages ask for (`dashboard.index.backfill`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ TASK_RESULT_DAYS = 7
 class Sweeper(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="index-sweeper", daemon=True)
-        self.every = max(0.5, min(settings.INDEX_LEASE_SECONDS, settings.INDEX_BACKFILL_SECONDS) / 2)
+        self.every = max(0.5, settings.INDEX_LEASE_SECONDS / 2)
         self.last_prune: float | None = None  # prunes on its first round
         self.stopping = threading.Event()
 
@@ -41,7 +43,6 @@ class Sweeper(threading.Thread):
             try:
                 if found := indexing.sweep():
                     logger.info("sweeper: %d stopped scan(s) enqueued again", found)
-                backfill.enqueue_round()
                 if self.last_prune is None or time.monotonic() - self.last_prune >= PRUNE_EVERY:
                     self.last_prune = time.monotonic()
                     if deleted := indexing.prune():
@@ -54,6 +55,29 @@ class Sweeper(threading.Thread):
                 connections.close_all()
 
 
+class Backfiller(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(name="index-backfill", daemon=True)
+        self.every = settings.INDEX_BACKFILL_SECONDS
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            try:
+                if backfill.take_turn():
+                    done = backfill.backfill()
+                    logger.info(
+                        "backfill: %d job(s) of the window, %d read, %d index(es) asked",
+                        done.listed,
+                        done.looked,
+                        done.asked,
+                    )
+            except Exception:  # Meteroid or the database away for a moment: next round
+                logger.exception("index backfill failed")
+            finally:
+                connections.close_all()
+
+
 class Command(DbWorker):
     help = (
         "Run background tasks (scans of jobs, pruning), keep recent jobs indexed, "
@@ -62,4 +86,5 @@ class Command(DbWorker):
 
     def handle(self, *args, **options) -> None:
         Sweeper().start()
+        Backfiller().start()
         super().handle(*args, **options)
