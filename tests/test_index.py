@@ -16,8 +16,8 @@ from django_tasks_db.models import DBTaskResult
 from dashboard.failures.reasons import NORMALISER_VERSION, pattern_of
 from dashboard.index import indexing, queries, writer
 from dashboard.index.indexing import Rows, Scope, current_index, request_index, run_scan
-from dashboard.index.models import IndexedFailure, IndexedJob
-from dashboard.index.rows import CHUNK, RECORD, FailureRow, chunk_row, record_row
+from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
+from dashboard.index.rows import CHUNK, RECORD, FailureRow, chunk_row, input_row, record_row
 from dashboard.meteroid.records import Failure
 
 pytestmark = pytest.mark.django_db
@@ -455,3 +455,49 @@ def test_exports_stream_every_row_in_file_order_and_deep_pages_follow_the_last_r
         after = (page[-1].row, page[-1].id)
     assert [row for page in pages for row in page] == [f.row for f in queries.failures(indexed, plan)]
     assert pages[1] == [f.row for f in queries.page(indexed, plan, number=1, size=7)]
+
+
+# --- Input rows -----------------------------------------------------------------------------------
+
+
+def _with_input(failures: list[FailureRow], inputs: int, *, read: bool):
+    def source(indexed: IndexedJob) -> Rows:
+        found = Rows(total=len(failures), rows=iter(()))
+
+        def rows():
+            yield from failures
+            yield from (input_row(n, f"row-{n - 1}") for n in range(1, inputs + 1))
+            found.notes["input_rows_read"] = read
+
+        found.rows = rows()
+        return found
+
+    return source
+
+
+def test_a_scan_writes_the_input_rows_beside_the_failures_and_counts_them_apart(monkeypatch):
+    monkeypatch.setattr(indexing, "BATCH_ROWS", 7)  # failures and input rows in one batch too
+    indexed = _index()
+    assert run_scan(indexed, _with_input(_failures(10), 12, read=True), read_ahead=0) == "done"
+    indexed.refresh_from_db()
+    assert (indexed.records, indexed.fetched, indexed.total) == (10, 10, 10)
+    assert (indexed.input_rows_read, indexed.input_row_count) == (True, 12)
+    rows = list(
+        IndexedInputRow.objects.filter(indexed_job=indexed).order_by("row").values_list("row", "identifier")
+    )
+    assert rows == [(n, f"row-{n - 1}") for n in range(1, 13)]
+
+
+def test_input_rows_read_only_in_part_are_not_kept():
+    indexed = _index()
+    assert run_scan(indexed, _with_input(_failures(3), 5, read=False), read_ahead=0) == "done"
+    indexed.refresh_from_db()
+    assert (indexed.status, indexed.input_rows_read, indexed.input_row_count) == (Status.DONE, False, 0)
+    assert not IndexedInputRow.objects.exists()
+
+
+def test_a_scan_taken_over_starts_its_input_rows_again_too():
+    indexed = _index(status=Status.RUNNING, lease_holder="", attempts=1)
+    writer.write_input_rows(indexed, [input_row(1, "left-by-a-dead-worker")])
+    assert run_scan(indexed, _with_input([], 2, read=True), read_ahead=0) == "done"
+    assert sorted(IndexedInputRow.objects.values_list("identifier", flat=True)) == ["row-0", "row-1"]

@@ -59,6 +59,9 @@ def test_a_job_with_more_failures_than_the_cap_is_read_to_the_cap(settings):
     settings.SCAN_MAX_FAILURES = 150
     found = meteroid_rows(_asked())
     assert (found.total, found.capped, len(list(found.rows))) == (150, True, 150)
+    # A row without a failure among those read may yet have failed: its input rows are not read.
+    assert found.notes["input_rows_read"] is False
+    assert "more failures than the dashboard reads" in found.notes["input_rows_problem"]
 
 
 def test_a_scan_of_a_state_the_ended_job_has_left_fails_and_says_why():
