@@ -16,7 +16,6 @@ from dashboard.index.indexing import Scope
 from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
 
 IMPORTED = "imported (no failure)"
-NO_FAILURE_YET = "no failure so far (the job was still running)"
 FAILED = "failed: "  # followed by the reason
 WHOLE_CHUNK = "in a chunk that failed as a whole"
 NOT_IN_FILE = "not in this file"
@@ -117,9 +116,9 @@ def latest_unpublished(scope: Scope, job_ids: Iterable[str]) -> dict[str, Indexe
 def import_outcomes(indexes: Iterable[IndexedJob], needle: str) -> dict[IndexedJob, Outcomes]:
     """What became of the rows whose identifier is `needle` (exactly, as search folds it), per
     index, in the order given: [(row, outcome)], rows in file order. A failure of the row
-    says "failed: <reason>" (or WHOLE_CHUNK); a row of the input file without one, IMPORTED
-    (NO_FAILURE_YET while the job ran). With no such row: NOT_IN_FILE where the index read the
-    input file's rows, FAILURES_ONLY where it did not (it cannot tell). No needle: nothing."""
+    says "failed: <reason>" (or WHOLE_CHUNK); a row of the input file without one, IMPORTED.
+    With no such row: NOT_IN_FILE where the index read the input file's rows, FAILURES_ONLY
+    where it did not (a running job's, say: it cannot tell). No needle: nothing."""
     indexes = list(indexes)
     query = clean_query(needle)
     if not query or not indexes:
@@ -157,8 +156,9 @@ def _input_rows(indexes: list[IndexedJob], query: str) -> dict[int, list[int]]:
 
 def _outcomes(index: IndexedJob, failures: Outcomes, input_rows: list[int]) -> Outcomes:
     failed = {row for row, _ in failures}
-    passed = NO_FAILURE_YET if index.active else IMPORTED
-    found = sorted(failures + [(row, passed) for row in input_rows if row not in failed], key=lambda o: o[0])
+    found = sorted(
+        failures + [(row, IMPORTED) for row in input_rows if row not in failed], key=lambda o: o[0]
+    )
     if found:
         return found
     return [(None, NOT_IN_FILE if index.input_rows_read else FAILURES_ONLY)]

@@ -203,6 +203,9 @@ def input_rows_problem(job: JobDetail, found: Rows) -> str:
     imported from one not in the file only when every failure of the job is known."""
     if job.job_type not in IDENTIFIER_COLUMNS:
         return "the dashboard reads the input rows of customer, subscription and event imports only."
+    if job.is_active:
+        # Its rows may yet fail; and a running job is scanned again at every change.
+        return "the job is still running: its input rows are read once it has ended."
     if not job.input_file_url:
         return "Meteroid gives no link to the job's input file."
     if found.capped:
