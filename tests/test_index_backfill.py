@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from dashboard.index import sources
 from dashboard.index.backfill import LIST_PAGE, backfill, take_turn
-from dashboard.index.indexing import BACKFILL_PRIORITY, Scope
+from dashboard.index.indexing import BACKGROUND_PRIORITY, Scope
 from dashboard.index.models import IndexedJob
 from dashboard.index.sources import scan_concurrency, scope_of
 from dashboard.meteroid import streaming
@@ -70,7 +70,7 @@ def test_a_round_asks_for_every_job_of_the_window_once_in_its_current_state(sett
     gateway = get_gateway()
     for index in asked:
         assert index.state_key == job_state_key(gateway.job(index.job_id))
-        assert (index.asked_by, index.status) == (AskedBy.BACKFILL, Status.QUEUED)
+        assert (index.asked_by, index.status) == (AskedBy.BACKGROUND, Status.QUEUED)
         assert scope_of(gateway) == Scope(index.base_url, index.key_fingerprint)
 
 
@@ -122,7 +122,7 @@ def test_a_retried_job_is_asked_for_again_as_it_runs_and_once_it_has_ended(setti
     running = IndexedJob.objects.filter(job_id=RETRYABLE).exclude(pk=first.pk).get()
     assert RETRYABLE in read
     assert running.state_key == job_state_key(get_gateway().job(RETRYABLE)) != first.state_key
-    assert running.asked_by == AskedBy.BACKFILL
+    assert running.asked_by == AskedBy.BACKGROUND
     _scanned()
     # The retry ends: its entry in the list changes, and the ended state is asked for.
     settings.SANDBOX_TIME_OFFSET_SECONDS += 120
@@ -153,7 +153,7 @@ def test_the_backfills_scans_wait_behind_a_pages_in_the_queue(settings, django_c
     with django_capture_on_commit_callbacks(execute=True):
         backfill()
     queued = list(DBTaskResult.objects.all())
-    assert queued and {task.priority for task in queued} == {BACKFILL_PRIORITY}
+    assert queued and {task.priority for task in queued} == {BACKGROUND_PRIORITY}
     gateway = get_gateway()
     page_job = gateway.job(SHOWCASE["customers"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -181,7 +181,7 @@ def test_a_page_asking_for_an_index_the_backfill_queued_moves_it_ahead(
     asked.refresh_from_db()
     assert (asked.asked_by, asked.status) == (AskedBy.PAGE, Status.QUEUED)
     tasks = DBTaskResult.objects.filter(args_kwargs__kwargs__job_id=queued.job_id)
-    assert sorted(task.priority for task in tasks) == [BACKFILL_PRIORITY, 0]
+    assert sorted(task.priority for task in tasks) == [BACKGROUND_PRIORITY, 0]
     assert asked.task_id == str(tasks.get(priority=0).id)
     with transaction.atomic():
         assert str(DBTaskResult.objects.ready().get_locked().id) == asked.task_id
@@ -196,7 +196,7 @@ def test_a_backfill_index_a_page_asks_for_later_is_not_the_backfills_any_more_on
     IndexedJob.objects.filter(pk=made.pk).update(status=Status.DONE)
     with django_capture_on_commit_callbacks(execute=True):
         asked = sources.ask(get_gateway().job(made.job_id))
-    assert (asked.pk, asked.status, asked.asked_by) == (made.pk, Status.DONE, AskedBy.BACKFILL)
+    assert (asked.pk, asked.status, asked.asked_by) == (made.pk, Status.DONE, AskedBy.BACKGROUND)
     assert not DBTaskResult.objects.exists()
 
 
@@ -215,7 +215,7 @@ def test_one_worker_of_those_sharing_a_cache_runs_a_round_in_a_period(settings, 
 def test_a_backfill_scan_reads_at_most_its_share_of_pages_at_once(settings, share, expected):
     settings.SCAN_CONCURRENCY = 8
     settings.INDEX_BACKFILL_CONCURRENCY = share
-    assert scan_concurrency(IndexedJob(asked_by=AskedBy.BACKFILL)) == expected
+    assert scan_concurrency(IndexedJob(asked_by=AskedBy.BACKGROUND)) == expected
     assert scan_concurrency(IndexedJob(asked_by=AskedBy.PAGE)) == 8
 
 
@@ -233,7 +233,7 @@ def test_a_backfill_scan_reads_the_failures_that_many_pages_at_once(settings, mo
     gateway = get_gateway()
     job = gateway.job(SHOWCASE["customers"])
     scope = scope_of(gateway)
-    for asked_by in (AskedBy.BACKFILL, AskedBy.PAGE):
+    for asked_by in (AskedBy.BACKGROUND, AskedBy.PAGE):
         indexed = IndexedJob(
             base_url=scope.base_url,
             key_fingerprint=scope.key_fingerprint,

@@ -284,7 +284,7 @@ def test_a_worker_process_keeps_the_jobs_of_the_window_indexed_by_itself(sqlite_
             (log,),
         )
     found = indexes()
-    assert {asked_by for _, _, asked_by, _ in found} == {"backfill"}
+    assert {asked_by for _, _, asked_by, _ in found} == {"background"}
     assert {status for _, status, _, _ in found} == {"done"}
     assert any(read for *_, read in found), "the input rows of the window's imports are read too"
     tasks = sqlite_database.query(

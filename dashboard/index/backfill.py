@@ -8,7 +8,7 @@ each in its current state. A job's detail (which its state key needs) is read on
 list says it may have changed: a job never asked for, an active one, an ended one whose entry
 in the list is not the one last seen. A job whose index is still being made waits for the
 next round. What the backfill asks for waits behind what pages ask for in the queue
-(`indexing.BACKFILL_PRIORITY`), and its scans read at most INDEX_BACKFILL_CONCURRENCY pages at
+(`indexing.BACKGROUND_PRIORITY`), and its scans read at most INDEX_BACKFILL_CONCURRENCY pages at
 once (`sources.scan_concurrency`): it never takes more than its share of Meteroid's budget.
 """
 
@@ -121,7 +121,7 @@ def backfill(*, gateway: Gateway | None = None, now: datetime | None = None) -> 
             logger.warning("backfill: job %s could not be read: %s", job.id, error.message)
             continue
         state = job_state_key(detail)
-        indexed = request_index(scope, job.id, state, backfill=True)
+        indexed = request_index(scope, job.id, state, background=True)
         IndexedJob.objects.filter(pk=indexed.pk).update(list_key=list_key(job))
         asked += latest is None or latest.state_key != state
     return Round(listed, looked, asked)
