@@ -127,7 +127,11 @@ def test_an_alias_finds_its_rows_in_each_job_exact_first_with_links_to_the_rows(
     )
     matching = across.matching_failures(IndexedJob.objects.filter(pk=scanned[CUSTOMERS].pk), needle).count()
     body = logged_in.get("/search/", {"q": alias.identifier.upper()}).content.decode()
-    job = body.split(f'href="/jobs/{CUSTOMERS}/"', 1)[1].split("</li>", 1)[0]
+    job = (
+        body.split('<ol class="found-jobs">', 1)[1]
+        .split(f'href="/jobs/{CUSTOMERS}/"', 1)[1]
+        .split("</li>", 1)[0]
+    )
     assert f"{matching} matching row" in job
     shown = [int(n) for n in re.findall(rf'href="/jobs/{CUSTOMERS}/\?row=(\d+)"', job)]
     assert shown[: len(exact_rows)] == sorted(exact_rows)[: len(shown)]
@@ -237,3 +241,28 @@ def test_searching_needs_a_login(client):
     response = client.get("/search/?q=acme")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_did_it_import_says_per_job_what_became_of_the_rows_of_the_identifier(logged_in, scanned):
+    """Every row of the job's file with exactly the identifier searched, with what became of
+    it: a failed row says so with its reason, and one that did not fail imported."""
+    failure = IndexedFailure.objects.filter(indexed_job=scanned[CUSTOMERS], identifier__isnull=False).first()
+    body = logged_in.get("/search/", {"q": failure.identifier}).content.decode()
+    section = body.split('class="did-it-import"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/jobs/{CUSTOMERS}/?row={failure.row}">row {failure.row:,}</a>: failed: ' in section
+    assert "Looked into the file's rows of" in section
+
+
+def test_a_row_that_did_not_fail_imported(logged_in, scanned):
+    from dashboard.index.models import IndexedInputRow
+
+    index = scanned[CUSTOMERS]
+    failed = set(IndexedFailure.objects.filter(indexed_job=index).values_list("row", flat=True))
+    imported = next(
+        r
+        for r in IndexedInputRow.objects.filter(indexed_job=index).order_by("row")
+        if r.row not in failed and r.identifier
+    )
+    body = logged_in.get("/search/", {"q": imported.identifier}).content.decode()
+    section = body.split('class="did-it-import"', 1)[1].split("</section>", 1)[0]
+    assert f"row {imported.row:,}</a>: imported (no failure)" in section

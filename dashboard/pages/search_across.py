@@ -22,13 +22,14 @@ from dashboard.index.across import (
     chunk_owner,
     current_indexes,
     first_rows,
+    import_outcomes,
     latest_unpublished,
     matches,
 )
 from dashboard.index.indexing import Scope, request_index
 from dashboard.index.models import IndexedJob
 from dashboard.index.sources import scope_of
-from dashboard.index.status import nothing_to_read, scan_status
+from dashboard.index.status import nothing_to_read
 from dashboard.meteroid.cache import job_state_key
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway
@@ -42,6 +43,7 @@ ASK_AT_MOST = 20  # jobs without an index whose detail one search reads, to ask 
 LIST_PER_PAGE = 100  # jobs asked of Meteroid per page of its list
 LIST_PAGES_AT_MOST = 20  # pages of Meteroid's list one search reads: 2,000 jobs
 READING_SHOWN = 5  # jobs being read that the coverage names, with their progress
+IMPORT_JOBS_SHOWN = 10  # jobs "did it import?" names; the rest it counts
 
 
 def now() -> datetime:
@@ -149,6 +151,53 @@ def _found_job(match: JobMatches, q: str, needle: str) -> FoundJob:
         for failure in (first_rows(match.index, needle, limit=ROWS_PER_JOB) if match.rows else [])
     ]
     return FoundJob(match, rows, job_url, f"{job_url}?{urlencode({'q': q.strip()})}")
+
+
+# --- Did it import? ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportAnswer:
+    """What became of the rows of one job whose identifier is exactly the one searched."""
+
+    index: IndexedJob
+    rows: list[tuple[int, str, str]]  # (row, outcome in words, the row in its job's page)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportAnswers:
+    found: list[ImportAnswer]  # jobs whose file or failures hold the identifier, newest first
+    more: int  # such jobs beyond those named
+    files_read: int  # jobs whose input file's rows were looked into
+    failures_only: int  # jobs looked into only by their failures (the file was not read)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.found)
+
+
+def import_answers(indexes, needle: str) -> ImportAnswers:
+    """Per job of `indexes`, whether the rows with exactly the identifier `needle` imported:
+    "row 13: imported (no failure)", "row 13: failed: <reason>", "in a chunk that failed as a
+    whole"; and how many jobs could be looked into by their file, and how many only by their
+    failures (which cannot tell an imported row from one that is not there)."""
+    outcomes = import_outcomes(indexes, needle)
+    found: list[ImportAnswer] = []
+    for index, rows in outcomes.items():
+        if rows and rows[0][0] is not None:
+            job_url = reverse("job", args=[index.job_id])
+            found.append(
+                ImportAnswer(
+                    index, [(row, outcome, f"{job_url}?{urlencode({'row': row})}") for row, outcome in rows]
+                )
+            )
+    read = sum(1 for index in outcomes if index.input_rows_read)
+    return ImportAnswers(
+        found=found[:IMPORT_JOBS_SHOWN],
+        more=max(0, len(found) - IMPORT_JOBS_SHOWN),
+        files_read=read,
+        failures_only=len(outcomes) - read,
+    )
 
 
 # --- What was searched ----------------------------------------------------------------------------
@@ -271,10 +320,9 @@ def _ask(jobs: list[Job], gateway: Gateway) -> set[str]:
             continue  # asked again by the next search
         if nothing_to_read(detail):
             empty.add(job.id)
-        elif detail.is_terminal:
-            request_index(scope_of(gateway), job.id, job_state_key(detail), background=True)
         else:
-            scan_status(detail, gateway=gateway)  # an active job's index is read again as it runs
+            # Active or ended: the job has no index yet; a page that opens it moves it ahead.
+            request_index(scope_of(gateway), job.id, job_state_key(detail), background=True)
     return empty
 
 

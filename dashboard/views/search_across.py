@@ -57,6 +57,7 @@ def search(request: HttpRequest) -> HttpResponse:
             return no_such_page(request, found.paging, "these results", form.query(page=found.paging.pages))
         context |= {
             "results": found,
+            "imports": search_across.import_answers(indexes, needle) if found.paging.page == 1 else None,
             "paging": found.paging,
             "page_links": [(n, form.query(page=n) if n else "") for n in found.paging.window()],
             "previous_query": form.query(page=found.paging.page - 1),
