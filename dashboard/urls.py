@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from dashboard.views import downloads, exports, health, job, jobs, reasons, refresh, search_across
+from dashboard.views import causes, downloads, exports, health, job, jobs, reasons, refresh, search_across
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="jobs", permanent=False)),
@@ -21,6 +21,9 @@ urlpatterns = [
     path("jobs/<str:job_id>/reasons/", reasons.reasons, name="job-reasons"),
     path("jobs/<str:job_id>/reasons.csv", reasons.reasons_csv, name="job-reasons-csv"),
     path("jobs/<str:job_id>/reasons/<str:key>/", reasons.reason_group, name="job-reason"),
+    path("reasons/", causes.causes, name="reasons-across"),
+    path("reasons/causes.csv", causes.causes_csv, name="reasons-across-csv"),
+    path("reasons/<str:key>/", causes.cause, name="reasons-across-cause"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

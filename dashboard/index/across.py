@@ -1,19 +1,22 @@
 """The indexes that pages across jobs read: of one Meteroid (`Scope`), published and current
-(not replaced by a newer state's), of the jobs created within a window; and what became of
-one identifier's rows in each ("did it import?")."""
+(not replaced by a newer state's), of the jobs created within a window; what became of one
+identifier's rows in each ("did it import?"); and what their failures share: each reason
+pattern's counts (`causes`), per day (`daily_counts`), and the jobs it made fail (`cause_jobs`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Max, Min, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
 
 from dashboard.failures.search import clean_query
 from dashboard.index.indexing import Scope
 from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
+from dashboard.meteroid.records import JOB_TYPES
 
 IMPORTED = "imported (no failure)"
 FAILED = "failed: "  # followed by the reason
@@ -162,3 +165,120 @@ def _outcomes(index: IndexedJob, failures: Outcomes, input_rows: list[int]) -> O
     if found:
         return found
     return [(None, NOT_IN_FILE if index.input_rows_read else FAILURES_ONLY)]
+
+
+# --- Causes across jobs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CauseCount:
+    """One reason pattern across jobs: how many failed rows, of how many jobs, from when."""
+
+    key: str
+    failed: int
+    jobs: int
+    first_seen: datetime
+    last_seen: datetime
+    example: str  # one reason of the pattern, to make its template from
+
+
+@dataclass(frozen=True, slots=True)
+class CauseJob:
+    """One job a pattern made rows of fail, with how many."""
+
+    job_id: str
+    job_type: str
+    job_status: str
+    file_name: str
+    job_created_at: datetime | None
+    failed: int
+
+    @property
+    def type_label(self) -> str:
+        return JOB_TYPES.get(self.job_type, self.job_type or "Unknown type")
+
+
+def _failures_of(indexes: QuerySet[IndexedJob]) -> QuerySet[IndexedFailure]:
+    """The failures of `indexes` (a subquery: the indexes are never loaded)."""
+    return IndexedFailure.objects.filter(indexed_job__in=indexes.order_by().values("pk"))
+
+
+def causes(indexes: QuerySet[IndexedJob]) -> list[CauseCount]:
+    """Each reason pattern of the failures of `indexes`, largest first: one GROUP BY."""
+    found = (
+        _failures_of(indexes)
+        .values("pattern_key")
+        .annotate(
+            failed=Count("pk"),
+            jobs=Count("indexed_job", distinct=True),
+            first_seen=Min("indexed_job__job_created_at"),
+            last_seen=Max("indexed_job__job_created_at"),
+            example=Min("reason"),
+        )
+        .order_by("-failed", "pattern_key")
+    )
+    return [
+        CauseCount(
+            row["pattern_key"],
+            row["failed"],
+            row["jobs"],
+            row["first_seen"],
+            row["last_seen"],
+            row["example"],
+        )
+        for row in found
+    ]
+
+
+def daily_counts(indexes: QuerySet[IndexedJob], keys: Iterable[str]) -> dict[str, dict[date, int]]:
+    """Failed rows of each pattern of `keys` per day the jobs were created on (in the
+    current time zone): {key: {day: rows}}, days without any left out."""
+    keys = list(keys)
+    counts: dict[str, dict[date, int]] = {key: {} for key in keys}
+    if not keys:
+        return counts
+    found = (
+        _failures_of(indexes)
+        .filter(pattern_key__in=keys)
+        .values("pattern_key", day=TruncDate("indexed_job__job_created_at"))
+        .annotate(failed=Count("pk"))
+        .order_by()
+    )
+    for row in found:
+        if row["day"] is not None:
+            counts[row["pattern_key"]][row["day"]] = row["failed"]
+    return counts
+
+
+def cause_jobs(indexes: QuerySet[IndexedJob], key: str) -> list[CauseJob]:
+    """The jobs of `indexes` with failures of pattern `key`, newest first, each with its count."""
+    found = (
+        _failures_of(indexes)
+        .filter(pattern_key=key)
+        .values(
+            "indexed_job_id",
+            "indexed_job__job_id",
+            "indexed_job__job_type",
+            "indexed_job__job_status",
+            "indexed_job__file_name",
+            "indexed_job__job_created_at",
+        )
+        .annotate(failed=Count("pk"))
+        .order_by("-indexed_job__job_created_at", "-indexed_job_id")
+    )
+    return [
+        CauseJob(
+            row["indexed_job__job_id"],
+            row["indexed_job__job_type"],
+            row["indexed_job__job_status"],
+            row["indexed_job__file_name"],
+            row["indexed_job__job_created_at"],
+            row["failed"],
+        )
+        for row in found
+    ]
+
+
+def example_reason(indexes: QuerySet[IndexedJob], key: str) -> str | None:
+    """One reason of pattern `key` among the failures of `indexes`; None when it has none."""
+    return _failures_of(indexes).filter(pattern_key=key).values_list("reason", flat=True).first()
