@@ -25,6 +25,37 @@ def wait_for_scan(job_id: str) -> ScanStatus:
     return scan_status(job, gateway=gateway)
 
 
+def indexed_job(job_id: str, created_at, reasons: list[str], *, scope=None, **fields):
+    """A published index of `job_id` (of the dashboard's Meteroid, or `scope`), the job created
+    at `created_at`, with a failure record per reason: for pages across jobs."""
+    from dashboard.index import indexing, writer
+    from dashboard.index.models import IndexedJob
+    from dashboard.index.rows import record_row
+    from dashboard.index.sources import scope_of
+    from dashboard.meteroid.records import Failure
+
+    scope = scope or scope_of(get_gateway())
+    indexed = IndexedJob.objects.create(
+        base_url=scope.base_url,
+        key_fingerprint=scope.key_fingerprint,
+        job_id=job_id,
+        state_key=fields.pop("state_key", "s"),
+        status=IndexedJob.Status.RUNNING,
+        lease_holder="test",
+        job_type=fields.pop("job_type", "CUSTOMER_CSV_IMPORT"),
+        job_status=fields.pop("job_status", "COMPLETED_WITH_ERRORS"),
+        job_created_at=created_at,
+        updated_at=created_at,
+        **fields,
+    )
+    rows = [
+        record_row(Failure(f"bjf_{job_id}_{n}", "bjch_1", n, f"row-{n}", r)) for n, r in enumerate(reasons)
+    ]
+    writer.write_failures(indexed, rows)
+    indexing.publish(indexed, "test")
+    return indexed
+
+
 def run_index_scans() -> int:
     """Run every scan of the index that waits, as a worker runs it; how many ran."""
     from django.conf import settings

@@ -13,16 +13,14 @@ import pytest
 from django.urls import reverse
 
 from dashboard.failures.reasons import pattern_of
-from dashboard.index import across, indexing, writer
+from dashboard.index import across
 from dashboard.index.indexing import Scope
 from dashboard.index.models import IndexedJob
-from dashboard.index.rows import record_row
 from dashboard.index.sources import scope_of
 from dashboard.meteroid.gateway import get_gateway
-from dashboard.meteroid.records import Failure
 from dashboard.pages import causes as pages
 from dashboard.sandbox.world.data import ANCHOR_MS, SHOWCASE
-from tests.helpers import htmx, wait_for_scan
+from tests.helpers import htmx, indexed_job, wait_for_scan
 
 pytestmark = pytest.mark.django_db
 
@@ -44,30 +42,9 @@ def _scope() -> Scope:
     return scope_of(get_gateway())
 
 
-def _job(
-    job_id: str, days_ago: float, reasons: list[str], *, scope: Scope | None = None, **fields
-) -> IndexedJob:
+def _job(job_id: str, days_ago: float, reasons: list[str], **fields) -> IndexedJob:
     """A published index of `job_id`, created `days_ago` before NOW, failing with `reasons`."""
-    scope = scope or _scope()
-    indexed = IndexedJob.objects.create(
-        base_url=scope.base_url,
-        key_fingerprint=scope.key_fingerprint,
-        job_id=job_id,
-        state_key=fields.pop("state_key", "s"),
-        status=IndexedJob.Status.RUNNING,
-        lease_holder="test",
-        job_type=fields.pop("job_type", "CUSTOMER_CSV_IMPORT"),
-        job_status="COMPLETED_WITH_ERRORS",
-        job_created_at=NOW - timedelta(days=days_ago),
-        updated_at=NOW,
-        **fields,
-    )
-    rows = [
-        record_row(Failure(f"bjf_{job_id}_{n}", "bjch_1", n, f"row-{n}", r)) for n, r in enumerate(reasons)
-    ]
-    writer.write_failures(indexed, rows)
-    indexing.publish(indexed, "test")
-    return indexed
+    return indexed_job(job_id, NOW - timedelta(days=days_ago), reasons, **fields)
 
 
 def _key(reason: str) -> str:
@@ -131,6 +108,7 @@ def test_the_page_shows_causes_largest_first_with_new_and_stopped(logged_in, at_
     assert _rows(response) == [_key(ARCHIVED), _key(MISSING), _key(LATE)]
     text = response.content.decode()
     assert "Secret of another tenant" not in text
+    assert 'href="/reasons/?show=new">New causes</a> · <a href="/reasons/?show=stopped">' in text
     archived_row = text.split(f'<tr id="cause-{_key(ARCHIVED)}"')[1].split("</tr>")[0]
     assert "not seen since 19 Nov 2026" in archived_row
     late_row = text.split(f'<tr id="cause-{_key(LATE)}"')[1].split("</tr>")[0]
@@ -325,3 +303,13 @@ def test_scanned_showcase_jobs_add_up_on_the_page(logged_in, monkeypatch):
         reverse("reasons-across-cause", args=[key]), {"type": "CUSTOMER_CSV_IMPORT"}
     ).content.decode()
     assert f'href="/jobs/{SHOWCASE["customers"]}/?reason={key}"' in text
+
+
+def test_a_plain_form_submission_redirects_to_the_short_address(logged_in, at_now):
+    response = logged_in.get(reverse("reasons-across"), {"window": "90", "type": "", "show": ""})
+    assert response.status_code == 302
+    assert response["Location"] == "/reasons/?window=90"
+
+
+def test_the_top_bar_links_the_page(logged_in, at_now):
+    assert 'href="/reasons/">Causes across jobs</a>' in logged_in.get(reverse("jobs")).content.decode()

@@ -11,10 +11,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.test import Client
+from django.utils import timezone
 
+from dashboard.failures.reasons import pattern_of
 from dashboard.sandbox.world import files
 from dashboard.sandbox.world.data import SHOWCASE
-from tests.helpers import htmx, wait_for_scan
+from tests.helpers import htmx, indexed_job, wait_for_scan
 from tests.markup import audit, links
 from tests.support.django_process import environment, manage
 from tests.upstream import FAKE_KEY, FILE_TOKEN, JOB
@@ -41,7 +43,11 @@ def test_the_urlconf_is_walked_whole():
 
 @pytest.mark.parametrize("route", _routes())
 def test_every_url_needs_a_login_or_its_own_key(client, user, route):
-    url = route.url(job_id=SANDBOX_JOB)
+    values = {"job_id": SANDBOX_JOB}
+    if route.name == "reasons-across-cause":  # a cause is there once a job failed with it
+        indexed_job("bjob_Cause1", timezone.now(), ["Oops"])
+        values["key"] = pattern_of("Oops").key
+    url = route.url(**values)
     if route.name in PUBLIC:
         assert client.get(url).status_code == 200
         return

@@ -55,7 +55,9 @@ def causes(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "csv_query": filters,
             "show_links": [
-                (value, words, form.query(show=value, page=None)) for value, words in pages.SHOWS.items()
+                (words, form.query(show=value, page=None))
+                for value, words in pages.SHOWS.items()
+                if value != form.cleaned_data["show"]
             ],
             "rank_offset": paging.offset,
             "paging": paging,
