@@ -21,6 +21,7 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.pages import causes as pages
 from dashboard.sandbox.world.data import ANCHOR_MS, SHOWCASE
 from tests.helpers import htmx, indexed_job, wait_for_scan
+from tests.markup import audit, links
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +182,9 @@ def test_hostile_reason_text_is_escaped(logged_in, at_now):
     assert "<script>alert" not in text
     assert "&lt;script&gt;alert(" in text
     assert "\u202e" not in text  # drawn visibly, never reordering the page
+    assert audit(text) == []
     jobs = logged_in.get(reverse("reasons-across-cause", args=[_key(HOSTILE)])).content.decode()
+    assert audit(jobs) == []
     assert "<script>alert" not in jobs and "&lt;script&gt;alert(" in jobs
 
 
@@ -200,6 +203,18 @@ def test_a_causes_jobs_page_links_each_jobs_group_and_reasons(logged_in, at_now)
     assert f'href="/jobs/bjob_mid/reasons/#group-{key}"' in text
     assert "6 failed rows of 3 jobs" in text
     assert "bjob_ancient" not in text
+
+
+def test_every_link_of_the_page_leads_somewhere(logged_in, at_now):
+    _world()
+    seen = set()
+    for query in ({}, {"window": "90", "type": "EVENT_CSV_IMPORT"}):
+        page = logged_in.get(reverse("reasons-across"), query).content.decode()
+        for link in links(page, "/reasons/"):
+            if link.startswith("/reasons/") and link not in seen:
+                seen.add(link)
+                assert logged_in.get(link).status_code in (200, 302), link
+    assert any(link.startswith("/reasons/causes.csv") for link in seen)
 
 
 def test_a_causes_jobs_follow_the_filters_and_expand_a_row_with_htmx(logged_in, at_now):
