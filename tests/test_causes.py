@@ -93,6 +93,14 @@ def test_a_causes_jobs_newest_first_with_their_counts(at_now):
     assert [(j.job_id, j.failed) for j in jobs] == [("bjob_new", 2), ("bjob_mid", 1), ("bjob_old", 3)]
 
 
+def test_an_example_reason_of_each_cause_makes_its_pattern(at_now):
+    _world()
+    indexes = across.current_indexes(_scope(), since=NOW - timedelta(days=30))
+    found = across.examples(indexes, [_key(MISSING), _key(LATE), "000000000000"])
+    assert set(found) == {_key(MISSING), _key(LATE)}
+    assert pattern_of(found[_key(MISSING)]).key == _key(MISSING)
+
+
 # --- The page -----------------------------------------------------------------------------
 
 

@@ -179,7 +179,6 @@ class CauseCount:
     jobs: int
     first_seen: datetime
     last_seen: datetime
-    example: str  # one reason of the pattern, to make its template from
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +212,6 @@ def causes(indexes: QuerySet[IndexedJob]) -> list[CauseCount]:
             jobs=Count("indexed_job", distinct=True),
             first_seen=Min("indexed_job__job_created_at"),
             last_seen=Max("indexed_job__job_created_at"),
-            example=Min("reason"),
         )
         .order_by("-failed", "pattern_key")
     )
@@ -224,7 +222,6 @@ def causes(indexes: QuerySet[IndexedJob]) -> list[CauseCount]:
             row["jobs"],
             row["first_seen"],
             row["last_seen"],
-            row["example"],
         )
         for row in found
     ]
@@ -232,21 +229,28 @@ def causes(indexes: QuerySet[IndexedJob]) -> list[CauseCount]:
 
 def daily_counts(indexes: QuerySet[IndexedJob], keys: Iterable[str]) -> dict[str, dict[date, int]]:
     """Failed rows of each pattern of `keys` per day the jobs were created on (in the
-    current time zone): {key: {day: rows}}, days without any left out."""
+    current time zone): {key: {day: rows}}, days without any left out.
+
+    The rows are counted per job (an index scan), and each job's day is worked out once: a
+    day truncated row by row would cost SQLite a Python call per failure."""
     keys = list(keys)
     counts: dict[str, dict[date, int]] = {key: {} for key in keys}
     if not keys:
         return counts
-    found = (
+    per_job = (
         _failures_of(indexes)
         .filter(pattern_key__in=keys)
-        .values("pattern_key", day=TruncDate("indexed_job__job_created_at"))
+        .values("pattern_key", "indexed_job_id")
         .annotate(failed=Count("pk"))
         .order_by()
     )
+    found = list(per_job)
+    days = dict(indexes.order_by().values_list("pk", TruncDate("job_created_at")))
     for row in found:
-        if row["day"] is not None:
-            counts[row["pattern_key"]][row["day"]] = row["failed"]
+        day = days.get(row["indexed_job_id"])
+        if day is not None:
+            per_day = counts[row["pattern_key"]]
+            per_day[day] = per_day.get(day, 0) + row["failed"]
     return counts
 
 
@@ -279,6 +283,13 @@ def cause_jobs(indexes: QuerySet[IndexedJob], key: str) -> list[CauseJob]:
     ]
 
 
-def example_reason(indexes: QuerySet[IndexedJob], key: str) -> str | None:
-    """One reason of pattern `key` among the failures of `indexes`; None when it has none."""
-    return _failures_of(indexes).filter(pattern_key=key).values_list("reason", flat=True).first()
+def examples(indexes: QuerySet[IndexedJob], keys: Iterable[str]) -> dict[str, str]:
+    """A reason of each pattern of `keys` among the failures of `indexes`, to make its
+    template from: one indexed lookup each (taken in the GROUP BY, it would read every
+    reason's text)."""
+    found = {}
+    for key in keys:
+        # Sliced, not `first()`: any row will do, and ordering by id would read them all.
+        for reason in _failures_of(indexes).filter(pattern_key=key).values_list("reason", flat=True)[:1]:
+            found[key] = reason
+    return found

@@ -9,12 +9,14 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from dashboard.failures.reasons import KEY_RE, Template, pattern_of
 from dashboard.index import across
 from dashboard.index.across import CauseCount, CauseJob
 from dashboard.index.indexing import Scope
+from dashboard.index.models import IndexedJob
 from dashboard.meteroid.records import JOB_TYPES
 from dashboard.pages.forms import MAX_PAGE, _QueryForm
 from dashboard.pages.paging import Paging
@@ -192,25 +194,46 @@ def window_of(query: dict) -> Window:
     return Window(query["window"], now())
 
 
-def indexes_of(scope: Scope, query: dict, window: Window):
+def indexes_of(scope: Scope, query: dict, window: Window) -> QuerySet[IndexedJob]:
+    """The current indexes of the jobs of the window, of the type the query asks for."""
     return across.current_indexes(scope, since=window.start, job_type=query["type"])
 
 
-def all_causes(scope: Scope, query: dict, window: Window) -> list[tuple[CauseCount, str]]:
-    """Every cause of the window (of the type), with its state, largest first."""
-    found = across.causes(indexes_of(scope, query, window))
-    return [(count, state_of(count, window)) for count in found]
+def _stated(indexes: QuerySet[IndexedJob], window: Window) -> list[tuple[CauseCount, str]]:
+    """Every cause of `indexes`, largest first, with its state."""
+    return [(count, state_of(count, window)) for count in across.causes(indexes)]
+
+
+def _shown(stated: list[tuple[CauseCount, str]], show: str) -> list[tuple[CauseCount, str]]:
+    """The causes of the state `show` asks for (all for "")."""
+    return [(count, state) for count, state in stated if not show or state == show]
+
+
+def _templates(indexes: QuerySet[IndexedJob], keys: list[str]) -> dict[str, Template]:
+    reasons = across.examples(indexes, keys)
+    return {key: pattern_of(reasons.get(key, "")).template for key in keys}
+
+
+def all_causes(scope: Scope, query: dict, window: Window) -> list[tuple[CauseCount, str, Template]]:
+    """Every cause of the window under the query's filters, largest first, with its state
+    and pattern: what the CSV lists."""
+    indexes = indexes_of(scope, query, window)
+    found = _shown(_stated(indexes, window), query["show"])
+    templates = _templates(indexes, [count.key for count, _ in found])
+    return [(count, state, templates[count.key]) for count, state in found]
 
 
 def causes_page(scope: Scope, query: dict) -> CausesPage:
     """The page of causes `query` asks for (its paging says whether that page exists)."""
     window = window_of(query)
     indexes = indexes_of(scope, query, window)
-    every = [(count, state_of(count, window)) for count in across.causes(indexes)]
-    shown = [(count, state) for count, state in every if not query["show"] or state == query["show"]]
+    every = _stated(indexes, window)
+    shown = _shown(every, query["show"])
     paging = Paging(query["page"], CAUSES_PER_PAGE, len(shown))
     page = shown[paging.offset : paging.offset + paging.per_page]
-    daily = across.daily_counts(indexes, [count.key for count, _ in page])
+    keys = [count.key for count, _ in page]
+    daily = across.daily_counts(indexes, keys)
+    templates = _templates(indexes, keys)
     return CausesPage(
         window=window,
         jobs=indexes.count(),
@@ -220,8 +243,7 @@ def causes_page(scope: Scope, query: dict) -> CausesPage:
         stopped=sum(1 for _, state in every if state == STOPPED),
         paging=paging,
         causes=[
-            Cause(count, pattern_of(count.example).template, state, bars(daily[count.key], window))
-            for count, state in page
+            Cause(count, templates[count.key], state, bars(daily[count.key], window)) for count, state in page
         ],
     )
 
@@ -246,7 +268,7 @@ def cause_jobs(scope: Scope, query: dict, key: str) -> CauseJobs | None:
         return None
     window = window_of(query)
     indexes = indexes_of(scope, query, window)
-    example = across.example_reason(indexes, key)
+    example = across.examples(indexes, [key]).get(key)
     if example is None:
         return None
     return CauseJobs(window, key, pattern_of(example).template, across.cause_jobs(indexes, key))

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard.failures.exports import Cell, csv_chunks
-from dashboard.failures.reasons import pattern_of
 from dashboard.index.sources import scope_of
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.pages import causes as pages
@@ -116,11 +115,9 @@ def causes_csv(request: HttpRequest) -> HttpResponse:
     filters = form.query(page=None, show="")
 
     def rows() -> Iterator[list[Cell]]:
-        for count, state in found:
-            if query["show"] and state != query["show"]:
-                continue
+        for count, state, template in found:
             yield [
-                pattern_of(count.example).template.text,
+                template.text,
                 count.failed,
                 count.jobs,
                 timezone.localdate(count.first_seen).isoformat(),
