@@ -316,6 +316,8 @@ def test_scanned_showcase_jobs_add_up_on_the_page(logged_in, monkeypatch):
     by_job = {j.job_id: j.failures.filter(pattern_key=top.key).count() for j in jobs}
     assert top.failed == sum(by_job.values())
     assert top.jobs == sum(1 for n in by_job.values() if n)
+    created = sorted(j.job_created_at for j in jobs if by_job[j.job_id])
+    assert (top.first_seen, top.last_seen) == (created[0], created[-1])
     # One type alone: the customers import.
     customers = logged_in.get(reverse("reasons-across"), {"type": "CUSTOMER_CSV_IMPORT"}).context["page"]
     assert customers.jobs == 1
