@@ -134,14 +134,14 @@ def test_the_filters_new_stopped_window_and_type(logged_in, at_now):
     page = lambda **q: _rows(logged_in.get(reverse("reasons-across"), q))  # noqa: E731
     assert page(show="new") == [_key(LATE)]
     assert page(show="stopped") == [_key(ARCHIVED)]
-    assert page(window="7") == [_key(LATE), _key(MISSING)]
-    assert page(window="90") == [_key(ARCHIVED), _key(MISSING), _key(LATE)]
+    assert page(days="7") == [_key(LATE), _key(MISSING)]
+    assert page(days="90") == [_key(ARCHIVED), _key(MISSING), _key(LATE)]
     assert page(type="EVENT_CSV_IMPORT") == [_key(LATE), _key(MISSING)]
 
 
 def test_a_90_day_window_charts_weeks(logged_in, at_now):
     _world()
-    text = logged_in.get(reverse("reasons-across"), {"window": "90"}).content.decode()
+    text = logged_in.get(reverse("reasons-across"), {"days": "90"}).content.decode()
     archived_row = text.split(f'<tr id="cause-{_key(ARCHIVED)}"')[1].split("</tr>")[0]
     assert archived_row.count("<rect ") == 13
     assert "Per week" in text
@@ -150,7 +150,7 @@ def test_a_90_day_window_charts_weeks(logged_in, at_now):
 
 def test_a_7_day_window_says_new_and_stopped_need_a_longer_one(logged_in, at_now):
     _world()
-    text = logged_in.get(reverse("reasons-across"), {"window": "7"}).content.decode()
+    text = logged_in.get(reverse("reasons-across"), {"days": "7"}).content.decode()
     assert "choose 30 or 90 days" in text
     assert "badge-warn" not in text
 
@@ -170,7 +170,7 @@ def test_the_pages_are_paged(logged_in, at_now, monkeypatch):
 @pytest.mark.parametrize(
     ("query", "words"),
     [
-        ({"window": "12"}, "The window can be 7 days, 30 days or 90 days, not “12”."),
+        ({"days": "12"}, "The time window can be 7 days, 30 days or 90 days, not “12”."),
         ({"type": "<b>NOPE</b>"}, "The job type can be"),
         ({"show": "gone"}, "Which causes to show can be"),
         ({"page": "0"}, "The page must be 1 or more"),
@@ -216,7 +216,7 @@ def test_a_causes_jobs_page_links_each_jobs_group_and_reasons(logged_in, at_now)
 def test_every_link_of_the_page_leads_somewhere(logged_in, at_now):
     _world()
     seen = set()
-    for query in ({}, {"window": "90", "type": "EVENT_CSV_IMPORT"}):
+    for query in ({}, {"days": "90", "type": "EVENT_CSV_IMPORT"}):
         page = logged_in.get(reverse("reasons-across"), query).content.decode()
         for link in links(page, "/reasons/"):
             if link.startswith("/reasons/") and link not in seen:
@@ -245,7 +245,7 @@ def test_a_cause_without_jobs_in_the_window_or_of_another_tenant_is_a_404(logged
     )
     assert (
         logged_in.get(
-            reverse("reasons-across-cause", args=[_key(LATE)]), {"window": "7", "type": "CUSTOMER_CSV_IMPORT"}
+            reverse("reasons-across-cause", args=[_key(LATE)]), {"days": "7", "type": "CUSTOMER_CSV_IMPORT"}
         ).status_code
         == 404
     )
@@ -288,7 +288,7 @@ def test_the_csv_is_formula_safe(logged_in, at_now):
 
 
 def test_the_csv_refuses_bad_input(logged_in, at_now):
-    assert logged_in.get(reverse("reasons-across-csv"), {"window": "365"}).status_code == 400
+    assert logged_in.get(reverse("reasons-across-csv"), {"days": "365"}).status_code == 400
 
 
 def pages_header():
@@ -331,9 +331,9 @@ def test_scanned_showcase_jobs_add_up_on_the_page(logged_in, monkeypatch):
 
 
 def test_a_plain_form_submission_redirects_to_the_short_address(logged_in, at_now):
-    response = logged_in.get(reverse("reasons-across"), {"window": "90", "type": "", "show": ""})
+    response = logged_in.get(reverse("reasons-across"), {"days": "90", "type": "", "show": ""})
     assert response.status_code == 302
-    assert response["Location"] == "/reasons/?window=90"
+    assert response["Location"] == "/reasons/?days=90"
 
 
 def test_the_top_bar_links_the_page(logged_in, at_now):

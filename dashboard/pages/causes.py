@@ -37,7 +37,7 @@ CHART_BAR = 5  # SVG units of a bar's width
 class CausesQuery(_QueryForm):
     """The causes page, its CSV and a cause's jobs: the window, a job type, which causes."""
 
-    window = forms.TypedChoiceField(
+    days = forms.TypedChoiceField(
         choices=[(str(days), f"{days} days") for days in WINDOWS],
         coerce=int,
         required=False,
@@ -51,8 +51,8 @@ class CausesQuery(_QueryForm):
         """The query string of this view, with `changes` applied and defaults left out."""
         values = {**self.cleaned_data, **changes}
         params: list[tuple[str, str | int]] = []
-        if values.get("window") not in (None, DEFAULT_WINDOW):
-            params.append(("window", values["window"]))
+        if values.get("days") not in (None, DEFAULT_WINDOW):
+            params.append(("days", values["days"]))
         for name in ("type", "show"):
             if values.get(name):
                 params.append((name, values[name]))
@@ -191,7 +191,7 @@ class CausesPage:
 
 
 def window_of(query: dict) -> Window:
-    return Window(query["window"], now())
+    return Window(query["days"], now())
 
 
 def indexes_of(scope: Scope, query: dict, window: Window) -> QuerySet[IndexedJob]:

@@ -93,7 +93,6 @@ FIELD_WORDS = {
     "type": "The job type",
     "status": "The status",
     "days": "The time window",
-    "window": "The window",
     "show": "Which causes to show",
 }
 SHOWN_VALUE_CHARS = 40
