@@ -19,6 +19,7 @@ from dashboard.index.models import IndexedJob
 from dashboard.index.sources import scope_of
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.pages import causes as pages
+from dashboard.pages import search_across
 from dashboard.sandbox.world.data import ANCHOR_MS, SHOWCASE
 from tests.helpers import htmx, indexed_job, wait_for_scan
 from tests.markup import audit, links
@@ -303,6 +304,7 @@ def pages_header():
 def test_scanned_showcase_jobs_add_up_on_the_page(logged_in, monkeypatch):
     anchor = datetime.fromtimestamp(ANCHOR_MS / 1000, UTC)
     monkeypatch.setattr(pages, "now", lambda: anchor + timedelta(days=1))
+    monkeypatch.setattr(search_across, "now", lambda: anchor + timedelta(days=1))
     roles = ("customers", "subscriptions", "migration")
     indexes = [wait_for_scan(SHOWCASE[role]).index for role in roles]
     jobs = IndexedJob.objects.filter(pk__in=[i.pk for i in indexes])
@@ -312,6 +314,15 @@ def test_scanned_showcase_jobs_add_up_on_the_page(logged_in, monkeypatch):
     page = response.context["page"]
     assert (page.jobs, page.failed) == (3, failed)
     assert sum(count.failed for count, _ in page.counts) == failed
+    # It says what it counted of the window's jobs on Meteroid's list, and asks for the others.
+    coverage = response.context["coverage"]
+    assert coverage.sentence.startswith(
+        f"Counted {coverage.listed - coverage.unread - len(coverage.reading)} of the "
+    )
+    assert "jobs of the last 30 days" in coverage.sentence
+    assert coverage.listed > 3 and coverage.reading
+    assert "count again</a> in a while" in response.content.decode()
+    assert IndexedJob.objects.filter(status=IndexedJob.Status.QUEUED).exists()
     top = page.counts[0][0]
     by_job = {j.job_id: j.failures.filter(pattern_key=top.key).count() for j in jobs}
     assert top.failed == sum(by_job.values())

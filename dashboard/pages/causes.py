@@ -17,9 +17,12 @@ from dashboard.index import across
 from dashboard.index.across import CauseCount, CauseJob
 from dashboard.index.indexing import Scope
 from dashboard.index.models import IndexedJob
+from dashboard.meteroid.gateway import Gateway
 from dashboard.meteroid.records import JOB_TYPES
+from dashboard.pages import search_across
 from dashboard.pages.forms import MAX_PAGE, _QueryForm
 from dashboard.pages.paging import Paging
+from dashboard.pages.search_across import Coverage
 
 WINDOWS = (7, 30, 90)  # days
 DEFAULT_WINDOW = 30
@@ -197,6 +200,17 @@ def window_of(query: dict) -> Window:
 def indexes_of(scope: Scope, query: dict, window: Window) -> QuerySet[IndexedJob]:
     """The current indexes of the jobs of the window, of the type the query asks for."""
     return across.current_indexes(scope, since=window.start, job_type=query["type"])
+
+
+def coverage_of(gateway: Gateway, scope: Scope, query: dict) -> Coverage:
+    """Which jobs of the window the counts cover, from Meteroid's list of them; asks for the
+    index of a few of those not read yet, as the search across jobs does."""
+    window = window_of(query)
+    found = search_across.coverage(
+        gateway, scope, indexes_of(scope, query, window), days=query["days"], job_type=query["type"]
+    )
+    found.verb = "Counted"
+    return found
 
 
 def _stated(indexes: QuerySet[IndexedJob], window: Window) -> list[tuple[CauseCount, str]]:

@@ -217,6 +217,7 @@ class Coverage:
     unread: int = 0  # on the list, not read yet (asked for a few at a time)
     list_problem: str = ""  # why Meteroid's list could not be read
     list_cut: bool = False  # the window holds more jobs than one search lists
+    verb: str = "Searched"  # what the page did with the jobs read ("Counted", for causes)
 
     @property
     def polling(self) -> bool:
@@ -243,9 +244,11 @@ class Coverage:
     def sentence(self) -> str:
         """ "Searched 58 of the 60 jobs of the last 30 days; 2 are being read."."""
         if self.listed is None:
-            return f"Searched {self.searched:,} of {self.window_words} that have been read."
+            return f"{self.verb} {self.searched:,} of {self.window_words} that have been read."
         covered = self.searched + self.nothing_failed
-        parts = [f"Searched {covered:,} of {self.window_words.replace('the ', f'the {self.listed:,} ', 1)}"]
+        parts = [
+            f"{self.verb} {covered:,} of {self.window_words.replace('the ', f'the {self.listed:,} ', 1)}"
+        ]
         if self.reading:
             parts.append(f"{len(self.reading):,} {'is' if len(self.reading) == 1 else 'are'} being read")
         if self.unread:

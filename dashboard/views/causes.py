@@ -38,7 +38,9 @@ def causes(request: HttpRequest) -> HttpResponse:
     form = _query(request)
     if (canonical := form.canonical_query()) is not None:
         return redirect(f"{request.path}?{canonical}" if canonical else request.path)
-    page = pages.causes_page(scope_of(get_gateway()), form.cleaned_data)
+    gateway = get_gateway()
+    scope = scope_of(gateway)
+    page = pages.causes_page(scope, form.cleaned_data)
     paging = page.paging
     if not paging.exists:
         return no_such_page(request, paging, "these causes", form.query(page=paging.pages))
@@ -51,6 +53,8 @@ def causes(request: HttpRequest) -> HttpResponse:
             "query": form.cleaned_data,
             "type_label": pages.type_label(form.cleaned_data["type"]),
             "page": page,
+            "coverage": pages.coverage_of(gateway, scope, form.cleaned_data),
+            "current_query": form.query(),
             "filters": filters,
             "csv_query": filters,
             "show_links": [
