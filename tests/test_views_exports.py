@@ -8,13 +8,12 @@ import io
 import pytest
 from django.http import StreamingHttpResponse
 
-from dashboard.analysis import analysis_of
 from dashboard.failures.exports import FORMULA_STARTS
 from dashboard.failures.reasons import pattern_of
+from dashboard.index.reading import JobFailures
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.world.data import SHOWCASE
 from dashboard.sandbox.world.rows import HOSTILE_VALUES
-from dashboard.scan import failure_set
 from dashboard.views.exports import export_filename
 from tests.helpers import assert_problem_page, wait_for_scan
 
@@ -52,7 +51,7 @@ def test_the_whole_job_has_as_many_rows_as_meteroid_counts(logged_in):
 
 def test_a_chunk_a_group_and_a_search_each_narrow_the_file(logged_in):
     status = wait_for_scan(SUBSCRIPTIONS)
-    analysis = analysis_of(failure_set(get_gateway().job(SUBSCRIPTIONS)))
+    analysis = JobFailures(status.index)
     chunk = max(status.result.chunks, key=lambda c: c.failures)
     rows = _read(logged_in.get(f"/jobs/{SUBSCRIPTIONS}/failures.csv?chunk={chunk.chunk_id}"))
     assert len(rows) == chunk.failures
@@ -66,18 +65,16 @@ def test_a_chunk_a_group_and_a_search_each_narrow_the_file(logged_in):
     assert {row[3] for row in rows} == {top.template.text}
 
     rows = _read(logged_in.get(f"/jobs/{SUBSCRIPTIONS}/failures.csv?q=PLAN_6CO"))
+    every = analysis.select().page(0, len(analysis))
     expected = [
-        p
-        for p in range(len(analysis))
-        if "plan_6co" in analysis.failures.reasons[p].lower()
-        or "plan_6co" in (analysis.failures.identifiers[p] or "").lower()
+        f for f in every if "plan_6co" in f.reason.lower() or "plan_6co" in (f.item_identifier or "").lower()
     ]
-    assert expected and len(rows) == len(expected)
+    assert len(every) == len(analysis) and expected and len(rows) == len(expected)
 
 
 def test_filters_combine_in_the_file_and_its_name(logged_in):
     status = wait_for_scan(SUBSCRIPTIONS)
-    analysis = analysis_of(failure_set(get_gateway().job(SUBSCRIPTIONS)))
+    analysis = JobFailures(status.index)
     chunk = status.result.chunks[0].chunk_id
     top = analysis.grouping.groups[0]
     response = logged_in.get(f"/jobs/{SUBSCRIPTIONS}/failures.csv?chunk={chunk}&reason={top.key}&q=found")
