@@ -12,11 +12,11 @@ from django.http import StreamingHttpResponse
 
 from dashboard.failures.csv_files import readable, records, text_lines
 from dashboard.failures.reasons import group_key
+from dashboard.failures.whole_chunks import WHOLE_CHUNK_REASON
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.world import data
 from dashboard.sandbox.world.data import SHOWCASE
 from dashboard.sandbox.world.rows import HOSTILE_VALUES
-from dashboard.scan import WHOLE_CHUNK_REASON
 from tests.helpers import assert_problem_page, wait_for_scan
 
 pytestmark = pytest.mark.django_db
