@@ -7,14 +7,15 @@ import csv
 import html as htmllib
 import io
 import re
-import time
 
 import pytest
 
+from dashboard.failures.whole_chunks import WHOLE_CHUNK_REASON
+from dashboard.index import indexing, queries, sources
+from dashboard.index.status import READING_CHUNK_ROWS, ScanStatus, scan_status
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.world import data
 from dashboard.sandbox.world.data import SHOWCASE
-from dashboard.scan import READING_CHUNK_ROWS, WHOLE_CHUNK_REASON, ScanStatus, failure_set, scan_status
 from tests.helpers import wait_for_scan
 from tests.upstream import JOB, Reply
 
@@ -40,6 +41,16 @@ def _table_rows(html: str) -> list[tuple[int, str]]:
     return rows
 
 
+def _indexed(status: ScanStatus) -> list[tuple[int, str, str, str]]:
+    """(item index, identifier, reason, chunk id) of every failure the job's index holds, in
+    file order."""
+    assert status.index is not None
+    return [
+        (row - 1, identifier, reason, chunk)
+        for row, _id, identifier, reason, chunk, *_ in queries.stream(status.index)
+    ]
+
+
 def _csv(response) -> list[list[str]]:
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.reader(io.StringIO(body, newline="")))
@@ -63,10 +74,11 @@ def test_the_scan_holds_every_failed_row(role):
     assert result.unreadable == short
     assert result.records == job.failure_count
     assert result.records + result.chunk_rows + result.unreadable == job.failed_items
-    failures = failure_set(get_gateway().job(job.id))
-    assert failures is not None and len(failures) == job.failed_items - short
-    assert list(failures.item_indices) == sorted(set(failures.item_indices))
-    whole = [(i, c, r) for i, _, r, c in failures.rows() if c.startswith("rows-")]
+    failures = _indexed(wait_for_scan(job.id))
+    indices = [i for i, *_ in failures]
+    assert len(failures) == job.failed_items - short
+    assert indices == sorted(set(indices))
+    whole = [(i, c, r) for i, _, r, c in failures if c.startswith("rows-")]
     assert len(whole) == result.chunk_rows
     for index, chunk, reason in whole:
         first, last = (int(n) - 1 for n in chunk.removeprefix("rows-").split("-"))
@@ -141,11 +153,8 @@ def test_the_chunk_filter_takes_a_whole_chunk_by_its_rows(logged_in):
 
 
 def test_search_finds_a_row_of_a_whole_chunk_by_its_identifier(logged_in):
-    failures = failure_set(get_gateway().job(WHOLE)) if wait_for_scan(WHOLE) else None
-    assert failures is not None
-    index, identifier = next(
-        (i, ident) for i, ident, _, c in failures.rows() if c.startswith("rows-") and ident
-    )
+    failures = _indexed(wait_for_scan(WHOLE))
+    index, identifier = next((i, ident) for i, ident, _, c in failures if c.startswith("rows-") and ident)
     html = logged_in.get(f"/jobs/{WHOLE}/?q={identifier}").content.decode()
     assert index + 1 in [n for n, _ in _table_rows(html)]
 
@@ -244,17 +253,22 @@ def test_rows_of_whole_chunks_count_against_the_scans_cap(logged_in, settings):
     assert f"more failed rows ({job.failed_items:,}) than the dashboard reads" in text
 
 
-def test_while_the_errors_csv_is_read_the_scan_says_so(meteroid):
+def test_while_the_errors_csv_is_read_the_scan_says_so(meteroid, monkeypatch):
     meteroid.details[JOB] |= {"failed_items": 170}
-    meteroid.files["errors"] = Reply(200, b"alias,name,_error\r\nacme-1,Acme,x\r\n", delay=0.3)
+    meteroid.files["errors"] = Reply(200, b"alias,name,_error\r\nacme-1,Acme,x\r\n")
     job = get_gateway().job(JOB)
-    seen = set()
-    deadline = time.monotonic() + 10
-    while (status := scan_status(job)).state == "running" and time.monotonic() < deadline:
-        seen.add(status.message)
-        time.sleep(0.02)
-    assert READING_CHUNK_ROWS in seen
-    assert status.state == "done"
+    # The records make one batch of their own: written, they are the scan's progress.
+    monkeypatch.setattr(indexing, "BATCH_ROWS", job.failure_count)
+    seen = []
+    read = sources.read_chunk_rows
+
+    def reading(*args, **kwargs):
+        seen.append(scan_status(job))  # what a page asks while the errors CSV is read
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(sources, "read_chunk_rows", reading)
+    assert wait_for_scan(JOB).state == "done"
+    assert [(s.state, s.message) for s in seen] == [("running", READING_CHUNK_ROWS)]
 
 
 def test_both_row_exports_take_a_whole_chunk_by_its_rows(logged_in):
