@@ -366,7 +366,14 @@ def _read_ahead(batches: Iterator[list[FailureRow]], depth: int) -> Iterator[Ite
 def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None, read_ahead: int = 2) -> str:
     """Scan `indexed` from `source` if no live worker scans it: "done", "failed", "joined"
     (another worker has it) or "lost" (another worker took it over meanwhile). The source is
-    read `read_ahead` batches ahead of the writing, in a thread (0: in this one)."""
+    read `read_ahead` batches ahead of the writing, in a thread (0: in this one).
+
+    The scan runs in a context of its own: what the source sets there (the log level of its
+    routine calls) ends with it, not with the thread that ran it (a web request's, say)."""
+    return contextvars.copy_context().run(_run_scan, indexed, source, holder, read_ahead)
+
+
+def _run_scan(indexed: IndexedJob, source: Source, holder: str | None, read_ahead: int) -> str:
     holder = holder or worker_name()
     if not claim(indexed, holder):
         return "joined"
