@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.logs import JsonFormatter, new_request_id
-from tests.helpers import wait_for_scan
+from tests.helpers import htmx, wait_for_scan
 from tests.support.django_process import environment, python
 from tests.upstream import FAKE_KEY, FILE_TOKEN, JOB, JOBS_PATH, failures_path, job_path
 
@@ -69,33 +69,47 @@ def test_retries_and_failures_are_in_the_line(logged_in, meteroid, caplog):
     assert record.request_id == response["X-Request-ID"]
 
 
-def test_a_background_scan_logs_under_the_request_that_started_it(logged_in, meteroid, caplog):
+def test_a_scans_routine_calls_are_left_to_debug_and_its_task_sums_them_up_at_info(
+    logged_in, meteroid, caplog
+):
+    from dashboard.index import tasks
+    from dashboard.index.models import IndexedJob
+
     caplog.set_level(logging.DEBUG)
     response = logged_in.get(f"/jobs/{JOB}/")
-    wait_for_scan(JOB)
-    scan_calls = [
-        r
-        for r in _meteroid_records(caplog)
-        if r.meteroid_path == failures_path() and r.meteroid_cache == "none"
-    ]
-    assert scan_calls
-    assert {r.request_id for r in scan_calls} == {response["X-Request-ID"]}
-    scanned = [r for r in caplog.records if r.name == "dashboard.scan" and "scanned" in r.getMessage()]
-    assert scanned and scanned[0].request_id == response["X-Request-ID"]
+    indexed = IndexedJob.objects.get(job_id=JOB)
+    assert indexed.status == IndexedJob.Status.QUEUED  # the page only asked for the index
+    caplog.clear()
+    outcome = tasks.scan_job.call(
+        base_url=indexed.base_url,
+        key_fingerprint=indexed.key_fingerprint,
+        job_id=JOB,
+        state_key=indexed.state_key,
+    )
+    assert outcome == "done"
+    scan_calls = [r for r in _meteroid_records(caplog) if r.meteroid_path == failures_path()]
+    assert [(r.meteroid_cache, r.levelno) for r in scan_calls] == [("none", logging.DEBUG)] * 2
+    assert response["X-Request-ID"] not in {getattr(r, "request_id", None) for r in scan_calls}
+    (line,) = [r for r in caplog.records if r.name == "dashboard.index.tasks"]
+    assert line.levelno == logging.INFO
+    assert line.getMessage().startswith(f"index of {JOB}: done, 120 rows in ")
 
 
-def test_a_scans_routine_calls_are_summed_up_in_its_own_line_at_info(logged_in, meteroid, caplog):
+def test_the_pages_own_calls_are_logged_at_info_before_and_after_a_scan(logged_in, meteroid, caplog):
     caplog.set_level(logging.INFO)
     response = logged_in.get(f"/jobs/{JOB}/")
-    wait_for_scan(JOB)
-    records = [r for r in _meteroid_records(caplog) if r.request_id == response["X-Request-ID"]]
+    wait_for_scan(JOB)  # in this thread: what the scan lowers must end with it
+    after = logged_in.get(f"/jobs/{JOB}/", **htmx("failures"))
+    for page in (response, after):
+        records = [r for r in _meteroid_records(caplog) if r.request_id == page["X-Request-ID"]]
+        assert records and all(r.levelno == logging.INFO for r in records)
     # The page's own calls are there; the scan's two pages are left to DEBUG.
+    records = [r for r in _meteroid_records(caplog) if r.request_id == response["X-Request-ID"]]
     assert [(r.meteroid_path, r.meteroid_cache) for r in records] == [
         (job_path(), "miss"),
         (failures_path(), "miss"),
     ]
-    (scanned,) = [r for r in caplog.records if r.name == "dashboard.scan" and "scanned" in r.getMessage()]
-    assert scanned.getMessage().startswith(f"scanned {JOB}: 120 failures, 3 chunks, 2 pages in ")
+    assert not [r for r in _meteroid_records(caplog) if r.meteroid_cache == "none"]
 
 
 def test_a_scans_retried_call_is_still_logged_at_info(logged_in, meteroid, caplog):

@@ -3,9 +3,10 @@ writes into the index, and what an export reads when the index cannot answer it.
 
 from __future__ import annotations
 
+import contextvars
 from collections import Counter, deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 
 from django.conf import settings
@@ -55,6 +56,11 @@ def stream_failures(
     def read(offset: int) -> FailurePage:
         return client.list_failures(job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id)
 
+    def fetch(pool: ThreadPoolExecutor, offset: int) -> Future:
+        """The page at `offset`, read by the pool in the reader's context (its request id, the
+        log level of a scan's routine calls): each page in a copy of its own."""
+        return pool.submit(contextvars.copy_context().run, read, offset)
+
     def pages() -> Iterator[FailurePage]:
         yield first
         ahead_by = concurrency or settings.SCAN_CONCURRENCY
@@ -63,12 +69,12 @@ def stream_failures(
             offsets = iter(range(PAGE_SIZE, total, PAGE_SIZE))
             ahead: deque = deque()
             for offset in islice(offsets, ahead_by):
-                ahead.append((offset, pool.submit(read, offset)))
+                ahead.append((offset, fetch(pool, offset)))
             while ahead:
                 offset, future = ahead.popleft()
                 page = checked(future.result(), offset)
                 for following in islice(offsets, 1):
-                    ahead.append((following, pool.submit(read, following)))
+                    ahead.append((following, fetch(pool, following)))
                 yield page
         finally:
             # A download stopped halfway (the browser went away) stops the reading too.
