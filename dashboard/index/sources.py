@@ -102,8 +102,13 @@ def _rows(
     gateway: Gateway, job: JobDetail, failures: Iterator[Failure], found: Rows, odd: Counter
 ) -> Iterator[FailureRow | InputRow]:
     records: set[int] = set()
+    ids: set[str] = set()
     try:
         for failure in failures:
+            if failure.id is not None:
+                if failure.id in ids:
+                    continue  # the same record sent again (a mock of the API does): held once
+                ids.add(failure.id)
             records.add(failure.item_index)
             yield record_row(failure)
         found.notes["records_apart"] = odd["apart"]
