@@ -363,21 +363,11 @@ LEFT_OUT = {"logout"}
 NO_RECORD = {"/", "login", "healthz", "jobs-refresh", "jobs-open", "job-refresh"}
 
 
-# Expected to fail for the reason it names (the exception classes above say more), and
-# strictly: once the page answers, the mark fails the run until it is taken off. Prism's
-# random pages contradict the count they give, so the scan fails honestly, and the reasons
-# CSV, which needs it, answers "try again".
-NEVER_READY = pytest.mark.xfail(
-    raises=NeverReady, strict=True, reason="needs a scan that ends on Prism's random failures"
-)
-
-
 def _pages():
     params = []
     for mode in MODES:
         for page in PAGES:
-            marks = [NEVER_READY] if page.route == "job-reasons-csv" and mode == "dynamic" else []
-            params.append(pytest.param(mode, page, id=f"{mode}-{page.id}", marks=marks))
+            params.append(pytest.param(mode, page, id=f"{mode}-{page.id}"))
     return params
 
 
@@ -395,9 +385,9 @@ def _ask(client, page: Page):
 
 def _scan_state() -> str | None:
     """The state of the job's scan (running, done, failed), None when the job cannot be read."""
+    from dashboard.index.status import scan_status
     from dashboard.meteroid.errors import MeteroidError
     from dashboard.meteroid.gateway import get_gateway
-    from dashboard.scan import scan_status
 
     gateway = get_gateway()
     try:
@@ -406,13 +396,13 @@ def _scan_state() -> str | None:
         return None
 
 
-def _await_scan(timeout: float = 30.0) -> None:
-    """Wait, within a bound, for the scan that a visit to the job page starts, so that the
-    pages made from a scan are asked once there is one."""
-    deadline = time.monotonic() + timeout
-    while _scan_state() == "running":
-        assert time.monotonic() < deadline, f"the scan of {JOB} still runs after {timeout} s"
-        time.sleep(0.05)
+def _await_scan() -> None:
+    """Run the scan that a visit to the job page asks for, as a worker would, so that the
+    pages made from a scan are asked once there is one (or once it has failed)."""
+    from tests.helpers import run_index_scans
+
+    run_index_scans()
+    assert _scan_state() != "running", f"the scan of {JOB} still runs"
 
 
 def test_the_pages_asked_cover_the_whole_urlconf():
@@ -447,8 +437,8 @@ def test_every_request_for_failures_keeps_to_the_spec(on_prism):
     and filter option: asked directly, since today no page gets that far on Prism's jobs."""
     from dashboard.meteroid.errors import MeteroidError
     from dashboard.meteroid.gateway import get_gateway
+    from dashboard.meteroid.streaming import PAGE_SIZE
     from dashboard.pages.forms import FAILURES_PER_PAGE
-    from dashboard.scan import PAGE_SIZE
 
     client = get_gateway().client
     calls = [

@@ -61,7 +61,7 @@ def test_a_job_page_answers_within_the_default_deadline_when_failures_hang(logge
     assert 'hx-trigger="load delay:5s' in body
     assert f'href="/jobs/{JOB}/"' in body
     # The one attempt took the whole deadline; there was no time for a retry. (The page's
-    # calls ask for 25 rows; the background scan started beside it asks for 100.)
+    # calls ask for 25 rows; a scan asks for 100.)
     assert meteroid.count(failures_path(), limit="25") == 1
 
 
@@ -170,7 +170,7 @@ def test_a_scan_started_by_a_page_is_not_held_to_its_deadline(logged_in, meteroi
     settings.METEROID_REQUEST_DEADLINE_SECONDS = 0.5
     settings.METEROID_READ_TIMEOUT = 3.0
     meteroid.script(failures_path(), lambda q: replace(meteroid._failures(JOB, q), delay=0.7))
-    logged_in.get(f"/jobs/{JOB}/")  # starts the scan (its table is too slow for the page)
+    logged_in.get(f"/jobs/{JOB}/")  # asks for the index (its table is too slow for the page)
 
     status = wait_for_scan(JOB)
 
