@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from dashboard.sandbox.world.data import SHOWCASE
+from tests.helpers import wait_for_scan
 from tests.markup import attribute_values, links
 from tests.urlconf import Route, all_routes
 
@@ -91,6 +92,14 @@ COMMON_PARAMS = ["page", "per_page", "chunk", "type", "status", "q", "reason", "
 
 def _dashboard_routes() -> list[Route]:
     return [r for r in all_routes() if r.namespace != "sandbox"]
+
+
+@pytest.fixture(autouse=True)
+def _read_job(request):
+    """The job's failures read, as a worker reads them: the files made from them answer, and
+    every page shows what it shows of a read job (its reason and chunk filters)."""
+    if "logged_in" in request.fixturenames:
+        wait_for_scan(JOB)
 
 
 def _url(route: Route, **values: str) -> str:

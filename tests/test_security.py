@@ -72,7 +72,10 @@ def test_every_url_needs_a_login_or_its_own_key(client, user, route):
         assert response["Location"].startswith("/accounts/login/?next=")
     fragment = client.get(url, **htmx("failures"))
     assert fragment["HX-Redirect"].startswith("/accounts/login/")
-    # And with a login the URL is there (not a 404 that would prove nothing).
+    # And with a login the URL is there (not a 404 that would prove nothing), the job's
+    # failures read, as the files made from them need.
+    group = wait_for_scan(SANDBOX_JOB).result.groups[0]
+    url = route.url(job_id=SANDBOX_JOB, key=group.key)  # a reason group the job has
     client.force_login(user)
     response = client.get(url)
     if response.status_code == 405:  # a POST-only URL (logout, rescan, refresh)
