@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ import pytest
 import requests
 
 from tests.e2e.server import Dashboard, prepare
+from tests.support.django_process import ROOT
 from tests.upstream import FAKE_KEY, FakeMeteroid, Reply, detail_json, failure_json, failures_path
 
 DEADLINE = 8.0  # METEROID_REQUEST_DEADLINE_SECONDS's default: the gunicorn below sets none
@@ -43,7 +45,17 @@ def served(tmp_path_factory: pytest.TempPathFactory, fake: FakeMeteroid) -> Iter
         setup, name="served", METEROID_API_KEY=FAKE_KEY, METEROID_BASE_URL=fake.base_url, LOG_LEVEL="INFO"
     ).start()
     dashboard.username, dashboard.password = setup.username, setup.password  # type: ignore[attr-defined]
+    # The worker that reads the jobs' failures into the index, as production runs it beside.
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "index_worker", "--interval", "0.1"],
+        cwd=ROOT,
+        env={**setup.env, **dashboard.extra_env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     yield dashboard
+    worker.terminate()
+    worker.wait(timeout=30)
     dashboard.stop()
 
 
