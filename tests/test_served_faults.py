@@ -169,7 +169,10 @@ def test_a_failures_csv_that_fails_before_its_first_byte_is_a_page(served, fake,
 
     assert response.status_code == 502
     assert response.headers["Content-Type"].startswith("text/html")
-    assert "Meteroid listed 200 failures of the 300 it announced" in response.text
+    assert (
+        "Meteroid sent 0 of the 100 failures expected from row 101 on, of the 300 it announced"
+        in response.text
+    )
     assert "Try again" in response.text
 
 
@@ -184,7 +187,7 @@ def test_a_failures_csv_that_fails_after_its_first_byte_is_aborted(served, fake,
     assert received.startswith("\ufeffrow,identifier,reason")
     assert_curl_fails(session, url, tmp_path)
     log = wait_for_log(served, f"failures CSV of {job} aborted")
-    assert "Meteroid listed 2,000 failures of the 3,000 it announced" in log
+    assert "Meteroid sent 0 of the 100 failures expected from row 2,001 on, of the 3,000 it announced" in log
 
 
 def test_rows_to_fix_that_fail_after_their_first_byte_are_aborted(served, fake, session, tmp_path):

@@ -178,7 +178,9 @@ def test_fewer_failures_than_announced_before_the_first_byte_is_a_page(logged_in
     response = logged_in.get(f"/jobs/{JOB}/failures.csv")
     assert response.status_code == 502
     assert "text/html" in response["Content-Type"]
-    assert "Meteroid listed 200 failures of the 300 it announced" in response.content.decode()
+    assert "Meteroid sent 0 of the 100 failures expected from row 101 on, of the 300 it announced" in (
+        response.content.decode()
+    )
 
 
 def test_fewer_failures_than_announced_after_the_first_byte_aborts_the_download(logged_in, meteroid, caplog):
@@ -191,7 +193,7 @@ def test_fewer_failures_than_announced_after_the_first_byte_aborts_the_download(
     chunks = iter(response.streaming_content)
     assert next(chunks).startswith("\ufeffrow,".encode())
     # The error goes up to the server, which then ends the response short of its last chunk.
-    with pytest.raises(MeteroidError, match="2,000 failures of the 3,000"):
+    with pytest.raises(MeteroidError, match="expected from row 2,001 on, of the 3,000 it announced"):
         list(chunks)
     aborted = [r for r in caplog.records if r.name == "dashboard.downloads"]
     assert aborted and f"failures CSV of {JOB} aborted after" in aborted[0].getMessage()
