@@ -276,6 +276,11 @@ class ReadsWithoutEnd(AssertionError):
     item_index is not above the last one's, so that it never has its first rows to send."""
 
 
+class ContradictsItsCount(AssertionError):
+    """An export read straight from Meteroid answered 502: the first page held fewer failures
+    than the count it gave, so the reading stopped rather than pass a cut file for a whole one."""
+
+
 class NeverReady(AssertionError):
     """A file made from the whole-job scan answered 503 ("not ready yet, try again") while
     no scan is under way, so it never will be: Prism's job has a failure_count below zero,
@@ -363,11 +368,34 @@ LEFT_OUT = {"logout"}
 NO_RECORD = {"/", "login", "healthz", "jobs-refresh", "jobs-open", "job-refresh"}
 
 
+# Expected to fail for the reason it names (the exception classes above say more), and
+# strictly: once the page answers, the mark fails the run until it is taken off. Prism's
+# random pages contradict the count they give, so the scan fails honestly, and the reasons
+# CSV, which needs it, answers "try again"; a failures CSV read straight from Prism stops
+# at its first page, which holds fewer failures than the count says, and says so.
+NEVER_READY = pytest.mark.xfail(
+    raises=NeverReady, strict=True, reason="needs a scan that ends on Prism's random failures"
+)
+CONTRADICTED = pytest.mark.xfail(
+    raises=ContradictsItsCount, strict=True, reason="Prism's random pages contradict their count"
+)
+
+
+def _marks(mode: str, page: Page) -> list:
+    if mode != "dynamic":
+        return []
+    if page.route == "job-reasons-csv":
+        return [NEVER_READY]
+    if page.route == "job-failures-csv":
+        return [CONTRADICTED]
+    return []
+
+
 def _pages():
     params = []
     for mode in MODES:
         for page in PAGES:
-            params.append(pytest.param(mode, page, id=f"{mode}-{page.id}"))
+            params.append(pytest.param(mode, page, id=f"{mode}-{page.id}", marks=_marks(mode, page)))
     return params
 
 
@@ -426,6 +454,8 @@ def test_every_page_answers_without_a_server_error(on_prism, logged_in, page):
             raise RefusesCountsBelowZero(failure + "\n" + "\n".join(refused))
         if on_prism.spent:
             raise ReadsWithoutEnd(f"{failure} after {len(exchanges)} requests to Prism")
+        if response.status_code == 502 and "the reading stopped there" in body:
+            raise ContradictsItsCount(failure)
         if response.status_code == 503 and _scan_state() != "running":
             raise NeverReady(f"{failure}, the scan being {_scan_state()}")
         pytest.fail(f"{failure}\n{body[:3000]}")
