@@ -341,6 +341,7 @@ PAGES = [
         "jobs", "/jobs/?type=SUBSCRIPTION_CSV_IMPORT&status=FAILED&status=COMPLETED_WITH_ERRORS&per_page=100"
     ),
     Page("jobs", "/jobs/?page=2"),
+    Page("search", "/search/?q=acme"),
     Page("jobs-refresh", "/jobs/refresh/", "POST"),
     Page("jobs-open", f"/jobs/open/?job={JOB}"),
     Page("job", JOB_URL),
