@@ -1,7 +1,8 @@
 """Dashboards as separate gunicorn processes on loopback ports, for the tests and benchmarks
-that need real processes: several dashboards sharing one Redis and one database, in front of
-one sandbox process that stands in for Meteroid (and counts the calls it gets), with an index
-worker beside them that runs the scans their pages ask for."""
+that need real processes: several dashboards sharing one Redis and one database (SQLite, or
+PostgreSQL by its URL), in front of one sandbox process that stands in for Meteroid (and
+counts the calls it gets), with index workers beside them that run the scans their pages ask
+for."""
 
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ SANDBOX_KEY = "pv_sand_processes000000000000"
 PASSWORD = "correct horse battery staple"
 
 
-def _gunicorn(port: int, env: dict[str, str], *, workers: int = 1, threads: int = 8) -> Gunicorn:
+def _gunicorn(
+    folder: Path, port: int, env: dict[str, str], *, workers: int = 1, threads: int = 8
+) -> Gunicorn:
     """One gunicorn serving the dashboard (and its /sandbox/) on a loopback port, its output
-    kept beside the stack's database."""
-    folder = Path(env["DATABASE_URL"].removeprefix("sqlite:///")).parent
+    kept in `folder`."""
     return Gunicorn(
         env, port=port, workers=workers, threads=threads, log_path=folder / f"gunicorn-{port}.log"
     )
@@ -37,26 +39,53 @@ def _gunicorn(port: int, env: dict[str, str], *, workers: int = 1, threads: int 
 
 @dataclass
 class Stack:
-    """A sandbox process, dashboards pointed at it and their index worker, sharing a cache
-    and a database."""
+    """A sandbox process, dashboards pointed at it and their index workers, sharing a cache
+    and a database; their logs in `folder`."""
 
     base_env: dict[str, str]
     sandbox: Gunicorn
+    folder: Path
     dashboards: list[Gunicorn] = field(default_factory=list)
-    worker: Worker | None = None
+    workers: list[Worker] = field(default_factory=list)
+
+    @property
+    def worker(self) -> Worker | None:
+        """The first index worker (the only one, unless more were asked for)."""
+        return self.workers[0] if self.workers else None
+
+    @property
+    def database_url(self) -> str:
+        return self.base_env["DATABASE_URL"]
 
     @property
     def database(self) -> Path:
-        return Path(self.base_env["DATABASE_URL"].removeprefix("sqlite:///"))
+        """The SQLite file of the stack (of a stack on SQLite)."""
+        assert self.database_url.startswith("sqlite:///"), self.database_url
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """The rows of `sql` (with %s placeholders) on the shared database, read from this
+        process on a connection of its own, outside any test transaction."""
+        if self.database_url.startswith("sqlite:///"):
+            with closing(sqlite3.connect(self.database, timeout=10)) as db:
+                return db.execute(sql.replace("%s", "?"), params).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as db:
+            return db.execute(sql, params).fetchall()
 
     def index_status(self, job_id: str) -> str | None:
         """The state of the newest index asked for `job_id` (queued, running, done, failed),
         read from the shared database; None before any was asked."""
-        with closing(sqlite3.connect(self.database, timeout=10)) as db:
-            row = db.execute(
-                "SELECT status FROM index_indexedjob WHERE job_id = ? ORDER BY id DESC LIMIT 1", (job_id,)
-            ).fetchone()
-        return row[0] if row else None
+        rows = self.query(
+            "SELECT status FROM index_indexedjob WHERE job_id = %s ORDER BY id DESC LIMIT 1", (job_id,)
+        )
+        return rows[0][0] if rows else None
+
+    def worker_of(self, holder: str) -> Worker | None:
+        """The index worker of this stack whose process holds the lease `holder` names
+        (host:pid:…), if any."""
+        return next((w for w in self.workers if w.process and f":{w.pid}:" in holder), None)
 
     @property
     def sandbox_url(self) -> str:
@@ -78,7 +107,9 @@ class Stack:
     def replace_sandbox(self, **env: str) -> None:
         """Stop the sandbox and start another on the same port, with `env` added."""
         self.sandbox.stop()
-        self.sandbox = _gunicorn(self.sandbox.port, {**self.sandbox.env, **env}, threads=16).start()
+        self.sandbox = _gunicorn(
+            self.folder, self.sandbox.port, {**self.sandbox.env, **env}, threads=16
+        ).start()
         self.sandbox.wait_ready("/sandbox/_stats")
 
     def login(self, dashboard: Gunicorn, username: str = "support") -> requests.Session:
@@ -101,23 +132,33 @@ class Stack:
     def add_dashboard(self, *, workers: int = 1, threads: int = 8, **env: str) -> Gunicorn:
         """Start one more dashboard like the others, with `env` added."""
         dashboard = _gunicorn(
-            free_port(), {**self.dashboards[0].env, **env}, workers=workers, threads=threads
+            self.folder, free_port(), {**self.dashboards[0].env, **env}, workers=workers, threads=threads
         )
         self.dashboards.append(dashboard.start())
         dashboard.wait_ready()
         return dashboard
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         for server in [*self.dashboards, self.sandbox]:
             server.stop()
 
 
 def start_stack(
-    tmp: Path, *, cache_url: str, dashboards: int = 2, workers: int = 1, threads: int = 8, **env: str
+    tmp: Path,
+    *,
+    cache_url: str,
+    database_url: str | None = None,
+    dashboards: int = 2,
+    index_workers: int = 1,
+    workers: int = 1,
+    threads: int = 8,
+    **env: str,
 ) -> Stack:
-    """Migrate a database in `tmp`, make a login, start a sandbox and `dashboards` gunicorns."""
+    """Migrate a database (that of `database_url`, else a SQLite file in `tmp`), make a login,
+    start a sandbox, `dashboards` gunicorns (of `workers` processes of `threads` threads) and
+    `index_workers` index workers; logs go to `tmp`."""
     base_env = {
         key: value
         for key, value in os.environ.items()
@@ -125,7 +166,7 @@ def start_stack(
     }
     base_env |= {
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "DATABASE_URL": database_url or f"sqlite:///{tmp / 'db.sqlite3'}",
         "CACHE_URL": cache_url,
         "SECRET_KEY": "processes-test-only-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -141,9 +182,12 @@ def start_stack(
         )
     )
     sandbox = _gunicorn(
-        free_port(), {**base_env, **{k: v for k, v in env.items() if k.startswith("SANDBOX_")}}, threads=16
+        tmp,
+        free_port(),
+        {**base_env, **{k: v for k, v in env.items() if k.startswith("SANDBOX_")}},
+        threads=16,
     )
-    stack = Stack(base_env, sandbox.start())
+    stack = Stack(base_env, sandbox.start(), tmp)
     dashboard_env = {
         **base_env,
         "METEROID_BASE_URL": stack.sandbox_url,
@@ -151,15 +195,19 @@ def start_stack(
         **{k: v for k, v in env.items() if not k.startswith("SANDBOX_")},
     }
     stack.dashboards = [
-        _gunicorn(free_port(), dashboard_env, workers=workers, threads=threads).start()
+        _gunicorn(tmp, free_port(), dashboard_env, workers=workers, threads=threads).start()
         for _ in range(dashboards)
     ]
-    stack.worker = Worker(dashboard_env, tmp / "worker.log").start()
+    stack.workers = [
+        Worker(dashboard_env, tmp / f"worker-{n}.log", name=f"worker-{n}").start()
+        for n in range(index_workers)
+    ]
     try:
         stack.sandbox.wait_ready("/sandbox/_stats")
         for dashboard in stack.dashboards:
             dashboard.wait_ready()
-        stack.worker.wait_ready()
+        for worker in stack.workers:
+            worker.wait_ready()
     except Exception:
         stack.stop()
         raise

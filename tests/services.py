@@ -8,6 +8,9 @@ never pass by skipping.
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -36,6 +39,37 @@ def require_redis():
     except redis.RedisError as exc:
         require("Redis", f"{REDIS_URL}: {exc}")
     return client
+
+
+@contextmanager
+def postgres_database(prefix: str = "test") -> Iterator[str]:
+    """The URL of a database of its own, made here and dropped after, on the PostgreSQL of
+    the run's settings (the PostgreSQL pass: DATABASE_URL=postgres://…), for processes that
+    must see what each other wrote, which a test's transaction would hide. Skips the test on
+    the SQLite pass."""
+    import psycopg
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("runs on the PostgreSQL pass")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    params = {
+        "user": database.get("USER") or None,
+        "password": database.get("PASSWORD") or None,
+        "host": database.get("HOST") or None,
+        "port": database.get("PORT") or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    auth = database.get("USER") or ""
+    if database.get("PASSWORD"):
+        auth += f":{database['PASSWORD']}"
+    try:
+        yield f"postgres://{auth}@{database.get('HOST') or '127.0.0.1'}:{database.get('PORT') or 5432}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def clear_cache() -> None:

@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,10 +17,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 
 from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.streaming import stream_failures
+from tests import services
 from tests.support.django_process import ROOT, checked, manage, python
 
 SMALL_JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records and 2,500 rows of whole failed chunks
@@ -156,30 +155,13 @@ def sqlite_database(tmp_path) -> Database:
 def postgres_database() -> Iterator[Database]:
     """A database of its own on the PostgreSQL that DATABASE_URL names, made and dropped here:
     the workers must see what each other wrote, which a test transaction would hide."""
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("runs on the PostgreSQL pass")
-    name = f"index_workers_{uuid.uuid4().hex[:10]}"
-    params = {
-        "user": database.get("USER") or None,
-        "password": database.get("PASSWORD") or None,
-        "host": database.get("HOST") or None,
-        "port": database.get("PORT") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with services.postgres_database("index_workers") as url:
 
-    def query(sql: str, values: tuple = ()) -> list[tuple]:
-        with psycopg.connect(dbname=name, autocommit=True, **params) as connection:
-            return connection.execute(sql, values).fetchall()
+        def query(sql: str, values: tuple = ()) -> list[tuple]:
+            with psycopg.connect(url, autocommit=True) as connection:
+                return connection.execute(sql, values).fetchall()
 
-    auth = database.get("USER") or ""
-    if database.get("PASSWORD"):
-        auth += f":{database['PASSWORD']}"
-    url = f"postgres://{auth}@{database.get('HOST') or '127.0.0.1'}:{database.get('PORT') or 5432}/{name}"
-    yield Database(url, query)
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield Database(url, query)
 
 
 def test_a_worker_process_indexes_a_job_of_the_sandbox_end_to_end(sqlite_database, tmp_path):

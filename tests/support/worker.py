@@ -81,6 +81,13 @@ class Worker:
             process.kill()
             process.wait(5)
 
+    def kill(self) -> None:
+        """Kill it at once (SIGKILL), as a machine lost or an out-of-memory kill would: a scan
+        in progress stops where it is, its lease held until it expires."""
+        assert self.process is not None, f"{self.name} is not started"
+        self.process.kill()
+        self.process.wait(10)
+
     def log(self, chars: int | None = 4000) -> str:
         """The worker's output so far (its last `chars` characters; all of it for None)."""
         try:
