@@ -146,3 +146,24 @@ def test_outcomes_of_several_indexes_come_in_the_order_given():
         (migration, [(None, FAILURES_ONLY)]),
         (customers, [(None, NOT_IN_FILE)]),
     ]
+
+
+def test_an_input_file_meteroid_cannot_give_leaves_the_failures_read_whole(monkeypatch):
+    """The input file down (a 503 after the retries): the index of the job's failures is
+    published all the same, and says why its file's rows are not there."""
+    from dashboard.meteroid.errors import ErrorKind, MeteroidError
+    from dashboard.meteroid.gateway import Gateway
+
+    opened = Gateway.open_file
+
+    def input_down(self, url, **kwargs):
+        if "input" in url:
+            raise MeteroidError(ErrorKind.UNAVAILABLE, "Meteroid is unavailable right now.")
+        return opened(self, url, **kwargs)
+
+    monkeypatch.setattr(Gateway, "open_file", input_down)
+    index = _indexed("customers")
+    assert index.status == IndexedJob.Status.DONE
+    assert index.records == get_gateway().job(index.job_id).failure_count
+    assert (index.input_rows_read, index.input_row_count) == (False, 0)
+    assert index.input_rows_problem == "its input file could not be read: Meteroid is unavailable right now."

@@ -248,10 +248,13 @@ def _input_rows(gateway: Gateway, job: JobDetail, found: Rows) -> Iterator[Input
         found.notes["input_rows_problem"] = f"its input file cannot be read as CSV: {exc}."
         return
     except MeteroidError as error:
+        # The job's failures are read whole all the same: "did it import?" then looks at
+        # them alone for this job, and says so.
         if error.kind is ErrorKind.NOT_FOUND:
             found.notes["input_rows_problem"] = "Meteroid no longer has its input file."
-            return
-        raise
+        else:
+            found.notes["input_rows_problem"] = f"its input file could not be read: {error.message}"
+        return
     found.notes["input_rows_read"] = True
 
 
