@@ -22,10 +22,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from tests.e2e.server import Dashboard, Setup, prepare
 from tests.e2e.support import CHROMIUM, LAUNCH, log_in, same_origin
+
+# What a page shows of a job's index comes once the worker, another process, has read it:
+# on a loaded machine that is seconds, not the 5 s Playwright gives an expectation by default.
+expect.set_options(timeout=15_000)
 
 DESKTOP = {"width": 1280, "height": 900}
 WATCH_POLICY = """
