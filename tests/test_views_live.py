@@ -235,6 +235,12 @@ def test_an_ended_jobs_table_is_read_again_once_the_rows_of_whole_chunks_are(log
     html = logged_in.get(f"/jobs/{SHOWCASE['whole_chunks']}/").content.decode()
     table = re.search(r'<section id="failures"[^>]*>', html).group(0)
     assert 'hx-trigger="scan-finished from:body"' in table
-    # A job without such rows has nothing more to wait for.
+    # A job without such rows asks again too while its scan runs (the links that need every
+    # failure read come then), and has nothing more to wait for once it is read.
+    html = logged_in.get(f"/jobs/{SHOWCASE['customers']}/").content.decode()
+    assert 'hx-trigger="scan-finished from:body"' in re.search(r'<section id="failures"[^>]*>', html).group(0)
+    assert 'id="rows-to-fix"' not in html
+    wait_for_scan(SHOWCASE["customers"])
     html = logged_in.get(f"/jobs/{SHOWCASE['customers']}/").content.decode()
     assert 'hx-trigger="none"' in re.search(r'<section id="failures"[^>]*>', html).group(0)
+    assert 'id="rows-to-fix"' in html
