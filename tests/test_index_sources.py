@@ -101,3 +101,16 @@ def test_the_rows_of_whole_failed_chunks_follow_the_records_as_the_scan_reads_th
     assert found.notes["failed_chunks"] == len(read.chunks)
     assert sum(count for _, count in found.notes["chunk_errors"]) == len(read.chunks)
     assert (found.notes["records_apart"], found.notes["active"]) == (0, False)
+
+
+def test_reading_the_rows_leaves_the_callers_log_level_as_it_was():
+    """A scan's routine calls log at DEBUG in a context of its own: whoever reads its rows
+    (a worker's loop, a test) logs its own calls at INFO before and after."""
+    import logging
+
+    from dashboard.meteroid.client import routine_call_level
+
+    found = meteroid_rows(_asked())
+    assert routine_call_level.get() == logging.INFO
+    assert sum(1 for _ in found.rows) > 0
+    assert routine_call_level.get() == logging.INFO

@@ -4,6 +4,7 @@ the rows of whole failed chunks, read from the job's errors CSV as the scan read
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import logging
 from collections import Counter
@@ -54,12 +55,32 @@ def meteroid_rows(indexed: IndexedJob) -> Rows:
     """Every failure record of the job (up to SCAN_MAX_FAILURES), in file order, read
     `scan_concurrency` pages at a time, then the rows of its whole failed chunks, then its
     input file's rows (`InputRow`), where they are read. Meteroid failing, or a terminal job
-    giving fewer failures than it announced, fails the scan with the gateway's message."""
+    giving fewer failures than it announced, fails the scan with the gateway's message.
+
+    A scan's hundreds of routine calls log at DEBUG (its summary line says what it did): in
+    a context of its own, where the rows are read too, so that whoever asked for them (a
+    worker's loop, a test) goes on logging as before."""
+    context = contextvars.copy_context()
+    context.run(routine_call_level.set, logging.DEBUG)
+    found = context.run(_meteroid_rows, indexed)
+    found.rows = _read_in(context, found.rows)
+    return found
+
+
+def _read_in(context: contextvars.Context, rows: Iterator) -> Iterator:
+    """`rows`, each read in `context`."""
+    while True:
+        try:
+            row = context.run(next, rows)
+        except StopIteration:
+            return
+        yield row
+
+
+def _meteroid_rows(indexed: IndexedJob) -> Rows:
     gateway = get_gateway()
     if scope_of(gateway) != Scope(indexed.base_url, indexed.key_fingerprint):
         raise ScanFailed("This worker talks to another Meteroid (or with another key) than the one asked.")
-    # A scan's hundreds of routine calls log at DEBUG; its summary line says what it did.
-    routine_call_level.set(logging.DEBUG)
     try:
         job = gateway.job(indexed.job_id)
         if job.is_terminal and job_state_key(job) != indexed.state_key:
