@@ -10,7 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The second test pass runs the tests that reach the database (marked `database` by
 # tests/conftest.py from what they use) on PostgreSQL, in a database named after the shell's
-# pid (pytest-django creates and drops test_<name>), so that parallel runs never meet.
+# pid (pytest-django creates and drops test_<name>, one per pytest-xdist worker), so that
+# parallel runs never meet. Its tests wait mostly on HTTP and the database: two workers, a
+# file each at a time (a file's processes and fixtures start once), halve its time.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/dashboard_$$$$
 
 # Prism, the mock server of the OpenAPI spec that tests/test_contract.py runs the dashboard
@@ -51,7 +53,7 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.dev prism
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "database or postgres"
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "database or postgres" -n 2 --dist loadfile
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

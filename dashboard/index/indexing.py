@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
 from dashboard.index.queries import summary_of
-from dashboard.index.rows import INPUT, FailureRow, InputRow
+from dashboard.index.rows import INPUT, FailureRow, InputRow, storable
 from dashboard.index.writer import write_failures, write_input_rows
 
 logger = logging.getLogger(__name__)
@@ -428,7 +428,7 @@ def _discard_rows(pk: int) -> None:
 def _renew(pk: int, holder: str, **fields) -> None:
     now = timezone.now()
     if not IndexedJob.objects.filter(pk=pk, lease_holder=holder).update(
-        heartbeat_at=now, updated_at=now, **fields
+        heartbeat_at=now, updated_at=now, **storable(fields)
     ):
         raise LeaseLost
 
@@ -472,7 +472,7 @@ def _fail(indexed: IndexedJob, holder: str, message: str) -> None:
     with transaction.atomic():
         if IndexedJob.objects.filter(pk=indexed.pk, lease_holder=holder).update(
             status=Status.FAILED,
-            error=message,
+            error=storable(message),
             lease_holder="",
             heartbeat_at=None,
             finished_at=now,

@@ -35,7 +35,23 @@ COLUMNS = FailureRow._fields
 MASKED = COLUMNS.index("masked")
 
 
+def storable(value):
+    """`value` as the database can keep it: PostgreSQL's text (and jsonb) has no NUL, which
+    becomes ␀ (U+2400), as pages draw it anyway (`failures/text.py`); in lists, tuples and
+    dicts too. Everything the index keeps of users' data goes through here, on every
+    database alike."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\u2400") if "\x00" in value else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(storable(item) for item in value)
+    if isinstance(value, dict):
+        return {key: storable(item) for key, item in value.items()}
+    return value
+
+
 def _row(row: int, failure_id: str | None, identifier: str | None, reason: str, chunk_id: str, source: str):
+    # The pattern is of the text kept, so that it is the one a page makes of it later.
+    failure_id, identifier, reason, chunk_id = storable((failure_id, identifier, reason, chunk_id))
     pattern = pattern_of(reason)
     return FailureRow(
         row,
@@ -83,4 +99,5 @@ class InputRow(NamedTuple):
 
 def input_row(row: int, identifier: str | None) -> InputRow:
     """An input row, its identifier folded as a failure's is."""
+    identifier = storable(identifier)
     return InputRow(row, identifier, fold(identifier or "").strip())
