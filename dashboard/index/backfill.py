@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -65,23 +64,6 @@ def list_key(job: Job) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 
-def window_jobs(gateway: Gateway, since: datetime) -> Iterator[Job]:
-    """The jobs created at or after `since`, newest first, page after page until past it.
-    A job whose creation time cannot be read is left out (the window cannot hold it)."""
-    page = 0
-    while True:
-        listing = gateway.jobs(page=page, per_page=LIST_PAGE)
-        for job in listing.jobs:
-            if job.created_at is None:
-                continue
-            if job.created_at < since:
-                return
-            yield job
-        page += 1
-        if not listing.jobs or page >= listing.pagination.total_pages:
-            return
-
-
 def _latest(scope: Scope, job_id: str) -> IndexedJob | None:
     return (
         IndexedJob.objects.filter(
@@ -109,7 +91,7 @@ def backfill(*, gateway: Gateway | None = None, now: datetime | None = None) -> 
     scope = scope_of(gateway)
     since = (now or timezone.now()) - timedelta(days=settings.INDEX_WINDOW_DAYS)
     listed = looked = asked = 0
-    for job in window_jobs(gateway, since):
+    for job in gateway.jobs_since(since, per_page=LIST_PAGE):
         listed += 1
         latest = _latest(scope, job.id)
         if not needs_look(job, latest):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -122,6 +122,26 @@ class Gateway:
             ),
             refresh=refresh,
         )
+
+    def jobs_since(
+        self, since: datetime | None, *, job_type: str | None = None, per_page: int = 100
+    ) -> Iterator[Job]:
+        """The jobs created at or after `since` (every job, for None), newest first, read
+        page after page of the list (each page cached as `jobs` caches it) until past it.
+        With a window, a job whose creation time cannot be read is left out: it cannot be
+        placed in one. Raises MeteroidError as `jobs` does."""
+        page = 0
+        while True:
+            listing = self.jobs(job_type=job_type, page=page, per_page=per_page)
+            for job in listing.jobs:
+                if since is not None and job.created_at is None:
+                    continue
+                if since is not None and job.created_at < since:
+                    return
+                yield job
+            page += 1
+            if not listing.jobs or page >= listing.pagination.total_pages:
+                return
 
     def job(self, job_id: str, *, refresh: bool = False) -> JobDetail:
         """One job's detail; cached long once it is completed or cancelled, a minute once it

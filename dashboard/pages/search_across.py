@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -41,7 +42,7 @@ JOBS_PER_PAGE = 10  # jobs a page of results shows
 ROWS_PER_JOB = 5  # matching rows shown under each job; the rest are on the job's page
 ASK_AT_MOST = 20  # jobs without an index whose detail one search reads, to ask for it
 LIST_PER_PAGE = 100  # jobs asked of Meteroid per page of its list
-LIST_PAGES_AT_MOST = 20  # pages of Meteroid's list one search reads: 2,000 jobs
+LIST_AT_MOST = 2000  # jobs of Meteroid's list one search reads (20 pages)
 READING_SHOWN = 5  # jobs being read that the coverage names, with their progress
 IMPORT_JOBS_SHOWN = 10  # jobs "did it import?" names; the rest it counts
 
@@ -259,19 +260,13 @@ class Coverage:
 
 
 def window_jobs(gateway: Gateway, start: datetime | None, job_type: str) -> tuple[list[Job], bool]:
-    """The jobs on Meteroid's list created at or after `start` (of `job_type`), newest first,
-    read page by page (cached by the gateway); and whether the window held more than
-    LIST_PAGES_AT_MOST pages of them. Raises MeteroidError."""
-    jobs: list[Job] = []
-    for page in range(LIST_PAGES_AT_MOST):
-        listing = gateway.jobs(job_type=job_type or None, page=page, per_page=LIST_PER_PAGE)
-        for job in listing.jobs:
-            if start is not None and job.created_at is not None and job.created_at < start:
-                return jobs, False
-            jobs.append(job)
-        if not listing.jobs or page + 1 >= listing.pagination.total_pages:
-            return jobs, False
-    return jobs, True
+    """The jobs on Meteroid's list created at or after `start` (of `job_type`), newest first
+    (`Gateway.jobs_since`); and whether the window held more than one search lists.
+    Raises MeteroidError."""
+    jobs = list(
+        islice(gateway.jobs_since(start, job_type=job_type or None, per_page=LIST_PER_PAGE), LIST_AT_MOST + 1)
+    )
+    return jobs[:LIST_AT_MOST], len(jobs) > LIST_AT_MOST
 
 
 def coverage(gateway: Gateway, scope: Scope, indexes, *, days: int, job_type: str) -> Coverage:
