@@ -22,14 +22,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.databases import each_database, run_child  # noqa: E402
+
 TARGETS_MS = {"search an exact identifier": 200, "search a word of a reason": 300, "causes across jobs": 500}
 
 
@@ -45,19 +46,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(_measure(args)))
         return
-    import tempfile
-
-    results = {}
-    if args.only != "postgres":
-        with tempfile.TemporaryDirectory() as folder:
-            results["SQLite"] = _run(args, f"sqlite:///{folder}/across.sqlite3")
-    if args.only != "sqlite":
-        name = f"bench_across_{uuid.uuid4().hex[:8]}"
-        _admin(args.postgres, f'CREATE DATABASE "{name}"')
-        try:
-            results["PostgreSQL"] = _run(args, f"{args.postgres}/{name}")
-        finally:
-            _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}"')
+    arguments = ["--rows", str(args.rows), "--jobs", str(args.jobs), "--repeat", str(args.repeat)]
+    results = each_database(
+        lambda url: run_child(__file__, arguments, url),
+        only=args.only,
+        postgres=args.postgres,
+        prefix="bench-across",
+    )
     for name, figures in results.items():
         print(
             f"\n{name}: {figures['rows']:,} failures over {figures['jobs']} jobs, written at {figures['write_per_s']:,.0f} rows/s"
@@ -71,28 +66,6 @@ def main() -> None:
             f"  (exact identifier {figures['identifier']!r}: {figures['hits']} jobs; causes: {figures['causes']})"
         )
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-
-
-def _admin(server_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
-        connection.execute(sql)
-
-
-def _run(args: argparse.Namespace, database_url: str) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "INDEX_"))}
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, __file__, "--child", "1", "--rows", str(args.rows), "--jobs", str(args.jobs)]
-    command += ["--repeat", str(args.repeat)]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise SystemExit(f"the {database_url.split(':')[0]} run failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _measure(args: argparse.Namespace) -> dict:

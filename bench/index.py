@@ -26,15 +26,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.databases import each_database, run_child  # noqa: E402
 
 
 def main() -> None:
@@ -72,54 +71,14 @@ def main() -> None:
 
 
 def _each_database(args: argparse.Namespace, results: dict) -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
-        if args.only in (None, "sqlite"):
-            results["SQLite"] = _run(args, f"sqlite:///{Path(tmp) / 'db.sqlite3'}")
-        if args.only in (None, "postgres"):
-            name = f"bench_index_{uuid.uuid4().hex[:8]}"
-            _admin(args.postgres, f'CREATE DATABASE "{name}"')
-            try:
-                results["PostgreSQL"] = _run(args, f"{args.postgres}/{name}")
-            finally:
-                _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin(server_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
-        connection.execute(sql)
-
-
-def _run(args: argparse.Namespace, database_url: str) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "INDEX_", "TASKS_", "SCAN_"))
-    }
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        "1",
-        "--rows",
-        str(args.rows),
-        "--repeat",
-        str(args.repeat),
-    ]
-    if args.scan:
-        command.append("--scan")
-    if args.no_trigrams:
-        command.append("--no-trigrams")
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise SystemExit(f"the {database_url.split(':')[0]} run failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    arguments = ["--rows", str(args.rows), "--repeat", str(args.repeat)]
+    arguments += ["--scan"] * args.scan + ["--no-trigrams"] * args.no_trigrams
+    results |= each_database(
+        lambda url: run_child(__file__, arguments, url),
+        only=args.only,
+        postgres=args.postgres,
+        prefix="bench-index",
+    )
 
 
 def _measure(args: argparse.Namespace) -> dict:
