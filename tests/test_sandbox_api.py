@@ -428,6 +428,18 @@ def test_latency_delays_every_request(api, settings):
     assert time.perf_counter() - started >= 0.12
 
 
+def test_latency_is_the_whole_answer_not_an_extra_after_its_work(api, settings, monkeypatch):
+    # A remote Meteroid "at 120 ms" answers in 120 ms, its own work included: an answer that
+    # takes 100 ms to make is not 220 ms late.
+    settings.SANDBOX_LATENCY_MS = 120
+    slow = 0.1
+    monkeypatch.setattr("dashboard.sandbox.api.views._authorized", lambda request: time.sleep(slow) or True)
+    started = time.perf_counter()
+    get_json(api, f"{API}/{SHOWCASE['customers']}")
+    took = time.perf_counter() - started
+    assert 0.12 <= took < 0.12 + slow
+
+
 def test_it_rate_limits_with_retry_after(api, settings):
     settings.SANDBOX_RATE_429 = 1.0
     response = api.get(API)

@@ -38,7 +38,7 @@ def test_it_serves_requests_side_by_side(key, monkeypatch):
     # flight: served one at a time, the first would wait alone and fail. (The latency a
     # request costs is a figure: bench/sandbox.py.)
     in_flight = threading.Barrier(8)
-    monkeypatch.setattr("dashboard.sandbox.api.views._sleep", lambda: in_flight.wait(timeout=5))
+    monkeypatch.setattr("dashboard.sandbox.api.views._sleep", lambda since: in_flight.wait(timeout=5))
     base, job_id = sandbox_base_url(), SHOWCASE["customers"]
     with ThreadPoolExecutor(8) as pool:
         codes = list(
