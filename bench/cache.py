@@ -41,7 +41,7 @@ import requests  # noqa: E402
 
 from bench.worker import wait_for_index  # noqa: E402
 from dashboard.sandbox.world.data import SHOWCASE  # noqa: E402
-from tests.processes import Stack, start_stack  # noqa: E402
+from tests.support.processes import Stack, start_stack  # noqa: E402
 from tests.support.worker import Worker  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/5"

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests import services
+from tests.support import services
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def redis_cache(settings) -> str:
 def recording(monkeypatch):
     """The gateway's cache layer on a `RecordingCache`, which remembers each entry's timeout."""
     from dashboard.meteroid import cache
-    from tests.helpers import RecordingCache
+    from tests.support.helpers import RecordingCache
 
     recording = RecordingCache()
     monkeypatch.setattr(cache, "cache", recording)
@@ -64,7 +64,7 @@ def recording(monkeypatch):
 def clock(monkeypatch):
     """The wall clock of the dashboard and of Django's local-memory cache, to move on with
     `clock.advance(seconds)` rather than sleeping through them (tests/helpers.Clock)."""
-    from tests.helpers import Clock
+    from tests.support.helpers import Clock
 
     return Clock(monkeypatch)
 
@@ -87,7 +87,7 @@ def meteroid(settings):
     retries small enough for tests: two retries, half a second to read. A test in which it
     gave an answer that breaks the contract (and was not scripted to) fails."""
     from dashboard.meteroid.gateway import reset_gateway
-    from tests.upstream import FAKE_KEY, FakeMeteroid
+    from tests.support.upstream import FAKE_KEY, FakeMeteroid
 
     fake = FakeMeteroid()
     settings.METEROID_API_KEY = FAKE_KEY
@@ -151,7 +151,7 @@ def pytest_sessionstart(session) -> None:
 
 def pytest_unconfigure(config) -> None:
     """Remove the static root this run made for itself (tests/settings.py), still empty."""
-    created = getattr(sys.modules.get("tests.settings"), "CREATED_STATIC_ROOT", None)
+    created = getattr(sys.modules.get("tests.support.settings"), "CREATED_STATIC_ROOT", None)
     if created:
         with contextlib.suppress(OSError):
             os.rmdir(created)

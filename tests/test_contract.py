@@ -30,14 +30,15 @@ from urllib.parse import urlsplit
 import pytest
 import urllib3
 
-from tests import services
-from tests.helpers import htmx
+from tests.support import services
+from tests.support.helpers import htmx
 from tests.support.net import free_port
-from tests.urlconf import all_routes
+from tests.support.paths import ROOT
+from tests.support.urlconf import all_routes
 
 pytestmark = pytest.mark.django_db
 
-CONTRACT = Path(__file__).resolve().parent.parent / "contract"
+CONTRACT = ROOT / "contract"
 SPEC_FILE = CONTRACT / "batch-jobs-openapi.json"
 SPEC = json.loads(SPEC_FILE.read_text())
 PRISM = CONTRACT / "node_modules" / ".bin" / "prism"
@@ -432,7 +433,7 @@ def _scan_state() -> str | None:
 def _await_scan() -> None:
     """Run the scan that a visit to the job page asks for, as a worker would, so that the
     pages made from a scan are asked once there is one (or once it has failed)."""
-    from tests.helpers import run_index_scans
+    from tests.support.helpers import run_index_scans
 
     run_index_scans()
     assert _scan_state() != "running", f"the scan of {JOB} still runs"

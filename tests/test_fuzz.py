@@ -16,9 +16,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from dashboard.sandbox.world.data import SHOWCASE
-from tests.helpers import wait_for_scan
-from tests.markup import attribute_values, links
-from tests.urlconf import Route, all_routes
+from tests.support.helpers import wait_for_scan
+from tests.support.markup import attribute_values, links
+from tests.support.urlconf import Route, all_routes
 
 pytestmark = pytest.mark.django_db
 

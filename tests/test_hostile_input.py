@@ -18,9 +18,9 @@ from dashboard.sandbox.world.data import SHOWCASE
 from dashboard.sandbox.world.rows import HOSTILE_FILE_NAME, HOSTILE_VALUES
 from dashboard.templatetags.dashboard_tags import visible
 from dashboard.views.downloads import safe_filename
-from tests.helpers import assert_problem_page, htmx, wait_for_scan
-from tests.markup import attribute_values, audit, links, texts
-from tests.upstream import CHUNKS, JOB, JOBS_PATH, Reply, detail_json, failure_json, failures_path
+from tests.support.helpers import assert_problem_page, htmx, wait_for_scan
+from tests.support.markup import attribute_values, audit, links, texts
+from tests.support.upstream import CHUNKS, JOB, JOBS_PATH, Reply, detail_json, failure_json, failures_path
 
 pytestmark = pytest.mark.django_db
 

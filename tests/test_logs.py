@@ -6,17 +6,15 @@ import json
 import logging
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from dashboard.logs import JsonFormatter, new_request_id
-from tests.helpers import htmx, wait_for_scan
 from tests.support.django_process import environment, python
-from tests.upstream import FAKE_KEY, FILE_TOKEN, JOB, JOBS_PATH, failures_path, job_path
+from tests.support.helpers import htmx, wait_for_scan
+from tests.support.upstream import FAKE_KEY, FILE_TOKEN, JOB, JOBS_PATH, failures_path, job_path
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _meteroid_records(caplog) -> list[logging.LogRecord]:
@@ -58,7 +56,7 @@ def test_each_meteroid_call_is_logged_with_the_request_id_and_cache_use(logged_i
 
 
 def test_retries_and_failures_are_in_the_line(logged_in, meteroid, caplog):
-    from tests.upstream import Reply
+    from tests.support.upstream import Reply
 
     meteroid.script(job_path(), Reply(503, "<html>down</html>"))
     caplog.set_level(logging.INFO)
@@ -113,7 +111,7 @@ def test_the_pages_own_calls_are_logged_at_info_before_and_after_a_scan(logged_i
 
 
 def test_a_scans_retried_call_is_still_logged_at_info(logged_in, meteroid, caplog):
-    from tests.upstream import Reply
+    from tests.support.upstream import Reply
 
     refused = []
 

@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from dashboard.sandbox.world.data import SHOWCASE
-from tests import services
-from tests.helpers import wait_until
-from tests.processes import Stack, start_stack
+from tests.support import services
+from tests.support.helpers import wait_until
+from tests.support.processes import Stack, start_stack
 
 pytestmark = pytest.mark.redis
 

@@ -11,9 +11,9 @@ import uuid
 import pytest
 import requests
 
-from tests import services
-from tests.helpers import wait_until
-from tests.processes import SANDBOX_KEY, Stack, start_stack
+from tests.support import services
+from tests.support.helpers import wait_until
+from tests.support.processes import SANDBOX_KEY, Stack, start_stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -24,7 +24,7 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.sandbox.api import control
 from dashboard.sandbox.world import data
 from dashboard.sandbox.world.data import SHOWCASE
-from tests.helpers import later, wait_for_scan
+from tests.support.helpers import later, wait_for_scan
 
 JOB = SHOWCASE["whole_chunks"]  # ended with errors, with records and chunks failed as a whole
 API = "/sandbox/api/v1/batch-jobs"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -16,14 +15,14 @@ from django.utils import timezone
 from dashboard.failures.reasons import pattern_of
 from dashboard.sandbox.world import files
 from dashboard.sandbox.world.data import SHOWCASE
-from tests.helpers import htmx, indexed_job, wait_for_scan
-from tests.markup import audit, links
 from tests.support.django_process import environment, manage
-from tests.upstream import FAKE_KEY, FILE_TOKEN, JOB
-from tests.urlconf import all_routes
+from tests.support.helpers import htmx, indexed_job, wait_for_scan
+from tests.support.markup import audit, links
+from tests.support.paths import ROOT
+from tests.support.upstream import FAKE_KEY, FILE_TOKEN, JOB
+from tests.support.urlconf import all_routes
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
 
 # Open to anyone: the login page and the health probe. The sandbox has its own bearer key.
 PUBLIC = {"login", "healthz"}

@@ -24,8 +24,8 @@ import pytest
 import requests
 
 from tests.e2e.server import Dashboard, prepare
-from tests.support.django_process import ROOT
-from tests.upstream import FAKE_KEY, FakeMeteroid, Reply, detail_json, failure_json, failures_path
+from tests.support.paths import ROOT
+from tests.support.upstream import FAKE_KEY, FakeMeteroid, Reply, detail_json, failure_json, failures_path
 
 DEADLINE = 8.0  # METEROID_REQUEST_DEADLINE_SECONDS's default: the gunicorn below sets none
 SLACK = 1.0

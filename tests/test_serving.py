@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from dashboard.sandbox.world.data import SHOWCASE
-from tests.helpers import wait_until
 from tests.support.django_process import checked, environment, manage, python
 from tests.support.gunicorn import Gunicorn
+from tests.support.helpers import wait_until
 from tests.support.net import free_port
 from tests.support.worker import Worker
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from django.templatetags.static import static
 
 from tests.support.django_process import checked, environment, python
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LINK = "from django.templatetags.static import static; print(static('css/dashboard.css'))"
 
 

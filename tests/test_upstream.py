@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.support.contract import assert_valid
-from tests.upstream import (
+from tests.support.upstream import (
     ACTIVE_JOB,
     CHUNKS,
     FAKE_KEY,

@@ -31,9 +31,8 @@ from tests.support.gunicorn import Gunicorn
 from tests.support.net import free_port
 from tests.support.worker import Worker
 
-__all__ = ["ROOT", "Dashboard", "Setup", "free_port", "prepare"]
+__all__ = ["Dashboard", "Setup", "free_port", "prepare"]
 
-ROOT = Path(__file__).resolve().parents[2]
 
 # Variables a developer's shell or .env might set that would change what the tests see.
 _NEUTRAL = {

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.server import ROOT
+from tests.support.paths import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless Debian Chromium, kept off the network: no component updates, sync, safe

@@ -21,7 +21,7 @@ from tests.e2e.support import (
     screenshot,
     table_rows,
 )
-from tests.live_jobs import growing_job
+from tests.support.live_jobs import growing_job
 
 LEAD_SECONDS = 10  # how long before its end the job is shown when the test starts
 POLL_SECONDS = 3  # the summary's hx-trigger

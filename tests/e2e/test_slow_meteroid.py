@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.support import assert_accessible, assert_same_document, mark_page
-from tests.upstream import FAKE_KEY, JOB, FakeMeteroid, Reply, failures_path
+from tests.support.upstream import FAKE_KEY, JOB, FakeMeteroid, Reply, failures_path
 
 DEADLINE = 1.5  # shorter than the default 8 s, for the test's sake
 

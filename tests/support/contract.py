@@ -15,14 +15,14 @@ import re
 import uuid
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 SPEC_PATH = ROOT / "contract" / "batch-jobs-openapi.json"
 SPEC: dict[str, Any] = json.loads(SPEC_PATH.read_text())
 JOBS_PATH = "/api/v1/batch-jobs"

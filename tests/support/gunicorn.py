@@ -12,8 +12,7 @@ from pathlib import Path
 import requests
 
 from tests.support.net import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
 
 
 class Gunicorn:

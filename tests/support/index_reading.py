@@ -7,7 +7,7 @@ import time
 
 from dashboard.index.reading import JobFailures, Selection
 from dashboard.meteroid.records import Failure
-from tests.helpers import run_index_scans, wait_for_scan
+from tests.support.helpers import run_index_scans, wait_for_scan
 
 
 def job_failures(job_id: str) -> JobFailures:

@@ -11,7 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.support.django_process import ROOT
+from tests.support.paths import ROOT
 
 READY = "Starting worker worker_id="
 
