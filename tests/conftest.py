@@ -63,7 +63,7 @@ def recording(monkeypatch):
 @pytest.fixture
 def clock(monkeypatch):
     """The wall clock of the dashboard and of Django's local-memory cache, to move on with
-    `clock.advance(seconds)` rather than sleeping through them (tests/helpers.Clock)."""
+    `clock.advance(seconds)` rather than sleeping through them (tests/support/helpers.Clock)."""
     from tests.support.helpers import Clock
 
     return Clock(monkeypatch)
@@ -83,7 +83,7 @@ def logged_in(client, user):
 
 @pytest.fixture
 def meteroid(settings):
-    """The dashboard pointed at a scripted Meteroid (tests/upstream.py), with timeouts and
+    """The dashboard pointed at a scripted Meteroid (tests/support/upstream.py), with timeouts and
     retries small enough for tests: two retries, half a second to read. A test in which it
     gave an answer that breaks the contract (and was not scripted to) fails."""
     from dashboard.meteroid.gateway import reset_gateway
@@ -150,7 +150,7 @@ def pytest_sessionstart(session) -> None:
 
 
 def pytest_unconfigure(config) -> None:
-    """Remove the static root this run made for itself (tests/settings.py), still empty."""
+    """Remove the static root this run made for itself (tests/support/settings.py), still empty."""
     created = getattr(sys.modules.get("tests.support.settings"), "CREATED_STATIC_ROOT", None)
     if created:
         with contextlib.suppress(OSError):

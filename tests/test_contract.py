@@ -321,7 +321,7 @@ def _refused_counts(exchanges: list[Exchange]) -> list[str]:
 
 @dataclass(frozen=True)
 class Page:
-    route: str  # the URL pattern's name, as tests/urlconf.py gives it
+    route: str  # the URL pattern's name, as tests/support/urlconf.py gives it
     url: str
     method: str = "GET"
     target: str | None = None  # an htmx request that swaps this element

@@ -1,5 +1,5 @@
 """The dashboard as production serves it (gunicorn, gthread) in front of a scripted Meteroid
-(tests/upstream.py), seen by real HTTP clients: a Meteroid that sleeps 40 s, and exports that
+(tests/support/upstream.py), seen by real HTTP clients: a Meteroid that sleeps 40 s, and exports that
 Meteroid fails before or after their first byte.
 
 - A page answers within the deadline (8 s by default) plus a second however many ask at

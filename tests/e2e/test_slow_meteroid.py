@@ -1,7 +1,7 @@
 """A Meteroid too slow for a page: the page comes back at its deadline with the job's summary
 and says so, and the failures table fills in by itself once Meteroid answers, without a reload.
 
-Meteroid here is the scripted one of tests/upstream.py, in this process, sleeping 40 s on the
+Meteroid here is the scripted one of tests/support/upstream.py, in this process, sleeping 40 s on the
 failures endpoint until the test heals it."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Search as typed and as compared: folded text (the index keeps its text folded the same
-way; searches over it are tested in tests/test_reading.py)."""
+way; searches over it are tested in tests/index/test_reading.py)."""
 
 from __future__ import annotations
 

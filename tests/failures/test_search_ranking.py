@@ -12,7 +12,7 @@ from dashboard.index.reading import Ranked
 
 def _ranked(exact: int, in_identifier: int, reason_only: int) -> Ranked:
     """A search's matches as counted: exact identifiers, others holding it, the rest by reason
-    (the order itself is tested over an index, in tests/test_reading.py)."""
+    (the order itself is tested over an index, in tests/index/test_reading.py)."""
     return Ranked([0] * (exact + in_identifier + reason_only), exact, in_identifier)
 
 

@@ -1,6 +1,6 @@
 """No page waits longer than a person would: one deadline for all the calls to Meteroid that a
 page makes, retries included, through the real gateway over HTTP to a scripted Meteroid
-(tests/upstream.py) that sleeps 40 s on the failures endpoint.
+(tests/support/upstream.py) that sleeps 40 s on the failures endpoint.
 
 The page answers within the deadline plus a second, with what it has (the job's summary, an
 old copy of the table when there is one) and a table that loads itself once Meteroid answers;

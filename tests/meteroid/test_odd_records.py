@@ -1,5 +1,5 @@
 """One odd record never hides the others: answers of the right shape holding odd or unreadable
-records, through the real gateway over HTTP to the scripted Meteroid (tests/upstream.py).
+records, through the real gateway over HTTP to the scripted Meteroid (tests/support/upstream.py).
 
 A value that is odd but typed (a negative or absurd count, dates out of order) is shown as
 Meteroid gave it, with a warning; a field that cannot be read shows as unreadable; only a

@@ -1,6 +1,6 @@
 """Meteroid failing in every way, through the real gateway over HTTP, seen on every page.
 
-Each fault is served by a scripted server (tests/upstream.py). For each: the dashboard answers
+Each fault is served by a scripted server (tests/support/upstream.py). For each: the dashboard answers
 with the honest status and a message that says what happened and what to do, shows no
 traceback and no secret, retries within bounds (counted at the server, timed here), caches
 nothing wrong (the good answer shows as soon as Meteroid heals), and a whole-job scan fails
@@ -346,7 +346,7 @@ def test_retries_are_bounded_in_count_and_time_under_every_503(logged_in, metero
 # --- answers that parse but do not add up ------------------------------------------------------
 
 
-# Odd values inside records are read field by field: tests/test_odd_records.py.
+# Odd values inside records are read field by field: tests/meteroid/test_odd_records.py.
 
 
 def test_a_failure_page_whose_count_is_not_a_number_is_unreadable(logged_in, meteroid):

@@ -1,1 +1,2 @@
-"""What tests share: the contract, the scripted Meteroid's checks, servers and browsers."""
+"""What tests share: the scripted Meteroid and its contract checks, helpers, services,
+processes and servers, the checkout's root, and the tests' own settings."""

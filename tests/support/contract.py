@@ -1,7 +1,7 @@
 """The pinned contract (contract/batch-jobs-openapi.json) as a checker of answers.
 
 One validator, used by the sandbox's own tests and by the scripted Meteroid of
-tests/upstream.py on every answer it gives, so that no test passes on an answer Meteroid
+tests/support/upstream.py on every answer it gives, so that no test passes on an answer Meteroid
 would never give. The schemas are the published spec plus what newer servers add
 (contract/API-NOTES.md, "The API moves"), with every object closed, so that a misspelt or
 stray field fails too.

@@ -1,6 +1,6 @@
 """A stand-in for `MeteroidClient`, for unit tests of the gateway and of scans (no HTTP):
 canned answers, every call recorded, errors scripted. Tests of what goes over the wire use
-the scripted Meteroid (tests/upstream.py) or the sandbox instead."""
+the scripted Meteroid (tests/support/upstream.py) or the sandbox instead."""
 
 from __future__ import annotations
 
