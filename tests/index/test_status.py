@@ -16,8 +16,7 @@ from dashboard.index.models import IndexedFailure, IndexedJob
 from dashboard.index.status import retry_scan, scan_status
 from dashboard.meteroid.gateway import Gateway
 from dashboard.meteroid.records import FailurePage
-from tests.meteroid.test_streaming import job as _job
-from tests.support.fake_client import FakeClient
+from tests.support.fake_client import FakeClient, job_with_failures
 from tests.support.helpers import run_index_scans
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +44,7 @@ def meteroid(monkeypatch):
 
     def make(failures: int, job=None, **kwargs) -> tuple[JobClient, Gateway]:
         client = JobClient(failures, **kwargs)
-        client.detail = job or _job(failures)
+        client.detail = job or job_with_failures(failures)
         gateway = Gateway(client)
         monkeypatch.setattr(sources, "get_gateway", lambda: gateway)
         return client, gateway
@@ -120,7 +119,7 @@ def test_a_scan_that_gets_fewer_rows_than_announced_fails_and_keeps_nothing(mete
 
 
 def test_an_active_jobs_index_is_provisional(meteroid):
-    client, gateway = meteroid(10, _job(10, status="PROCESSING"))
+    client, gateway = meteroid(10, job_with_failures(10, status="PROCESSING"))
     assert _scanned(client.detail, gateway).result.provisional
 
 
@@ -138,7 +137,7 @@ def test_an_ended_jobs_index_is_read_once_and_served_after(meteroid):
 
 
 def test_an_active_jobs_index_is_shown_for_15_s_then_read_again_with_the_old_one_on_show(meteroid):
-    client, gateway = meteroid(100, _job(100, status="PROCESSING"))
+    client, gateway = meteroid(100, job_with_failures(100, status="PROCESSING"))
     job = client.detail
     first = _scanned(job, gateway)
     calls = _pages(client)
@@ -203,7 +202,7 @@ def test_an_index_names_its_reason_groups(meteroid):
 
 
 def test_an_index_of_one_ended_state_is_never_shown_for_another(meteroid):
-    client, gateway = meteroid(300, _job(300, status="FAILED"))
+    client, gateway = meteroid(300, job_with_failures(300, status="FAILED"))
     failed = client.detail
     first = _scanned(failed, gateway).result
     assert first.scanned == 300
@@ -221,7 +220,7 @@ def test_an_index_of_one_ended_state_is_never_shown_for_another(meteroid):
 
 
 def test_an_index_read_while_a_job_ran_is_not_shown_once_it_has_ended_and_been_retried(meteroid):
-    client, gateway = meteroid(90, _job(90, status="PROCESSING"))
+    client, gateway = meteroid(90, job_with_failures(90, status="PROCESSING"))
     active = client.detail
     assert _scanned(active, gateway).result.provisional
     ended = client.now(replace(active, status="COMPLETED_WITH_ERRORS"))

@@ -4,36 +4,14 @@ stand-in client (no HTTP): order, pages ahead, and a terminal job's pages checke
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from dashboard.meteroid.errors import MeteroidError
 from dashboard.meteroid.gateway import Gateway
-from dashboard.meteroid.records import Failure, FailurePage, JobDetail
+from dashboard.meteroid.records import Failure, FailurePage
 from dashboard.meteroid.streaming import stream_failures
-from tests.support.fake_client import FakeClient
-
-
-def job(failures: int, status: str = "COMPLETED_WITH_ERRORS") -> JobDetail:
-    return JobDetail(
-        id="bjob_test1",
-        job_type="CUSTOMER_CSV_IMPORT",
-        status=status,
-        processed_items=10_000,
-        failed_items=failures,
-        total_items=10_000,
-        created_by="00000000-0000-0000-0000-000000000000",
-        created_at=datetime(2026, 11, 1, tzinfo=UTC),
-        completed_at=None,
-        input_file_name="x.csv",
-        failure_count=failures,
-        has_error_csv=True,
-        error_csv_url=None,
-        input_file_url=None,
-        has_output=False,
-        output_url=None,
-    )
+from tests.support.fake_client import FakeClient, job_with_failures
 
 
 def _pages(client: FakeClient) -> int:
@@ -42,7 +20,7 @@ def _pages(client: FakeClient) -> int:
 
 def test_streamed_failures_come_in_order_a_few_pages_ahead():
     client = FakeClient(1234)
-    total, failures = stream_failures(Gateway(client), job(1234))
+    total, failures = stream_failures(Gateway(client), job_with_failures(1234))
     assert total == 1234
     assert len(client.calls) == 1  # only the first page before anything is read
     rows = list(failures)
@@ -53,7 +31,7 @@ def test_streamed_failures_come_in_order_a_few_pages_ahead():
 
 def test_streamed_failures_stop_on_an_error_rather_than_end_short():
     client = FakeClient(1000, fail_at=500)
-    _, failures = stream_failures(Gateway(client), job(1000))
+    _, failures = stream_failures(Gateway(client), job_with_failures(1000))
     with pytest.raises(MeteroidError, match="could not be reached"):
         list(failures)
 
@@ -68,7 +46,7 @@ def test_a_short_first_page_of_an_ended_job_fails_before_any_row():
 
     client.list_failures = short
     with pytest.raises(MeteroidError, match="sent 50 of the 100 failures expected from row 1 on, of the 300"):
-        stream_failures(Gateway(client), job(300))
+        stream_failures(Gateway(client), job_with_failures(300))
 
 
 def test_an_ended_job_giving_fewer_rows_than_announced_stops_at_the_short_page():
@@ -80,7 +58,7 @@ def test_an_ended_job_giving_fewer_rows_than_announced_stops_at_the_short_page()
         return FailurePage(original(job_id, **kwargs).failures, 3000)
 
     client.list_failures = lying
-    _, failures = stream_failures(Gateway(client), job(3000))
+    _, failures = stream_failures(Gateway(client), job_with_failures(3000))
     read = []
     with pytest.raises(MeteroidError, match="50 of the 100 failures expected from row 201 on") as error:
         read.extend(failures)
@@ -98,7 +76,7 @@ def test_an_ended_jobs_count_that_changes_mid_read_stops_the_reading():
         return FailurePage(page.failures, 3000 if offset < 500 else 3001)
 
     client.list_failures = moving
-    _, failures = stream_failures(Gateway(client), job(3000))
+    _, failures = stream_failures(Gateway(client), job_with_failures(3000))
     with pytest.raises(MeteroidError, match=r"changed during the scan \(from 3,000 to 3,001\)"):
         list(failures)
     assert _pages(client) < 30
@@ -114,7 +92,7 @@ def test_an_active_jobs_moving_count_and_shifting_pages_are_read_without_repeati
         return FailurePage(page.failures, 300 + offset // 100)
 
     client.list_failures = shifting
-    _, failures = stream_failures(Gateway(client), job(300, status="PROCESSING"))
+    _, failures = stream_failures(Gateway(client), job_with_failures(300, status="PROCESSING"))
     indices = [f.item_index for f in failures]
     # Nothing fails, and the 10 rows met twice where the pages shifted are kept once.
     assert indices == sorted(set(indices))
@@ -126,7 +104,7 @@ def test_an_ended_jobs_row_with_several_failure_records_keeps_them_all():
     client.rows[3] = Failure(
         "id-x", client.rows[2].chunk_id, client.rows[2].item_index, None, "Another reason"
     )
-    _, failures = stream_failures(Gateway(client), job(6))
+    _, failures = stream_failures(Gateway(client), job_with_failures(6))
     rows = list(failures)
     assert [f.item_index for f in rows] == [0, 3, 6, 6, 12, 15]
     assert sorted(f.reason for f in rows[2:4]) == ["Another reason", "Reason 2"]
@@ -142,16 +120,16 @@ class CountsBelowZero(FakeClient):
 
 def test_a_count_below_zero_is_read_by_the_jobs_own_count_or_a_first_page_not_full():
     client = CountsBelowZero(250)
-    total, rows = stream_failures(Gateway(client), job(250))
+    total, rows = stream_failures(Gateway(client), job_with_failures(250))
     assert total == 250 and len(list(rows)) == 250
     few = CountsBelowZero(40)
-    total, rows = stream_failures(Gateway(few), job(10**6), chunk_id="bjch_0")
+    total, rows = stream_failures(Gateway(few), job_with_failures(10**6), chunk_id="bjch_0")
     assert total == len(list(rows)) == 40  # the first page is not full: it is all
 
 
 def test_a_count_below_zero_with_nothing_else_to_read_by_fails_before_any_row():
     client = CountsBelowZero(250)
     with pytest.raises(MeteroidError, match="cannot tell how many to read"):
-        stream_failures(Gateway(client), job(250), chunk_id="bjch_0")
+        stream_failures(Gateway(client), job_with_failures(250), chunk_id="bjch_0")
     with pytest.raises(MeteroidError, match="cannot tell how many to read"):
-        stream_failures(Gateway(client), replace(job(250), failure_count=None))
+        stream_failures(Gateway(client), replace(job_with_failures(250), failure_count=None))

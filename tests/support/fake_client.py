@@ -5,6 +5,7 @@ the scripted Meteroid (tests/support/upstream.py) or the sandbox instead."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 from dashboard.meteroid.errors import ErrorKind, MeteroidError
 from dashboard.meteroid.records import Failure, FailureColumns, FailurePage, JobDetail, JobList
@@ -25,6 +26,28 @@ def job_detail(status: str = "COMPLETED_WITH_ERRORS", job_id: str = JOB_ID) -> J
             "failure_count": 2,
             "has_error_csv": True,
         }
+    )
+
+
+def job_with_failures(failures: int, status: str = "COMPLETED_WITH_ERRORS") -> JobDetail:
+    """A job of 10,000 rows of which `failures` failed, in `status`."""
+    return JobDetail(
+        id="bjob_test1",
+        job_type="CUSTOMER_CSV_IMPORT",
+        status=status,
+        processed_items=10_000,
+        failed_items=failures,
+        total_items=10_000,
+        created_by="00000000-0000-0000-0000-000000000000",
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+        completed_at=None,
+        input_file_name="x.csv",
+        failure_count=failures,
+        has_error_csv=True,
+        error_csv_url=None,
+        input_file_url=None,
+        has_output=False,
+        output_url=None,
     )
 
 
