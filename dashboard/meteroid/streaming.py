@@ -16,6 +16,7 @@ from dashboard.meteroid.gateway import Gateway
 from dashboard.meteroid.records import Failure, FailurePage, JobDetail, number
 
 PAGE_SIZE = 100  # the most the API gives in one call
+READ_AHEAD_PAGES = 32  # pages asked for ahead of the one the reading waits for (about 0.7 MB)
 
 
 def stream_failures(
@@ -27,11 +28,11 @@ def stream_failures(
     concurrency: int | None = None,
 ) -> tuple[int, Iterator[Failure]]:
     """Every failure of `job` (or of one chunk) straight from Meteroid, in file order, for an
-    export that cannot wait for (or go beyond) the scan. Holds a few pages at a time.
+    export that cannot wait for (or go beyond) the scan. Holds a few dozen pages at a time.
 
     The first page is read at once, so that Meteroid being down is an error before any byte
-    is sent; it also tells the total, returned first. The rest come `concurrency` pages
-    ahead (SCAN_CONCURRENCY unless said). Raises `MeteroidError` while iterating if a page cannot be had, or if a terminal
+    is sent; it also tells the total, returned first. The rest are read `concurrency` at
+    a time (SCAN_CONCURRENCY unless said), up to READ_AHEAD_PAGES ahead of the reading. Raises `MeteroidError` while iterating if a page cannot be had, or if a terminal
     job gives fewer failures than announced: a cut file must not pass for a whole one. A
     terminal job's page that contradicts the first (its count moved, or it is short before
     the end) stops the reading there, without reading on to the end.
@@ -63,12 +64,15 @@ def stream_failures(
 
     def pages() -> Iterator[FailurePage]:
         yield first
-        ahead_by = concurrency or settings.SCAN_CONCURRENCY
-        pool = ThreadPoolExecutor(max_workers=ahead_by, thread_name_prefix="export-page")
+        in_flight = concurrency or settings.SCAN_CONCURRENCY
+        pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="export-page")
         try:
             offsets = iter(range(PAGE_SIZE, total, PAGE_SIZE))
+            # More pages are asked for than the pool reads at once: a thread whose page came
+            # takes the next at once, so that one slow page does not keep the others' places
+            # empty while the reading waits for it, at most READ_AHEAD_PAGES pages held ahead.
             ahead: deque = deque()
-            for offset in islice(offsets, ahead_by):
+            for offset in islice(offsets, max(in_flight, READ_AHEAD_PAGES)):
                 ahead.append((offset, fetch(pool, offset)))
             while ahead:
                 offset, future = ahead.popleft()

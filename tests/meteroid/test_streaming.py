@@ -3,6 +3,7 @@ stand-in client (no HTTP): order, pages ahead, and a terminal job's pages checke
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -27,6 +28,26 @@ def test_streamed_failures_come_in_order_a_few_pages_ahead():
     assert [f.item_index for f in rows] == [i * 3 for i in range(1234)]
     assert (rows[0].reason, rows[1].item_identifier, rows[1].chunk_id) == ("Reason 0", "alias-1", "bjch_0")
     assert len(client.calls) == 13
+
+
+def test_a_slow_page_does_not_keep_the_other_readers_waiting():
+    # The page at offset 100 answers only once pages well past the four in flight with it
+    # have been asked for: readers that wait for the slow one to be taken before asking for
+    # more never get there (the wait times out, the page is never released).
+    client = FakeClient(2000)
+    original = client.list_failures
+    far_enough = threading.Event()
+
+    def list_failures(job_id, **kwargs):
+        if kwargs["offset"] >= 100 + 4 * 100 * 2:
+            far_enough.set()
+        if kwargs["offset"] == 100:
+            assert far_enough.wait(timeout=10), "no page past the slow one's neighbours was asked for"
+        return original(job_id, **kwargs)
+
+    client.list_failures = list_failures
+    _, failures = stream_failures(Gateway(client), job_with_failures(2000), concurrency=4)
+    assert [f.item_index for f in failures] == [i * 3 for i in range(2000)]
 
 
 def test_streamed_failures_stop_on_an_error_rather_than_end_short():
