@@ -1,7 +1,8 @@
 """The indexes that pages across jobs read: of one Meteroid (`Scope`), published and current
 (not replaced by a newer state's), of the jobs created within a window; what became of one
 identifier's rows in each ("did it import?"); and what their failures share: each reason
-pattern's counts (`causes`), per day (`daily_counts`), and the jobs it made fail (`cause_jobs`)."""
+pattern's counts (`causes`), per day (`daily_counts`), and the jobs it made fail (`cause_jobs`),
+read from the causes each index counted when it was published (`IndexedCause`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Case, Count, Max, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 
 from dashboard.failures.search import clean_query
 from dashboard.index.indexing import Scope
-from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
+from dashboard.index.models import IndexedCause, IndexedFailure, IndexedInputRow, IndexedJob
 from dashboard.meteroid.records import JOB_TYPES
 
 IMPORTED = "imported (no failure)"
@@ -197,19 +198,22 @@ class CauseJob:
         return JOB_TYPES.get(self.job_type, self.job_type or "Unknown type")
 
 
-def _failures_of(indexes: QuerySet[IndexedJob]) -> QuerySet[IndexedFailure]:
-    """The failures of `indexes` (a subquery: the indexes are never loaded)."""
-    return IndexedFailure.objects.filter(indexed_job__in=indexes.order_by().values("pk"))
+def _causes_of(indexes: QuerySet[IndexedJob]) -> QuerySet[IndexedCause]:
+    """The causes of `indexes` (a subquery: the indexes are never loaded): a row per index
+    and pattern, counted when the index was published, so that a window of a million
+    failures is added up from a few thousand rows."""
+    return IndexedCause.objects.filter(indexed_job__in=indexes.order_by().values("pk"))
 
 
 def causes(indexes: QuerySet[IndexedJob]) -> list[CauseCount]:
-    """Each reason pattern of the failures of `indexes`, largest first: one GROUP BY."""
+    """Each reason pattern of the failures of `indexes`, largest first: one GROUP BY of their
+    causes (an index has a pattern's row once: its rows are its jobs)."""
     found = (
-        _failures_of(indexes)
+        _causes_of(indexes)
         .values("pattern_key")
         .annotate(
-            failed=Count("pk"),
-            jobs=Count("indexed_job", distinct=True),
+            failed=Sum("failed"),
+            jobs=Count("pk"),
             first_seen=Min("indexed_job__job_created_at"),
             last_seen=Max("indexed_job__job_created_at"),
         )
@@ -231,65 +235,56 @@ def daily_counts(indexes: QuerySet[IndexedJob], keys: Iterable[str]) -> dict[str
     """Failed rows of each pattern of `keys` per day the jobs were created on (in the
     current time zone): {key: {day: rows}}, days without any left out.
 
-    The rows are counted per job (an index scan), and each job's day is worked out once: a
-    day truncated row by row would cost SQLite a Python call per failure."""
+    Each job's day is worked out once: a day truncated row by row would cost SQLite a Python
+    call per row."""
     keys = list(keys)
     counts: dict[str, dict[date, int]] = {key: {} for key in keys}
     if not keys:
         return counts
     per_job = (
-        _failures_of(indexes)
+        _causes_of(indexes)
         .filter(pattern_key__in=keys)
-        .values("pattern_key", "indexed_job_id")
-        .annotate(failed=Count("pk"))
-        .order_by()
+        .values_list("pattern_key", "indexed_job_id", "failed")
     )
     found = list(per_job)
     days = dict(indexes.order_by().values_list("pk", TruncDate("job_created_at")))
-    for row in found:
-        day = days.get(row["indexed_job_id"])
+    for key, job_pk, failed in found:
+        day = days.get(job_pk)
         if day is not None:
-            per_day = counts[row["pattern_key"]]
-            per_day[day] = per_day.get(day, 0) + row["failed"]
+            per_day = counts[key]
+            per_day[day] = per_day.get(day, 0) + failed
     return counts
 
 
 def cause_jobs(indexes: QuerySet[IndexedJob], key: str) -> list[CauseJob]:
     """The jobs of `indexes` with failures of pattern `key`, newest first, each with its count."""
     found = (
-        _failures_of(indexes)
+        _causes_of(indexes)
         .filter(pattern_key=key)
-        .values(
-            "indexed_job_id",
+        .values_list(
             "indexed_job__job_id",
             "indexed_job__job_type",
             "indexed_job__job_status",
             "indexed_job__file_name",
             "indexed_job__job_created_at",
+            "failed",
         )
-        .annotate(failed=Count("pk"))
         .order_by("-indexed_job__job_created_at", "-indexed_job_id")
     )
-    return [
-        CauseJob(
-            row["indexed_job__job_id"],
-            row["indexed_job__job_type"],
-            row["indexed_job__job_status"],
-            row["indexed_job__file_name"],
-            row["indexed_job__job_created_at"],
-            row["failed"],
-        )
-        for row in found
-    ]
+    return [CauseJob(*row) for row in found]
 
 
 def examples(indexes: QuerySet[IndexedJob], keys: Iterable[str]) -> dict[str, str]:
     """A reason of each pattern of `keys` among the failures of `indexes`, to make its
-    template from: one indexed lookup each (taken in the GROUP BY, it would read every
-    reason's text)."""
-    found = {}
-    for key in keys:
-        # Sliced, not `first()`: any row will do, and ordering by id would read them all.
-        for reason in _failures_of(indexes).filter(pattern_key=key).values_list("reason", flat=True)[:1]:
-            found[key] = reason
-    return found
+    template from: the least of their causes' examples, one GROUP BY for every key."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    found = (
+        _causes_of(indexes)
+        .filter(pattern_key__in=keys)
+        .values("pattern_key")
+        .annotate(example=Min("example"))
+        .order_by()
+    )
+    return {row["pattern_key"]: row["example"] for row in found}

@@ -12,7 +12,8 @@
   in the queue with a new task; the scan that takes it over deletes what the dead one wrote
   and starts again. Failure records are unique per index in the database besides.
 - `publish` marks the index done and the job's older indexes superseded in one transaction:
-  readers find either the old complete index or the new complete one.
+  readers find either the old complete index or the new complete one. It counts the index's
+  reason groups there, once, for its summary and its causes (what pages across jobs add up).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.utils import timezone
 
-from dashboard.index.models import IndexedFailure, IndexedInputRow, IndexedJob
-from dashboard.index.queries import summary_of
+from dashboard.index.models import IndexedCause, IndexedFailure, IndexedInputRow, IndexedJob
+from dashboard.index.queries import ReasonGroup, reason_groups, summary_of
 from dashboard.index.rows import INPUT, FailureRow, InputRow, storable
 from dashboard.index.writer import write_failures, write_input_rows
 
@@ -49,6 +50,7 @@ Status = IndexedJob.Status
 AskedBy = IndexedJob.AskedBy
 BATCH_ROWS = 5000  # rows per write: one transaction, one lease check, one progress step
 BATCH_SECONDS = 1.0  # and at least this often while rows come
+CAUSES_BATCH = 500  # causes per INSERT at publish (most indexes have a few dozen)
 SUPERSEDED_GRACE = timedelta(minutes=10)  # how long a replaced index stays for pages reading it
 # The queue's priority of a scan asked for no page anyone looks at: below a page's, so that
 # the database worker takes every scan a page waits for first.
@@ -435,19 +437,22 @@ def _renew(pk: int, holder: str, **fields) -> None:
 
 def publish(indexed: IndexedJob, holder: str, **notes) -> None:
     """Mark the index done, and the job's older indexes (other states) superseded, at once.
-    Input rows read only in part (the file turned out too large) are not kept."""
+    Input rows read only in part (the file turned out too large) are not kept. Its reason
+    groups are counted once, for its summary and its causes (`IndexedCause`)."""
     now = timezone.now()
     with transaction.atomic():
         _renew(indexed.pk, holder, **notes)
         if not notes.get("input_rows_read"):
             IndexedInputRow.objects.filter(indexed_job_id=indexed.pk).delete()
             IndexedJob.objects.filter(pk=indexed.pk).update(input_row_count=0)
+        groups = reason_groups(indexed)
+        write_causes(indexed, groups)
         IndexedJob.objects.filter(pk=indexed.pk).update(
             status=Status.DONE,
             fetched=F("records") + F("chunk_rows"),
             lease_holder="",
             finished_at=now,
-            summary=summary_of(indexed),
+            summary=summary_of(indexed, groups),
         )
         others = (
             IndexedJob.objects.filter(
@@ -465,6 +470,20 @@ def publish(indexed: IndexedJob, holder: str, **notes) -> None:
         IndexedJob.objects.filter(pk__in=older).update(superseded_at=now, updated_at=now)
         if newer:  # a later state was published first: this one is already history
             IndexedJob.objects.filter(pk=indexed.pk).update(superseded_at=now)
+
+
+def write_causes(indexed: IndexedJob, groups: Iterable[ReasonGroup]) -> None:
+    """The index's causes, one per reason group (`queries.reason_groups`), for the pages
+    across jobs: a few rows to add up where the window's failures are a million."""
+    IndexedCause.objects.bulk_create(
+        (
+            IndexedCause(
+                indexed_job_id=indexed.pk, pattern_key=g.pattern_key, failed=g.count, example=g.example
+            )
+            for g in groups
+        ),
+        batch_size=CAUSES_BATCH,
+    )
 
 
 def _fail(indexed: IndexedJob, holder: str, message: str) -> None:

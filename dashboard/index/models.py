@@ -153,6 +153,31 @@ class IndexedFailure(models.Model):
         return f"row {self.row}: {self.reason[:60]}"
 
 
+class IndexedCause(models.Model):
+    """One reason pattern of a published index, with its failures counted: what the pages
+    across jobs add up (causes, their days and jobs) instead of every failure of the window.
+    Written when the index is published, from the GROUP BY that makes its summary; an index
+    never changes once published, so its causes never go stale, and go with it."""
+
+    indexed_job = models.ForeignKey(IndexedJob, on_delete=models.DB_CASCADE, related_name="causes")
+    pattern_key = models.CharField(max_length=32)  # as `IndexedFailure.pattern_key`
+    failed = models.PositiveBigIntegerField()  # the index's failures of the pattern
+    example = models.TextField()  # a reason of the pattern (the least), to make its template from
+
+    class Meta:
+        constraints = [
+            # Also what the window's causes are read by: the rows of each of its indexes.
+            models.UniqueConstraint(fields=["indexed_job", "pattern_key"], name="index_cause_once"),
+        ]
+        indexes = [
+            # A cause's jobs: one pattern's rows.
+            models.Index(fields=["pattern_key", "indexed_job"], name="index_cause_pattern"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pattern_key}: {self.failed}"
+
+
 class IndexedInputRow(models.Model):
     """A row of the job's input file, by its identifier: what tells "imported" from "not in
     this file" when no failure names it."""

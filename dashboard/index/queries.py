@@ -174,11 +174,13 @@ def page_after(
     return list(found[:size])
 
 
-def summary_of(indexed: IndexedJob) -> dict:
+def summary_of(indexed: IndexedJob, groups: list[ReasonGroup] | None = None) -> dict:
     """What every page of the job shows, worked out once when the index is published: its
     chunks `[id, first row, last row, failures]` in file order, its `SUMMARY_GROUPS` largest
-    reason groups `[key, failures, a reason of it, first row]`, and how many groups it has."""
-    groups = reason_groups(indexed)
+    reason groups `[key, failures, a reason of it, first row]`, and how many groups it has.
+    `groups`: its `reason_groups`, when the caller has them already."""
+    if groups is None:
+        groups = reason_groups(indexed)
     return {
         "chunks": [[c.chunk_id, c.first_row, c.last_row, c.count] for c in chunks(indexed)],
         "groups": [[g.pattern_key, g.count, g.example, g.first_row] for g in groups[:SUMMARY_GROUPS]],
