@@ -24,6 +24,22 @@ form) then:
    of the worker process.
 
 Timings on a shared machine are noisy: the load average before and after is printed.
+
+With --backfill it measures the backfill instead (no web gunicorn, no browser): on the fresh
+database, with the worker up, this process runs one backfill round (`backfill.backfill`:
+the jobs of INDEX_WINDOW_DAYS, or --window-days, listed and each one's index asked for in
+the background), and waits for the worker to publish (or fail) every index it asked for.
+It prints the time from the round's start to the last index published, against the ideal
+at the backfill's share of the budget: calls x latency / INDEX_BACKFILL_CONCURRENCY, for the
+pages of failures alone and for every call the sandbox served (the list, the jobs' details,
+which the round and each scan read, the pages, the errors CSVs and input files), counted
+by the sandbox itself (one process, so that its counts are all of them); and against the
+floor of a scan's design, which reads a job's detail, its first page and its files one at a
+time and only the pages after the first `INDEX_BACKFILL_CONCURRENCY` at once. The big job,
+when in the window, is shown apart: its scan alone, and the rest without it (the worker runs
+one scan at a time).
+
+    .venv/bin/python bench/processes.py --backfill [--window-days 30] [--latency-ms 50]
 """
 
 from __future__ import annotations
@@ -37,6 +53,7 @@ import tempfile
 import time
 import uuid
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +87,14 @@ def main() -> None:
     parser.add_argument("--search", default="cus_4f")
     parser.add_argument("--row", type=int, default=123_457)
     parser.add_argument("--timeout", type=float, default=900, help="the longest wait for the index (s)")
+    parser.add_argument(
+        "--backfill", action="store_true", help="measure a backfill round of the window instead"
+    )
+    parser.add_argument(
+        "--window-days", type=float, help="INDEX_WINDOW_DAYS of the backfill (default: its setting)"
+    )
     args = parser.parse_args()
+    run = _run_backfill if args.backfill else _run
 
     with tempfile.TemporaryDirectory(prefix="bench-processes-") as tmp:
         if args.postgres:
@@ -79,11 +103,11 @@ def main() -> None:
             name = f"bench_processes_{uuid.uuid4().hex[:8]}"
             _admin(args.postgres, f'CREATE DATABASE "{name}"')
             try:
-                _run(args, Path(tmp), f"{args.postgres}/{name}")
+                run(args, Path(tmp), f"{args.postgres}/{name}")
             finally:
                 _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         else:
-            _run(args, Path(tmp), f"sqlite:///{Path(tmp) / 'db.sqlite3'}")
+            run(args, Path(tmp), f"sqlite:///{Path(tmp) / 'db.sqlite3'}")
 
 
 def _environment(database_url: str, cache_url: str) -> dict[str, str]:
@@ -162,6 +186,119 @@ def _measure(args: argparse.Namespace, web: Gunicorn, worker: Worker, database_u
         f"Load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores "
         f"(other work on the machine shows in every figure)"
     )
+
+
+# --- The backfill of the window ------------------------------------------------------------
+
+
+def _run_backfill(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
+    # The worker's own rounds wait a day: the round measured is this process's.
+    env = _environment(database_url, args.cache_url) | {"INDEX_BACKFILL_SECONDS": "86400"}
+    if args.window_days:
+        env["INDEX_WINDOW_DAYS"] = str(args.window_days)
+    checked(manage("migrate", "--noinput", "-v", "0", env=env))
+    sandbox, base = _start_sandbox(args.latency_ms, env, workers=1)
+    env |= {"METEROID_BASE_URL": base, "METEROID_API_KEY": SANDBOX_KEY}
+    worker = Worker(env, tmp / "worker.log", options=())  # as the Procfile runs it
+    try:
+        worker.start().wait_ready()
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        _backfill(args, base, worker, database_url)
+    finally:
+        worker.stop()
+        sandbox.terminate()
+        sandbox.wait(10)
+
+
+def _backfill(args: argparse.Namespace, base: str, worker: Worker, database_url: str) -> None:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from dashboard.index import backfill
+    from dashboard.index.models import IndexedJob
+    from dashboard.meteroid.streaming import PAGE_SIZE
+    from dashboard.sandbox.world.data import SHOWCASE
+
+    latency = args.latency_ms / 1000
+    share = settings.INDEX_BACKFILL_CONCURRENCY
+    print(
+        f"Backfill of the last {settings.INDEX_WINDOW_DAYS:g} days: one round, then the index worker "
+        f"(as the Procfile runs it); sandbox latency {args.latency_ms:g} ms, database "
+        f"{database_url.split(':')[0]}, INDEX_BACKFILL_CONCURRENCY {share}"
+    )
+    auth = {"Authorization": f"Bearer {SANDBOX_KEY}"}
+    requests.post(f"{base}/_stats/reset", headers=auth, timeout=10).raise_for_status()
+    load = os.getloadavg()
+    started = timezone.now()
+    began = time.perf_counter()
+    done = backfill.backfill()
+    round_s = time.perf_counter() - began
+    Status = IndexedJob.Status
+    deadline = time.monotonic() + args.timeout
+    while IndexedJob.objects.filter(status__in=(Status.QUEUED, Status.RUNNING)).exists():
+        if worker.process is None or worker.process.poll() is not None:
+            raise SystemExit(f"the index worker exited:\n{worker.log()}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the backfill is not done after {args.timeout:.0f} s")
+        time.sleep(0.05)
+    calls = requests.get(f"{base}/_stats", headers=auth, timeout=10).json()
+    indexes = list(IndexedJob.objects.order_by("started_at"))
+    took = _seconds(max(i.finished_at for i in indexes), started)
+    scanning = [_seconds(i.finished_at, i.started_at) for i in indexes]
+    overlapping = sum(1 for a, b in pairwise(indexes) if b.started_at < a.finished_at)
+    # Time the worker had no scan: before the first, and between one and the next.
+    idle = _seconds(indexes[0].started_at, started) + sum(
+        max(0.0, _seconds(b.started_at, a.finished_at)) for a, b in pairwise(indexes)
+    )
+    published = sum(1 for i in indexes if i.status == Status.DONE)
+    records = sum(i.records for i in indexes)
+    print(
+        f"  {done.listed} jobs listed, {done.looked} details read, {done.asked} indexes asked for: "
+        f"{published} published, {len(indexes) - published} failed; {records:,} failure records"
+    )
+    print(
+        f"  calls served: {calls['jobs']} list pages, {calls['job']} job details, {calls['failures']:,} pages "
+        f"of failures, {calls['files']} files (errors CSVs and input files)"
+    )
+    print(
+        f"  round started -> last index published {took:7.2f} s   (the round itself: {round_s:.2f} s; "
+        f"scans {sum(scanning):.2f} s in all, {overlapping} overlapping; the worker idle {idle:.2f} s)"
+    )
+    pages_ideal = calls["failures"] * latency / share
+    every_ideal = sum(calls.values()) * latency / share
+    print(
+        f"  ideal, pages of failures x latency / {share}   {pages_ideal:7.2f} s   ratio {took / pages_ideal:.2f}x"
+    )
+    print(
+        f"  ideal, every call x latency / {share}          {every_ideal:7.2f} s   ratio {took / every_ideal:.2f}x"
+    )
+    # A scan reads its job's detail, its first page of failures and its files one at a time
+    # (the pages after the first `share` at once): the least its design can take.
+    alone = 2 * len(indexes) + calls["files"]
+    floor = alone * latency + (calls["failures"] - len(indexes)) * latency / share
+    print(
+        f"  floor, {alone} calls one at a time + the other pages / {share}   {floor:7.2f} s   ratio {took / floor:.2f}x"
+    )
+    big = next((i for i in indexes if i.job_id == SHOWCASE["big"]), None)
+    if big is not None:
+        big_pages = -(-(big.records + big.records_apart) // PAGE_SIZE)
+        big_s = _seconds(big.finished_at, big.started_at)
+        big_ideal = big_pages * latency / share
+        rest_ideal = (calls["failures"] - big_pages) * latency / share
+        print(
+            f"  the big job alone: {big.records:,} records, {big_pages:,} pages, scanned in {big_s:.2f} s   "
+            f"ideal {big_ideal:.2f} s   ratio {big_s / big_ideal:.2f}x"
+        )
+        rest = [seconds for i, seconds in zip(indexes, scanning, strict=True) if i is not big]
+        print(
+            f"  the rest ({len(rest)} jobs): {took - big_s:.2f} s   ideal (pages) {rest_ideal:.2f} s   "
+            f"ratio {(took - big_s) / rest_ideal:.2f}x   (a scan: median {statistics.median(rest):.2f} s, "
+            f"longest {max(rest):.2f} s)"
+        )
+    print(f"Load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores")
 
 
 def _login(url: str) -> requests.Session:

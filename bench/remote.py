@@ -16,7 +16,11 @@ from tests.support.net import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _start_sandbox(latency_ms: float, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+def _start_sandbox(
+    latency_ms: float, env: dict[str, str], *, workers: int = 2
+) -> tuple[subprocess.Popen, str]:
+    """The sandbox in a gunicorn of `workers` processes (each counts the requests it serves:
+    with one, its `_stats` are all of them), and its base URL."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -28,7 +32,7 @@ def _start_sandbox(latency_ms: float, env: dict[str, str]) -> tuple[subprocess.P
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(workers),
             "--threads",
             "16",
             "--worker-class",
