@@ -331,7 +331,9 @@ if TASKS_BACKEND == "immediate" and not DEBUG:
         "Environment variable TASKS_BACKEND is immediate, which runs scans inside web requests: "
         "only with DEBUG on. Leave it unset (database) and run `manage.py index_worker`."
     )
-TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+# Scans that pages ask for go to the default queue, the backfill's to a queue of their own:
+# an index worker keeps one of its scans for the first (INDEX_WORKER_SCANS).
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default", "background"]}}
 # Indexes of jobs are deleted this many days after they were made.
 INDEX_RETENTION_DAYS = _positive("INDEX_RETENTION_DAYS", _read("INDEX_RETENTION_DAYS", env.float, 30.0))
 # A scan whose worker has not said it is alive for this long is presumed dead: another worker
@@ -342,14 +344,18 @@ INDEX_MAX_ATTEMPTS = int(_positive("INDEX_MAX_ATTEMPTS", _read("INDEX_MAX_ATTEMP
 # checked every INDEX_BACKFILL_SECONDS, whether or not a page asked for it.
 INDEX_WINDOW_DAYS = _positive("INDEX_WINDOW_DAYS", _read("INDEX_WINDOW_DAYS", env.float, 30.0))
 INDEX_BACKFILL_SECONDS = _positive("INDEX_BACKFILL_SECONDS", _read("INDEX_BACKFILL_SECONDS", env.float, 60.0))
-# The backfill's share of the Meteroid budget: pages of failures a backfill scan reads at
-# once (at most SCAN_CONCURRENCY). Scans a page asked for come first in the queue besides.
+# The backfill's share of the Meteroid budget: pages of failures the backfill's scans of one
+# process read at once, all together (each at most SCAN_CONCURRENCY). Scans a page asked for
+# come first in the queue besides.
 INDEX_BACKFILL_CONCURRENCY = int(
     _positive(
         "INDEX_BACKFILL_CONCURRENCY",
         _read("INDEX_BACKFILL_CONCURRENCY", env.int, max(1, METEROID_MAX_CONCURRENCY // 2)),
     )
 )
+# Scans one index worker runs at once: one of them only ever takes scans that pages ask for,
+# so that a page never waits behind the backfill; the others take either, pages' first.
+INDEX_WORKER_SCANS = int(_positive("INDEX_WORKER_SCANS", _read("INDEX_WORKER_SCANS", env.int, 3)))
 # A scan keeps each input row's identifier ("did it import?"): of customer and subscription
 # imports always, of event imports whose input file is at most this large.
 INDEX_INPUT_MAX_BYTES = int(

@@ -8,8 +8,8 @@ each in its current state. A job's detail (which its state key needs) is read on
 list says it may have changed: a job never asked for, an active one, an ended one whose entry
 in the list is not the one last seen. A job whose index is still being made waits for the
 next round. What the backfill asks for waits behind what pages ask for in the queue
-(`indexing.BACKGROUND_PRIORITY`), and its scans read at most INDEX_BACKFILL_CONCURRENCY pages at
-once (`sources.scan_concurrency`): it never takes more than its share of Meteroid's budget.
+(`indexing.BACKGROUND_PRIORITY`), and its scans, all together in a process, read at most INDEX_BACKFILL_CONCURRENCY pages at
+once (`sources.scan_concurrency`, `sources._slots`): it never takes more than its share of Meteroid's budget.
 """
 
 from __future__ import annotations

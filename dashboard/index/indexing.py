@@ -55,6 +55,9 @@ SUPERSEDED_GRACE = timedelta(minutes=10)  # how long a replaced index stays for 
 # The queue's priority of a scan asked for no page anyone looks at: below a page's, so that
 # the database worker takes every scan a page waits for first.
 BACKGROUND_PRIORITY = DEFAULT_TASK_PRIORITY - 10
+# ... and its queue: a worker keeps one of its scans for the default queue, pages' (see
+# `index_worker`), so that a page's scan never waits for the backfill's to end.
+BACKGROUND_QUEUE = "background"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +165,12 @@ def _enqueue(pk: int) -> None:
 
     indexed = IndexedJob.objects.get(pk=pk)
     background = indexed.asked_by == AskedBy.BACKGROUND
-    result = scan_job.using(priority=BACKGROUND_PRIORITY if background else DEFAULT_TASK_PRIORITY).enqueue(
+    queued = (
+        scan_job.using(priority=BACKGROUND_PRIORITY, queue_name=BACKGROUND_QUEUE)
+        if background
+        else scan_job.using(priority=DEFAULT_TASK_PRIORITY)
+    )
+    result = queued.enqueue(
         base_url=indexed.base_url,
         key_fingerprint=indexed.key_fingerprint,
         job_id=indexed.job_id,

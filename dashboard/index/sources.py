@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextvars
 import csv
+import functools
 import logging
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
@@ -91,7 +93,9 @@ def _meteroid_rows(indexed: IndexedJob) -> Rows:
                 "its new state is scanned when a page asks for it."
             )
         odd: Counter = Counter()
-        total, failures = stream_failures(gateway, job, odd=odd, concurrency=scan_concurrency(indexed))
+        total, failures = stream_failures(
+            gateway, job, odd=odd, concurrency=scan_concurrency(indexed), slots=_slots(indexed)
+        )
     except MeteroidError as exc:
         raise ScanFailed(exc.message) from exc
     cap = settings.SCAN_MAX_FAILURES
@@ -106,6 +110,20 @@ def scan_concurrency(indexed: IndexedJob) -> int:
     if indexed.asked_by == IndexedJob.AskedBy.BACKGROUND:
         return min(settings.SCAN_CONCURRENCY, settings.INDEX_BACKFILL_CONCURRENCY)
     return settings.SCAN_CONCURRENCY
+
+
+@functools.cache
+def _background_slots(share: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(share)
+
+
+def _slots(indexed: IndexedJob) -> threading.BoundedSemaphore | None:
+    """The slots that a background scan's pages are read in, which every background scan of
+    this process shares (a worker runs several at once): together they never read more than
+    INDEX_BACKFILL_CONCURRENCY pages at once. None for a page's scan."""
+    if indexed.asked_by == IndexedJob.AskedBy.BACKGROUND:
+        return _background_slots(settings.INDEX_BACKFILL_CONCURRENCY)
+    return None
 
 
 def job_notes(job: JobDetail) -> dict[str, object]:

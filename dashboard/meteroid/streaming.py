@@ -4,9 +4,11 @@ writes into the index, and what an export reads when the index cannot answer it.
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from itertools import islice
 
 from django.conf import settings
@@ -26,6 +28,7 @@ def stream_failures(
     chunk_id: str | None = None,
     odd: Counter | None = None,
     concurrency: int | None = None,
+    slots: threading.Semaphore | None = None,
 ) -> tuple[int, Iterator[Failure]]:
     """Every failure of `job` (or of one chunk) straight from Meteroid, in file order, for an
     export that cannot wait for (or go beyond) the scan. Holds a few dozen pages at a time.
@@ -36,6 +39,8 @@ def stream_failures(
     job gives fewer failures than announced: a cut file must not pass for a whole one. A
     terminal job's page that contradicts the first (its count moved, or it is short before
     the end) stops the reading there, without reading on to the end.
+    With `slots`, each page after the first is read holding one of them: a share of the budget
+    that several readings hold together (the backfill's scans of one process).
     With `odd`, counts there the records left out for want of a row number ("apart") and
     those with a field that could not be read ("unreadable").
     """
@@ -55,7 +60,8 @@ def stream_failures(
     checked(first, 0)
 
     def read(offset: int) -> FailurePage:
-        return client.list_failures(job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id)
+        with slots or nullcontext():
+            return client.list_failures(job.id, limit=PAGE_SIZE, offset=offset, chunk_id=chunk_id)
 
     def fetch(pool: ThreadPoolExecutor, offset: int) -> Future:
         """The page at `offset`, read by the pool in the reader's context (its request id, the

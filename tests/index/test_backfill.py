@@ -153,14 +153,16 @@ def test_the_backfills_scans_wait_behind_a_pages_in_the_queue(settings, django_c
     with django_capture_on_commit_callbacks(execute=True):
         backfill()
     queued = list(DBTaskResult.objects.all())
-    assert queued and {task.priority for task in queued} == {BACKGROUND_PRIORITY}
+    assert queued and {(task.priority, task.queue_name) for task in queued} == {
+        (BACKGROUND_PRIORITY, "background")
+    }
     gateway = get_gateway()
     page_job = gateway.job(SHOWCASE["customers"])
     with django_capture_on_commit_callbacks(execute=True):
         page = sources.ask(page_job)
     page.refresh_from_db()
     task = DBTaskResult.objects.get(id=page.task_id)
-    assert task.priority == 0
+    assert (task.priority, task.queue_name) == (0, "default")
     with transaction.atomic():
         # What a database worker takes next: the page's, though enqueued last.
         assert DBTaskResult.objects.ready().get_locked() == task

@@ -43,6 +43,7 @@ def test_tasks_run_inside_requests_only_on_a_developer_machine():
         ("INDEX_WINDOW_DAYS", "a month"),
         ("INDEX_BACKFILL_SECONDS", "-1"),
         ("INDEX_BACKFILL_CONCURRENCY", "0"),
+        ("INDEX_WORKER_SCANS", "0"),
         ("INDEX_INPUT_MAX_BYTES", "0"),
     ],
 )

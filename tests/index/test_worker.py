@@ -274,3 +274,49 @@ def test_a_worker_process_keeps_the_jobs_of_the_window_indexed_by_itself(sqlite_
         "SELECT task_path, priority, status FROM django_tasks_database_dbtaskresult"
     )
     assert {(path, priority) for path, priority, _ in tasks} == {("dashboard.index.tasks.scan_job", -10)}
+
+
+def test_a_pages_scan_is_not_held_behind_a_long_scan_of_the_backfill(sqlite_database, tmp_path):
+    # The backfill's scan of the larger job reads one page at a time, 400 ms each (17 s or
+    # more); a page then asks for the small one, which a loop kept for pages' scans publishes
+    # while the backfill's scan still runs. A stop signal then lets that scan end first.
+    env = _env(
+        sqlite_database.url,
+        SANDBOX_LATENCY_MS="400",
+        SCAN_CONCURRENCY="4",
+        INDEX_BACKFILL_CONCURRENCY="1",
+        INDEX_WORKER_SCANS="2",
+    )
+    checked(manage("migrate", "--noinput", "-v", "0", env=env))
+    checked(
+        python(
+            "from dashboard.index.indexing import request_index\n"
+            "from dashboard.index.sources import scope_of\n"
+            "from dashboard.meteroid.cache import job_state_key\n"
+            "from dashboard.meteroid.gateway import get_gateway\n"
+            f"gateway = get_gateway(); job = gateway.job({LARGER_JOB!r})\n"
+            "request_index(scope_of(gateway), job.id, job_state_key(job), background=True)",
+            env=env,
+        )
+    )
+    log = tmp_path / "worker.log"
+    with _worker(env, log) as worker:
+        _wait_for(
+            "the backfill's scan is under way",
+            lambda: (_index_row(sqlite_database, LARGER_JOB).get("records") or 0) > 0,
+            60,
+            (log,),
+        )
+        _request(env, SMALL_JOB)
+        _wait_for(
+            "the page's scan is published",
+            lambda: _index_row(sqlite_database, SMALL_JOB).get("status") in ("done", "failed"),
+            60,
+            (log,),
+        )
+        assert _index_row(sqlite_database, SMALL_JOB)["status"] == "done"
+        assert _index_row(sqlite_database, LARGER_JOB)["status"] == "running"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+    larger = _index_row(sqlite_database, LARGER_JOB)
+    assert (larger["status"], larger["records"], larger["attempts"]) == ("done", 4101, 1)

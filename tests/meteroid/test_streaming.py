@@ -4,6 +4,8 @@ stand-in client (no HTTP): order, pages ahead, and a terminal job's pages checke
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -48,6 +50,43 @@ def test_a_slow_page_does_not_keep_the_other_readers_waiting():
     client.list_failures = list_failures
     _, failures = stream_failures(Gateway(client), job_with_failures(2000), concurrency=4)
     assert [f.item_index for f in failures] == [i * 3 for i in range(2000)]
+
+
+def test_readings_that_share_slots_read_no_more_pages_at_once_than_there_are_slots():
+    # Two readings of four pages at once each, sharing two slots (the backfill's scans of
+    # one worker): never more than two pages in flight between them, and two at times. (A
+    # reading's first page is read before any other, out of the slots: not counted.)
+    client = FakeClient(3000)
+    original = client.list_failures
+    lock = threading.Lock()
+    in_flight, most = [0], [0]
+    both_reading = threading.Barrier(2, timeout=10)
+
+    def list_failures(job_id, **kwargs):
+        if kwargs["offset"] == 0:
+            return original(job_id, **kwargs)
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        try:
+            if kwargs["offset"] == 100:  # each reading's first page after its first
+                both_reading.wait()
+            time.sleep(0.005)  # a page takes a while, as over HTTP: they overlap
+            return original(job_id, **kwargs)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    client.list_failures = list_failures
+    slots = threading.BoundedSemaphore(2)
+
+    def read() -> int:
+        _, failures = stream_failures(Gateway(client), job_with_failures(3000), concurrency=4, slots=slots)
+        return sum(1 for _ in failures)
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(lambda _: read(), range(2))) == [3000, 3000]
+    assert most[0] == 2
 
 
 def test_streamed_failures_stop_on_an_error_rather_than_end_short():

@@ -1,4 +1,12 @@
-"""`manage.py index_worker`: django-tasks-db's `db_worker`, plus a sweeper.
+"""`manage.py index_worker`: django-tasks-db's `db_worker`, running INDEX_WORKER_SCANS scans at
+once, plus a sweeper and a backfiller.
+
+The worker loops of `db_worker` run one task at a time each; here INDEX_WORKER_SCANS of them
+run side by side in threads. The first takes only the default queue's tasks, the scans pages
+ask for: a page never waits for a long scan of the backfill (its own queue) to end. The others
+take either, pages' first (by priority). The backfill's scans share their part of the Meteroid
+budget besides (`sources._slots`). A stop signal lets every loop finish the scan it runs; a
+second one stops at once.
 
 The database backend's worker marks a task running when it takes it and never looks at it
 again, so a worker that dies mid-scan would leave its scan unfinished for good. The sweeper,
@@ -15,13 +23,19 @@ scans that wait behind the ones pages ask for (`dashboard.index.backfill`).
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 import threading
 import time
 
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
+from django.tasks import DEFAULT_TASK_QUEUE_NAME
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
+from django_tasks_db.management.commands.db_worker import Worker
 
 from dashboard.index import backfill, indexing
 
@@ -78,6 +92,40 @@ class Backfiller(threading.Thread):
                 connections.close_all()
 
 
+class Loops(Worker):
+    """The loop that the command runs in the main thread, which also runs `others` (loops of
+    their own, in threads) and stops them with itself: on a stop signal each finishes the
+    task it runs, and the process ends once they all have."""
+
+    def __init__(self, *, others: list[Worker], **options) -> None:
+        super().__init__(**options)
+        self.others = others
+
+    def run(self) -> None:
+        threads = [
+            threading.Thread(target=loop.run, name=f"index-loop-{number}", daemon=True)
+            for number, loop in enumerate(self.others, start=1)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            super().run()
+        finally:
+            for loop in self.others:
+                loop.running = False
+            for thread in threads:
+                thread.join()
+
+    def shutdown(self, signum, frame) -> None:
+        if not self.running:  # the second signal: at once
+            super().shutdown(signum, frame)
+        logger.warning("Received %s - finishing the scans under way", signal.strsignal(signum))
+        for loop in (self, *self.others):
+            loop.running = False
+        if not any(loop.running_task for loop in (self, *self.others)):
+            sys.exit(0)
+
+
 class Command(DbWorker):
     help = (
         "Run background tasks (scans of jobs, pruning), keep recent jobs indexed, "
@@ -85,6 +133,38 @@ class Command(DbWorker):
     )
 
     def handle(self, *args, **options) -> None:
+        """`db_worker`'s, with the loops above. Which queues each loop takes is the worker's
+        own affair (`--queue-name` and `--exclude-queues` are not for it)."""
+        self.configure_logging(options["verbosity"])
+        if options["queue_name"] != DEFAULT_TASK_QUEUE_NAME or options["exclude_queues"]:
+            raise CommandError(
+                "index_worker takes every queue of the index: no --queue-name or --exclude-queues."
+            )
+        loops = _loops(
+            interval=options["interval"],
+            batch=options["batch"],
+            backend_name=options["backend_name"],
+            startup_delay=options["startup_delay"],
+            max_tasks=options["max_tasks"],
+            worker_id=options["worker_id"],
+        )
         Sweeper().start()
         Backfiller().start()
-        super().handle(*args, **options)
+        if options["reload"] and not options["batch"]:
+            if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
+                loops.configure_signals()  # in the reloader's child only
+            run_with_reloader(loops.run)
+        else:
+            loops.configure_signals()
+            loops.run()
+
+
+def _loops(*, worker_id: str, **options) -> Loops:
+    """The main loop, with INDEX_WORKER_SCANS - 1 others: when there are others, the main one
+    takes only the default queue (pages' scans), they take every queue."""
+    others = [
+        Worker(**options, worker_id=f"{worker_id[:60]}-{number}", queue_names=["*"], excluded_queue_names=[])
+        for number in range(1, settings.INDEX_WORKER_SCANS)
+    ]
+    queues = [DEFAULT_TASK_QUEUE_NAME] if others else ["*"]
+    return Loops(**options, worker_id=worker_id, queue_names=queues, excluded_queue_names=[], others=others)
