@@ -39,14 +39,15 @@ def stream_failures(
     job gives fewer failures than announced: a cut file must not pass for a whole one. A
     terminal job's page that contradicts the first (its count moved, or it is short before
     the end) stops the reading there, without reading on to the end.
-    With `slots`, each page after the first is read holding one of them: a share of the budget
+    With `slots`, each page is read holding one of them: a share of the budget
     that several readings hold together (the backfill's scans of one process).
     With `odd`, counts there the records left out for want of a row number ("apart") and
     those with a field that could not be read ("unreadable").
     """
     client = gateway.client
     odd = Counter() if odd is None else odd
-    first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0, chunk_id=chunk_id)
+    with slots or nullcontext():
+        first = client.list_failures(job.id, limit=PAGE_SIZE, offset=0, chunk_id=chunk_id)
     # The job's count is of all its failures: it tells nothing of one chunk's.
     total = _total(
         first.total_count, len(first.failures) + first.apart, None if chunk_id else job.failure_count
