@@ -7,7 +7,7 @@ message that names the variable. See `.env.example` for the full list.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -384,6 +384,14 @@ SANDBOX_SEED = _read("SANDBOX_SEED", env.int, 20260325)
 # Shifts the sandbox's clock (live jobs start, advance and end by it), to show a job at
 # a chosen moment of its run.
 SANDBOX_TIME_OFFSET_SECONDS = _read("SANDBOX_TIME_OFFSET_SECONDS", env.float, 0.0)
+# The day (UTC) the sandbox's catalogue of ended jobs ends on: its jobs were made in the four
+# weeks before. Fixed by default, so that every process and test agrees on them; `manage.py
+# demo` sets it to the day it starts, so that the demo's jobs stay within the index's window.
+SANDBOX_CATALOGUE_ENDS = _read(
+    "SANDBOX_CATALOGUE_ENDS",
+    lambda name, default: date.fromisoformat(env.str(name, default=default)),
+    "2026-11-28",
+)
 
 if METEROID_MAX_RETRIES < 0:
     raise ImproperlyConfigured("Environment variable METEROID_MAX_RETRIES must be 0 or more.")

@@ -27,6 +27,7 @@ def _start(**env: str) -> subprocess.CompletedProcess:
         ("METEROID_CONNECT_TIMEOUT", "-1"),
         ("METEROID_MAX_RETRIES", "-2"),
         ("SANDBOX_RATE_500", "2"),
+        ("SANDBOX_CATALOGUE_ENDS", "last week"),
         ("SCAN_CONCURRENCY", "0"),
         ("DATABASE_URL", "nosuchdb://x"),
         ("CACHE_URL", "nosuchcache://x"),

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -438,6 +439,22 @@ def test_latency_is_the_whole_answer_not_an_extra_after_its_work(api, settings, 
     get_json(api, f"{API}/{SHOWCASE['customers']}")
     took = time.perf_counter() - started
     assert 0.12 <= took < 0.12 + slow
+
+
+def test_the_catalogue_ends_on_the_day_set_with_the_same_jobs(api, settings, stopped_clock):
+    def catalogue() -> dict[str, str]:
+        jobs = get_json(api, API, {"per_page": 100})["data"]
+        # All but the live jobs, which start on the clock (within the last quarter of an hour).
+        live = datetime.fromtimestamp(stopped_clock - 3600, UTC).isoformat()[:19]
+        return {job["id"]: job["created_at"] for job in jobs if not live <= job["created_at"] < "2100"}
+
+    pinned = catalogue()
+    assert max(pinned.values()) < "2026-11-28" and min(pinned.values()) > "2026-10-30"
+    settings.SANDBOX_CATALOGUE_ENDS = date(2131, 3, 1)  # (after the clock: no live job among them)
+    moved = catalogue()
+    assert moved.keys() == pinned.keys()
+    assert max(moved.values()) < "2131-03-01" and min(moved.values()) > "2131-01-31"
+    assert get_json(api, f"{API}/{SHOWCASE['big']}")["created_at"] == moved[SHOWCASE["big"]]
 
 
 def test_it_rate_limits_with_retry_after(api, settings):

@@ -3,15 +3,18 @@ background worker (`index_worker`) beside it, stopped with it: web and worker on
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import subprocess
 import sys
+from datetime import date
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 
 class Command(BaseCommand):
@@ -42,6 +45,7 @@ class Command(BaseCommand):
         )
         if no_serve:
             return
+        _catalogue_ends_today()
         worker = None if no_worker else self._start_worker()
         # Stopped by a signal (not only Ctrl+C), the demo still stops its worker on the way out.
         signal.signal(signal.SIGTERM, _exit)
@@ -56,6 +60,17 @@ class Command(BaseCommand):
         same settings and database."""
         manage = str(settings.BASE_DIR / "manage.py")
         return subprocess.Popen([sys.executable, manage, "index_worker", "--no-reload", "-v", "0"])  # noqa: S603 (our own command)
+
+
+def _catalogue_ends_today() -> None:
+    """The sandbox's catalogue of ended jobs ends today (UTC), in this process and in the
+    worker it starts, unless SANDBOX_CATALOGUE_ENDS says otherwise: the demo's jobs are those
+    of the last four weeks whatever the day, within the window the index keeps."""
+    if "SANDBOX_CATALOGUE_ENDS" in os.environ:
+        return
+    today = timezone.now().date().isoformat()
+    os.environ["SANDBOX_CATALOGUE_ENDS"] = today
+    settings.SANDBOX_CATALOGUE_ENDS = date.fromisoformat(today)
 
 
 def _stop(worker: subprocess.Popen) -> None:

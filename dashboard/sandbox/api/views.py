@@ -15,6 +15,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -208,9 +209,17 @@ def _failure_json(failure: data.Failure) -> dict[str, Any]:
     }
 
 
+def _anchor_ms() -> int:
+    """The instant the catalogue of ended jobs ends at: SANDBOX_CATALOGUE_ENDS, 00:00 UTC."""
+    ends = settings.SANDBOX_CATALOGUE_ENDS
+    return int(datetime(ends.year, ends.month, ends.day, tzinfo=UTC).timestamp() * 1000)
+
+
 def _find(job_id: str) -> Job | None:
     """The job as it is now, with the retries asked of the control endpoint."""
-    return data.find_job(settings.SANDBOX_SEED, job_id, _now(), retries=control.asked())
+    return data.find_job(
+        settings.SANDBOX_SEED, job_id, _now(), retries=control.asked(), anchor_ms=_anchor_ms()
+    )
 
 
 def _not_found(job_id: str) -> JsonResponse:
@@ -237,7 +246,12 @@ def list_jobs(request: HttpRequest) -> HttpResponse:
         return invalid
     said = per_page if _single(request, "per_page") is not None else ANSWER_PER_PAGE
     jobs = data.list_jobs(
-        settings.SANDBOX_SEED, _now(), job_type=job_type, statuses=statuses, retries=control.asked()
+        settings.SANDBOX_SEED,
+        _now(),
+        job_type=job_type,
+        statuses=statuses,
+        retries=control.asked(),
+        anchor_ms=_anchor_ms(),
     )
     shown = jobs[page * per_page : (page + 1) * per_page]
     return JsonResponse(

@@ -6,8 +6,8 @@ of (job, row) (see `rows.py`). Prefix sums over the chunks, cached per job, find
 failure of a job or of a chunk at once, so a page of a 200,000-failure job costs what a page
 of a small one does.
 
-Catalogue jobs end before `ANCHOR_MS`, a fixed instant, so every process and every test
-agrees on them. Live jobs start every `LIVE_SLOT_MS` on the wall clock and advance with the
+Catalogue jobs end before an anchor, a fixed instant (`ANCHOR_MS` unless the caller gives
+another), so every process and every test agrees on them. Live jobs start every `LIVE_SLOT_MS` on the wall clock and advance with the
 `now` the caller passes; their ids come from (seed, slot), so every process agrees on them too.
 
 Ended jobs with chunks that failed as a whole can be retried, as in Meteroid's web app: the
@@ -622,11 +622,11 @@ def _duration_ms(job_type: str, rows_: int, extra_s: int) -> int:
     return round((rows_ / _ROWS_PER_SECOND[job_type] + extra_s) * 1000)
 
 
-def _showcase_jobs(seed: int) -> list[Job]:
+def _showcase_jobs(seed: int, anchor_ms: int) -> list[Job]:
     users = _users(seed)
     jobs = []
     for n, (role, shape) in enumerate(_SHOWCASES.items()):
-        created_ms = ANCHOR_MS - shape.age_ms - n * 7_919
+        created_ms = anchor_ms - shape.age_ms - n * 7_919
         name = shape.file_name
         if name == "":
             name = _file_name(shape.job_type, created_ms, n)
@@ -649,7 +649,7 @@ def _showcase_jobs(seed: int) -> list[Job]:
     return jobs
 
 
-def _random_jobs(seed: int) -> list[Job]:
+def _random_jobs(seed: int, anchor_ms: int) -> list[Job]:
     rng = random.Random(seed)
     users = _users(seed)
     jobs = []
@@ -673,7 +673,7 @@ def _random_jobs(seed: int) -> list[Job]:
         else:
             profile = rng.choice((NO_FAILURES, SPARSE, MIXED))
             done = None if rng.random() < 0.3 else rng.uniform(0.05, 0.9)
-        created_ms = ANCHOR_MS - rng.randrange(3_600_000, 28 * _DAY_MS)
+        created_ms = anchor_ms - rng.randrange(3_600_000, 28 * _DAY_MS)
         # Drawn apart from `rng`, so that the jobs' other choices stay as they were.
         dialect = Draw(seed, "job-dialect", n)
         european = job_type in (CUSTOMERS, EVENTS, SUBSCRIPTIONS) and dialect.below(4) == 0
@@ -700,13 +700,13 @@ def _newest_first(jobs: list[Job]) -> list[Job]:
 
 
 @lru_cache(maxsize=8)
-def _catalogue(seed: int) -> tuple[Job, ...]:
-    return tuple(_newest_first(_showcase_jobs(seed) + _random_jobs(seed)))
+def _catalogue(seed: int, anchor_ms: int = ANCHOR_MS) -> tuple[Job, ...]:
+    return tuple(_newest_first(_showcase_jobs(seed, anchor_ms) + _random_jobs(seed, anchor_ms)))
 
 
 @lru_cache(maxsize=8)
-def _catalogue_by_id(seed: int) -> dict[str, Job]:
-    return {job.id: job for job in _catalogue(seed)}
+def _catalogue_by_id(seed: int, anchor_ms: int = ANCHOR_MS) -> dict[str, Job]:
+    return {job.id: job for job in _catalogue(seed, anchor_ms)}
 
 
 # --- Live jobs: one starts every slot and runs for a few minutes ---------------------------
@@ -892,7 +892,7 @@ def _scheduled(seed: int) -> dict[str, tuple[int, int]]:
     }
 
 
-def _with_schedule(seed: int, job: Job, now_ms: int) -> Job:
+def _with_schedule(seed: int, job: Job, now_ms: int, anchor_ms: int) -> Job:
     """A catalogue job as its scheduled retries left it at `now_ms`: the last one asked (after
     the anchor) decides, since each fails the same way again."""
     plan = _scheduled(seed).get(job.id)
@@ -900,7 +900,7 @@ def _with_schedule(seed: int, job: Job, now_ms: int) -> Job:
         return job
     _, phase = plan
     asked = (now_ms - phase) // RETRY_CYCLE_MS * RETRY_CYCLE_MS + phase
-    if asked < ANCHOR_MS:
+    if asked < anchor_ms:
         return job
     return retried(job, Retry(asked, RETRY_RUN_MS, "again"), now_ms)
 
@@ -928,16 +928,18 @@ def list_jobs(
     job_type: str | None = None,
     statuses: Collection[str] = (),
     retries: Asked | None = None,
+    anchor_ms: int = ANCHOR_MS,
 ) -> list[Job]:
     """Every listed job that matches the filters, newest first: the live jobs of the last
-    few slots, then the catalogue. `retries` are those asked on demand, by job id."""
+    few slots, then the catalogue (which ends at `anchor_ms`). `retries` are those asked on
+    demand, by job id."""
     now_ms = _now_ms(now)
     jobs = _newest_first(
         _live_jobs(seed, now_ms, LIVE_LIST_SLOTS)
-        + [_with_schedule(seed, j, now_ms) for j in _catalogue(seed)]
+        + [_with_schedule(seed, j, now_ms, anchor_ms) for j in _catalogue(seed, anchor_ms)]
     )
     if retries:
-        jobs = [_on_demand(seed, job, retries, now_ms) for job in jobs]
+        jobs = [_on_demand(seed, job, retries, now_ms, anchor_ms) for job in jobs]
     return [
         job
         for job in jobs
@@ -945,31 +947,38 @@ def list_jobs(
     ]
 
 
-def find_job(seed: int, job_id: str, now: float | None = None, *, retries: Asked | None = None) -> Job | None:
-    """The job with this id as it is at `now`, or None when there is none. `retries` are
-    those asked on demand, by job id."""
+def find_job(
+    seed: int,
+    job_id: str,
+    now: float | None = None,
+    *,
+    retries: Asked | None = None,
+    anchor_ms: int = ANCHOR_MS,
+) -> Job | None:
+    """The job with this id as it is at `now` (the catalogue ending at `anchor_ms`), or None
+    when there is none. `retries` are those asked on demand, by job id."""
     if not is_meteroid_id(job_id, JOB_PREFIX):
         return None
     now_ms = _now_ms(now)
-    job = _find(seed, job_id, now_ms)
+    job = _find(seed, job_id, now_ms, anchor_ms)
     if job is not None and retries:
-        job = _on_demand(seed, job, retries, now_ms)
+        job = _on_demand(seed, job, retries, now_ms, anchor_ms)
     return job
 
 
-def _on_demand(seed: int, job: Job, retries: Asked, now_ms: int) -> Job:
+def _on_demand(seed: int, job: Job, retries: Asked, now_ms: int, anchor_ms: int) -> Job:
     asked = retries.get(job.id)
     if not asked or asked[0][0] > now_ms:
         return job
     # From the first retry on demand, the job follows those alone.
-    first = _find(seed, job.id, asked[0][0])
+    first = _find(seed, job.id, asked[0][0], anchor_ms)
     return job if first is None else _with_control(first, asked, now_ms)
 
 
-def _find(seed: int, job_id: str, now_ms: int) -> Job | None:
-    job = _catalogue_by_id(seed).get(job_id)
+def _find(seed: int, job_id: str, now_ms: int, anchor_ms: int) -> Job | None:
+    job = _catalogue_by_id(seed, anchor_ms).get(job_id)
     if job is not None:
-        return _with_schedule(seed, job, now_ms)
+        return _with_schedule(seed, job, now_ms, anchor_ms)
     current = now_ms // LIVE_SLOT_MS
     for slot in range(current, current - LIVE_KEEP_SLOTS, -1):
         live = _live(seed, slot)
