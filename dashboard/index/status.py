@@ -34,6 +34,7 @@ ACTIVE_FRESH_SECONDS = 15  # how long an active job's index is shown before it i
 POLL_SECONDS = 0.1
 READING_CHUNK_ROWS = "Every failure record is read; now the rows of whole failed chunks, from the errors CSV."
 RESULTS_KEPT = 64  # summaries of published indexes kept made up in each process
+PUBLISHED_KEPT_SECONDS = 15  # how long a process takes an ended job's published index as read
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus
         return ScanStatus("done", result=empty_result(job))
     scope = scope_of(gateway)
     if job.is_terminal:
-        return _status(indexing.request_index(scope, job.id, job_state_key(job)), job)
+        return _status(_ended_index(scope, job), job)
     latest = indexing.current_index(scope, job.id)
     if latest is not None and not latest.active:
         # Read once the job had ended: a retry has reopened it, and those failures are
@@ -108,6 +109,36 @@ def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus
     if latest is not None and asked.status != Status.DONE:
         return _done(latest, job, refreshing=asked.status != Status.FAILED)
     return _status(asked, job)
+
+
+def _ended_index(scope: indexing.Scope, job: JobDetail) -> IndexedJob:
+    """The index of an ended job in its state, asked for. Once published it never changes
+    (a retry is another state, asked under another key): each process keeps it for
+    PUBLISHED_KEPT_SECONDS, so that every view of it does not ask the database again."""
+    key = (scope, job.id, job_state_key(job))
+    now = time.monotonic()
+    with _published_lock:
+        found = _published.get(key)
+        if found is not None and found[1] > now:
+            _published.move_to_end(key)
+            return found[0]
+    indexed = indexing.request_index(scope, job.id, key[2])
+    if indexed.status == Status.DONE:
+        with _published_lock:
+            _published[key] = (indexed, now + PUBLISHED_KEPT_SECONDS)
+            while len(_published) > RESULTS_KEPT:
+                _published.popitem(last=False)
+    return indexed
+
+
+_published: OrderedDict[tuple, tuple[IndexedJob, float]] = OrderedDict()
+_published_lock = threading.Lock()
+
+
+def forget_published() -> None:
+    """Forget the published indexes this process keeps (a database emptied under it: tests)."""
+    with _published_lock:
+        _published.clear()
 
 
 def retry_scan(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus:

@@ -136,6 +136,26 @@ def test_an_ended_jobs_index_is_read_once_and_served_after(meteroid):
     assert run_index_scans() == 0 and len(client.calls) == calls
 
 
+def test_an_ended_jobs_published_index_is_kept_by_the_process_for_15_s(
+    meteroid, clock, django_assert_num_queries
+):
+    # Every view of an ended job asks for its index; once published, the process takes it as
+    # read for a while rather than ask the database on every view.
+    client, gateway = meteroid(300)
+    job = client.detail
+    scan_status(job, gateway=gateway)
+    run_index_scans()
+    published = scan_status(job, gateway=gateway)
+    with django_assert_num_queries(0):
+        assert scan_status(job, gateway=gateway).result == published.result
+    clock.advance(16)
+    with django_assert_num_queries(1):
+        assert scan_status(job, gateway=gateway).result == published.result
+    # Another state of the job (a retry ended) is another index, asked for at once.
+    retried = replace(job, failed_items=job.failed_items + 1)
+    assert scan_status(retried, gateway=gateway).state == "running"
+
+
 def test_an_active_jobs_index_is_shown_for_15_s_then_read_again_with_the_old_one_on_show(meteroid):
     client, gateway = meteroid(100, job_with_failures(100, status="PROCESSING"))
     job = client.detail

@@ -98,12 +98,13 @@ class Clock:
     def __init__(self, monkeypatch) -> None:
         from django.core.cache.backends import base, locmem
 
+        from dashboard.index import status
         from dashboard.meteroid import budget, cache
         from dashboard.pages import refresh, rendered
         from dashboard.views import health
 
         self.offset = 0.0
-        for module in (cache, budget, refresh, rendered, health, base, locmem):
+        for module in (cache, budget, refresh, rendered, health, status, base, locmem):
             monkeypatch.setattr(module, "time", self)
 
     def advance(self, seconds: float) -> None:

@@ -77,9 +77,11 @@ def clear_cache() -> None:
     whole database, which other runs may be using."""
     from django.core.cache import cache, caches
 
+    from dashboard.index import status
     from dashboard.pages import rendered
 
     rendered.local.clear()
+    status.forget_published()
     backend = caches["default"]
     if type(backend).__module__ + "." + type(backend).__qualname__ != REDIS_BACKEND:
         cache.clear()
