@@ -315,8 +315,31 @@ def test_a_pages_scan_is_not_held_behind_a_long_scan_of_the_backfill(sqlite_data
             (log,),
         )
         assert _index_row(sqlite_database, SMALL_JOB)["status"] == "done"
-        assert _index_row(sqlite_database, LARGER_JOB)["status"] == "running"
+        assert _index_row(sqlite_database, LARGER_JOB)["status"] == "running", log.read_text()[-3000:]
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0
     larger = _index_row(sqlite_database, LARGER_JOB)
     assert (larger["status"], larger["records"], larger["attempts"]) == ("done", 4101, 1)
+
+
+def test_a_second_stop_signal_stops_the_worker_at_once_leaving_its_scan_to_be_taken_over(
+    sqlite_database, tmp_path
+):
+    env = _env(sqlite_database.url, SANDBOX_LATENCY_MS="400", SCAN_CONCURRENCY="1")
+    checked(manage("migrate", "--noinput", "-v", "0", env=env))
+    log = tmp_path / "worker.log"
+    with _worker(env, log) as worker:
+        _request(env, LARGER_JOB)  # 41 pages, one at a time: 16 s or more
+        _wait_for(
+            "the scan is under way",
+            lambda: (_index_row(sqlite_database, LARGER_JOB).get("records") or 0) > 0,
+            60,
+            (log,),
+        )
+        worker.send_signal(signal.SIGTERM)
+        _wait_for(
+            "the worker says it finishes its scan", lambda: "finishing the scans" in log.read_text(), 10
+        )
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(10) == 1
+    assert _index_row(sqlite_database, LARGER_JOB)["status"] == "running", log.read_text()[-3000:]

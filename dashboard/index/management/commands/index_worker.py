@@ -111,14 +111,22 @@ class Loops(Worker):
         try:
             super().run()
         finally:
-            for loop in self.others:
-                loop.running = False
-            for thread in threads:
-                thread.join()
+            self._finish(threads)
+
+    def _finish(self, threads: list[threading.Thread]) -> None:
+        """Let the other loops end the scans they run, then return."""
+        for loop in self.others:
+            loop.running = False
+        for thread in threads:
+            thread.join()
 
     def shutdown(self, signum, frame) -> None:
-        if not self.running:  # the second signal: at once
-            super().shutdown(signum, frame)
+        if not self.running:
+            # The second signal: at once, before the scans' threads can do anything more (as
+            # the interpreter winds down they would fail): what they were scanning is taken
+            # over once its lease expires.
+            logger.warning("Received %s again - stopping now", signal.strsignal(signum))
+            os._exit(1)
         logger.warning("Received %s - finishing the scans under way", signal.strsignal(signum))
         for loop in (self, *self.others):
             loop.running = False
