@@ -16,7 +16,7 @@ from functools import cached_property
 from heapq import nlargest
 from operator import itemgetter
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from dashboard.failures.ranges import RowRange, condense
 from dashboard.failures.reasons import EXAMPLES, TOP_VALUES, SlotValues, Template, pattern_of
@@ -60,13 +60,35 @@ class Selection:
         return self._all().exclude(identifier_folded=self.filters.needle)
 
     @cached_property
+    def _tally(self) -> tuple[int, int, int]:
+        """For a search with exact matches first: the rows it selects, the exact ones, and of
+        the rest, those whose identifier holds the search, counted in one pass."""
+        needle = self.filters.needle
+        found = (
+            self._all()
+            .order_by()
+            .aggregate(
+                selected=Count("pk"),
+                exact=Count("pk", filter=Q(identifier_folded=needle)),
+                in_identifier=Count(
+                    "pk", filter=Q(identifier_folded__contains=needle) & ~Q(identifier_folded=needle)
+                ),
+            )
+        )
+        return found["selected"], found["exact"], found["in_identifier"]
+
+    @cached_property
     def count(self) -> int:
+        if self.exact_first and self.index is not None:
+            return self._tally[0]
         return self._all().count()
 
     @cached_property
     def exact(self) -> int:
         """How many lead: the rows whose identifier is exactly the search."""
-        return self._exact().count() if self.exact_first else 0
+        if not self.exact_first or self.index is None:
+            return 0
+        return self._tally[1]
 
     def __len__(self) -> int:
         return self.count
@@ -107,8 +129,10 @@ class Selection:
 
     def in_identifier(self) -> int:
         """Of the rows after the exact ones, how many hold the search in their identifier."""
-        if not self.filters.needle:
+        if not self.filters.needle or self.index is None:
             return 0
+        if self.exact_first:
+            return self._tally[2]
         return self._rest().filter(identifier_folded__contains=self.filters.needle).count()
 
 

@@ -159,6 +159,19 @@ def test_ranked_search_puts_exact_identifiers_first():
     assert ranked.positions.locate(1)[1] is False
 
 
+def test_a_searchs_counts_are_read_in_one_pass(django_assert_num_queries):
+    rows = [
+        (0, "bjch_one", "x-13", "r"),
+        (1, "bjch_one", "x-137", "r"),
+        (2, "bjch_one", "y", "x-13 is unknown"),
+        (3, "bjch_one", "x-13", "r"),
+    ]
+    analysis = _failures(rows, job_id="bjob_counts")
+    with django_assert_num_queries(1):
+        ranked = analysis.ranked(query="X-13")
+        assert (len(ranked.positions), ranked.exact, ranked.in_identifier, ranked.contains) == (4, 2, 1, 2)
+
+
 def test_a_job_without_an_index_has_nothing():
     analysis = JobFailures(None)
     assert len(analysis) == 0 and analysis.grouping.groups == ()
