@@ -165,12 +165,14 @@ TEMPLATES = [
 
 DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web and worker processes share the file: readers never wait for a writer (WAL), and a
-    # writing transaction takes its lock at once rather than failing when it upgrades.
+    # Web and worker processes share the file: readers never wait for a writer (WAL), a
+    # writing transaction takes its lock at once rather than failing when it upgrades, and
+    # waits up to 30 s for it (a worker's scans write side by side, a batch at a time).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
         }
     )
 CACHES = {"default": _cache("CACHE_URL", "locmemcache://dashboard")}

@@ -343,3 +343,34 @@ def test_a_second_stop_signal_stops_the_worker_at_once_leaving_its_scan_to_be_ta
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(10) == 1
     assert _index_row(sqlite_database, LARGER_JOB)["status"] == "running", log.read_text()[-3000:]
+
+
+def test_a_loop_goes_on_after_a_database_error(monkeypatch):
+    # SQLite busy past its timeout (or PostgreSQL restarting) ended `db_worker`'s loop, and
+    # with the main one the whole worker: a loop of the index worker takes its next task.
+    from django.db import OperationalError
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    from dashboard.index.management.commands.index_worker import Loop
+
+    rounds = []
+
+    def run(loop) -> None:
+        rounds.append(loop.startup_delay)
+        if len(rounds) == 1:
+            raise OperationalError("database is locked")
+
+    monkeypatch.setattr(Worker, "run", run)
+    monkeypatch.setattr("dashboard.index.management.commands.index_worker.time.sleep", lambda seconds: None)
+    loop = Loop(
+        queue_names=["*"],
+        interval=0.1,
+        batch=False,
+        backend_name="default",
+        startup_delay=True,
+        max_tasks=None,
+        worker_id="loop-test",
+        excluded_queue_names=[],
+    )
+    loop.run()
+    assert rounds == [True, False]

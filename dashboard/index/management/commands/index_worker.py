@@ -31,7 +31,7 @@ import time
 
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.tasks import DEFAULT_TASK_QUEUE_NAME
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
@@ -92,12 +92,30 @@ class Backfiller(threading.Thread):
                 connections.close_all()
 
 
-class Loops(Worker):
+class Loop(Worker):
+    """`db_worker`'s loop, which goes on after a database error (SQLite busy past its
+    timeout, PostgreSQL restarting) rather than end, and the whole worker with it."""
+
+    def run(self) -> None:
+        while True:
+            try:
+                super().run()
+                return
+            except DatabaseError:
+                if not self.running:
+                    return
+                logger.exception("index loop %s: database error; it goes on in a second", self.worker_id)
+                close_old_connections()
+                self.startup_delay = False
+                time.sleep(1)
+
+
+class Loops(Loop):
     """The loop that the command runs in the main thread, which also runs `others` (loops of
     their own, in threads) and stops them with itself: on a stop signal each finishes the
     task it runs, and the process ends once they all have."""
 
-    def __init__(self, *, others: list[Worker], **options) -> None:
+    def __init__(self, *, others: list[Loop], **options) -> None:
         super().__init__(**options)
         self.others = others
 
@@ -171,7 +189,7 @@ def _loops(*, worker_id: str, **options) -> Loops:
     """The main loop, with INDEX_WORKER_SCANS - 1 others: when there are others, the main one
     takes only the default queue (pages' scans), they take every queue."""
     others = [
-        Worker(**options, worker_id=f"{worker_id[:60]}-{number}", queue_names=["*"], excluded_queue_names=[])
+        Loop(**options, worker_id=f"{worker_id[:60]}-{number}", queue_names=["*"], excluded_queue_names=[])
         for number in range(1, settings.INDEX_WORKER_SCANS)
     ]
     queues = [DEFAULT_TASK_QUEUE_NAME] if others else ["*"]
