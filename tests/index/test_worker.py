@@ -362,6 +362,9 @@ def test_a_loop_goes_on_after_a_database_error(monkeypatch):
 
     monkeypatch.setattr(Worker, "run", run)
     monkeypatch.setattr("dashboard.index.management.commands.index_worker.time.sleep", lambda seconds: None)
+    monkeypatch.setattr(
+        "dashboard.index.management.commands.index_worker.close_old_connections", lambda: None
+    )
     loop = Loop(
         queue_names=["*"],
         interval=0.1,
