@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from dashboard.meteroid.gateway import get_gateway
 from dashboard.meteroid.streaming import stream_failures
 from tests.support import services
 from tests.support.django_process import checked, manage, python
-from tests.support.paths import ROOT
+from tests.support.worker import Worker
 
 SMALL_JOB = "bjob_6dG1WdYj0HUnlSoyo9abp0"  # 1,022 failure records and 2,500 rows of whole failed chunks
 LARGER_JOB = "bjob_6VG0OZuEwrTEyUlzqBCPJe"  # 4,101 failure records, completed
@@ -66,32 +65,13 @@ def _request(env: dict[str, str], job_id: str) -> None:
 
 @contextmanager
 def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "index_worker",
-                "--no-startup-delay",
-                "--interval",
-                "0.2",
-                "--no-reload",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    """A worker process (tests/support/worker.py), its process handed to the test for its
+    signals and pid; stopped on the way out."""
+    worker = Worker(env, log, options=("--no-startup-delay", "--interval", "0.2")).start()
     try:
-        yield process
+        yield worker.process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        worker.stop()
 
 
 def _wait_for(what: str, condition: Callable[[], bool], timeout: float, logs: tuple[Path, ...] = ()) -> None:
