@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.databases import each_database, run_child  # noqa: E402
+from bench.databases import each_database, median_ms, run_child  # noqa: E402
 
 TARGETS_MS = {"search an exact identifier": 200, "search a word of a reason": 300, "causes across jobs": 500}
 
@@ -137,12 +137,7 @@ def _measure(args: argparse.Namespace) -> dict:
                 cursor.execute(f"ANALYZE {table}")
 
     def timed(call) -> float:
-        times = []
-        for _ in range(args.repeat):
-            began = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - began)
-        return statistics.median(times) * 1000
+        return median_ms(call, args.repeat)
 
     indexes = across.current_indexes(scope, since=now - timedelta(days=31))
     some = indexes.order_by("pk")[args.jobs // 2]

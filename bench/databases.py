@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -60,3 +62,13 @@ def run_child(script: str, arguments: list[str], database_url: str) -> dict:
     if done.returncode:
         raise SystemExit(f"the {database_url.split(':')[0]} run failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def median_ms(call: Callable[[], object], repeat: int) -> float:
+    """The median time of `repeat` runs of `call`, in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.databases import each_database, run_child  # noqa: E402
+from bench.databases import each_database, median_ms, run_child  # noqa: E402
 
 
 def main() -> None:
@@ -131,12 +130,7 @@ def _measure(args: argparse.Namespace) -> dict:
     del rows
 
     def timed(call) -> float:
-        times = []
-        for _ in range(args.repeat):
-            began = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - began)
-        return statistics.median(times) * 1000
+        return median_ms(call, args.repeat)
 
     groups = queries.reason_groups(indexed)
     biggest = queries.Filters(pattern_key=groups[0].pattern_key)
