@@ -400,11 +400,11 @@ def _run_scan(indexed: IndexedJob, source: Source, holder: str | None, read_ahea
                 failures = [row for row in batch if row.source != INPUT]
                 inputs = [row for row in batch if row.source == INPUT]
                 beat.fetched += len(failures)
-                if beat.lost:
-                    raise LeaseLost
                 with transaction.atomic():
                     # The UPDATE takes the row's lock until the rows are in: a worker taking
-                    # the scan over waits for them, then deletes them.
+                    # the scan over waits for them, then deletes them. It alone says whether
+                    # the lease is still this worker's: the heartbeat's own connection may not
+                    # see the row yet (a scan run inside a transaction, as a test's is).
                     _renew(indexed.pk, holder, fetched=beat.fetched)
                     records, chunk_rows = write_failures(indexed, failures) if failures else (0, 0)
                     read = write_input_rows(indexed, inputs) if inputs else 0

@@ -4,6 +4,7 @@ PostgreSQL): bulk writes, one index per job and state, leases, publication, prun
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -347,6 +348,23 @@ def test_a_scan_taken_over_writes_nothing_more():
     indexed.refresh_from_db()
     assert (indexed.status, indexed.lease_holder) == (Status.RUNNING, "other")
     assert IndexedFailure.objects.filter(indexed_job=indexed).count() == indexing.BATCH_ROWS
+
+
+def test_a_scan_slower_than_its_heartbeat_is_not_taken_for_lost(settings):
+    """The heartbeat beats from a connection of its own, which cannot see an index made in an
+    open transaction (this test's): the scan's own renewal decides whether it goes on."""
+    settings.INDEX_LEASE_SECONDS = 0.2  # a beat every 0.05 s
+    indexed = _index()
+
+    def rows() -> Iterator[FailureRow]:
+        for i, row in enumerate(_failures(indexing.BATCH_ROWS * 2)):
+            if i == indexing.BATCH_ROWS + 1:
+                time.sleep(0.3)  # a slow page: several beats go by
+            yield row
+
+    outcome = run_scan(indexed, lambda _: Rows(indexing.BATCH_ROWS * 2, rows()), holder="w1", read_ahead=0)
+    assert outcome == "done"
+    assert IndexedFailure.objects.filter(indexed_job=indexed).count() == indexing.BATCH_ROWS * 2
 
 
 def test_the_worker_that_takes_a_scan_over_starts_it_again_from_the_top():
