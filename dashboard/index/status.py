@@ -79,6 +79,7 @@ class ScanStatus:
     message: str = ""
     result: IndexResult | None = None
     refreshing: bool = False  # a newer reading of the (active) job is on its way
+    reread_problem: str = ""  # why the last reading of the (active) job failed, the older one on show
     index: IndexedJob | None = None  # the published index the result is of
 
     @property
@@ -107,7 +108,8 @@ def scan_status(job: JobDetail, *, gateway: Gateway | None = None) -> ScanStatus
         return _done(latest, job, refreshing=pending is not None)
     asked = indexing.request_index(scope, job.id, job_state_key(job))
     if latest is not None and asked.status != Status.DONE:
-        return _done(latest, job, refreshing=asked.status != Status.FAILED)
+        failed = asked.status == Status.FAILED
+        return _done(latest, job, refreshing=not failed, reread_problem=asked.error if failed else "")
     return _status(asked, job)
 
 
@@ -215,10 +217,18 @@ def _status(indexed: IndexedJob, job: JobDetail) -> ScanStatus:
     return ScanStatus("running", indexed.fetched, total, message)
 
 
-def _done(indexed: IndexedJob, job: JobDetail, *, refreshing: bool = False) -> ScanStatus:
+def _done(
+    indexed: IndexedJob, job: JobDetail, *, refreshing: bool = False, reread_problem: str = ""
+) -> ScanStatus:
     result = result_of(indexed, job)
     return ScanStatus(
-        "done", result.scanned, result.scanned, result=result, refreshing=refreshing, index=indexed
+        "done",
+        result.scanned,
+        result.scanned,
+        result=result,
+        refreshing=refreshing,
+        index=indexed,
+        reread_problem=reread_problem,
     )
 
 

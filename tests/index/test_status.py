@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dashboard.index import indexing, sources
 from dashboard.index.models import IndexedFailure, IndexedJob
-from dashboard.index.status import retry_scan, scan_status
+from dashboard.index.status import refresh_scan, retry_scan, scan_status
 from dashboard.meteroid.gateway import Gateway
 from dashboard.meteroid.records import FailurePage
 from tests.support.fake_client import FakeClient, job_with_failures
@@ -179,6 +179,26 @@ def test_an_active_jobs_index_is_shown_for_15_s_then_read_again_with_the_old_one
     assert run_index_scans() == 1 and _pages(client) == 2 * calls
     again = scan_status(moved, gateway=gateway)
     assert again.index != first.index and not again.refreshing and again.result.provisional
+
+
+def test_an_active_jobs_failed_reread_keeps_the_old_index_on_show_and_says_why(meteroid):
+    client, gateway = meteroid(100, job_with_failures(100, status="PROCESSING"))
+    first = _scanned(client.detail, gateway)
+    moved = client.now(replace(client.detail, processed_items=client.detail.processed_items + 1))
+    IndexedJob.objects.filter(pk=first.index.pk).update(finished_at=timezone.now() - timedelta(seconds=16))
+    client.fail_at = 0  # Meteroid fails the new reading
+    assert scan_status(moved, gateway=gateway).refreshing
+    assert run_index_scans() == 1
+    status = scan_status(moved, gateway=gateway)
+    assert status.state == "done" and status.index == first.index and not status.refreshing
+    assert "could not be reached" in status.reread_problem
+    # Asked for again, it is read again; once read, nothing is amiss.
+    client.fail_at = None
+    status = refresh_scan(moved, gateway=gateway)
+    assert status.refreshing and not status.reread_problem
+    run_index_scans()
+    again = scan_status(moved, gateway=gateway)
+    assert again.index != first.index and not again.reread_problem
 
 
 def test_many_people_asking_at_once_start_one_scan(meteroid):

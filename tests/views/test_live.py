@@ -194,6 +194,37 @@ def test_an_active_jobs_old_index_is_read_again_and_shown_meanwhile(logged_in, r
     assert sum(_group_counts(html)) > first.result.scanned
 
 
+def test_an_active_jobs_failed_reread_is_said_on_its_pages_with_a_way_to_read_it_again(
+    logged_in, running, monkeypatch
+):
+    from dashboard.index.models import IndexedJob
+    from dashboard.sandbox.api import views as sandbox
+
+    job_id, at = running
+    first = wait_for_scan(job_id)
+    at(POLLED)
+    stopped = sandbox._now()
+    monkeypatch.setattr(sandbox, "_now", lambda: stopped)  # the job stays in the state that failed
+    monkeypatch.setattr(status, "ACTIVE_FRESH_SECONDS", 0)
+    logged_in.get(f"/jobs/{job_id}/")  # asks for a new reading, which fails
+    IndexedJob.objects.exclude(pk=first.index.pk).update(
+        status=IndexedJob.Status.FAILED, error="Meteroid could not be reached <b>now</b>."
+    )
+    for view in ("", "reasons/"):
+        html = logged_in.get(f"/jobs/{job_id}/{view}").content.decode()
+        assert "Reading the job again failed: Meteroid could not be reached &lt;b&gt;now&lt;/b&gt;." in html
+        assert "<b>now" not in html
+    assert sum(_group_counts(html)) == first.result.scanned
+    html = logged_in.get(f"/jobs/{job_id}/").content.decode()
+    assert "These lists are from an earlier reading of the job." in html
+    assert re.search(r'hx-post="/jobs/[^"]+/chunks/rescan/"[^>]*>Read it again</button>', html)
+    logged_in.post(f"/jobs/{job_id}/chunks/rescan/")
+    assert run_index_scans() == 1
+    html = logged_in.get(f"/jobs/{job_id}/reasons/").content.decode()
+    assert "Reading the job again failed" not in html
+    assert sum(_group_counts(html)) > first.result.scanned
+
+
 @pytest.mark.parametrize(
     ("ended", "exists", "follows", "total", "seen", "news"),
     [
