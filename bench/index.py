@@ -1,7 +1,7 @@
 """Figures for the failure index, on SQLite and on PostgreSQL. Prints them; asserts nothing.
 
     .venv/bin/python bench/index.py [--rows 250000] [--repeat 5] [--postgres postgres://postgres@127.0.0.1:5432]
-                                    [--only sqlite|postgres] [--scan] [--latency-ms 50]
+                                    [--only sqlite|postgres] [--scan] [--latency-ms 50] [--writers 1,2]
 
 The rows are the sandbox's big job's failure records (247,511 of them), made by its data
 functions (no HTTP), patterns worked out once beforehand. For each database (a fresh SQLite
@@ -17,7 +17,8 @@ file, a fresh PostgreSQL database made and dropped here), in a process of its ow
 
 With --scan, a real scan of that job over HTTP (at --latency-ms, with SCAN_CONCURRENCY pages
 in flight) into the index, from the sandbox as a gunicorn of its own, against the ideal
-pages x latency / concurrency, and the same pages read alone (nothing written).
+pages x latency / concurrency, and the same pages read alone (nothing written). On
+PostgreSQL once per --writers (INDEX_WRITERS: connections writing the batches side by side).
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def main() -> None:
     parser.add_argument("--only", choices=("sqlite", "postgres"))
     parser.add_argument("--scan", action="store_true", help="also scan the job over HTTP into the index")
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument(
+        "--writers",
+        default="1,2",
+        help="the scans' INDEX_WRITERS on PostgreSQL, one scan each, in this order (SQLite writes with one)",
+    )
     parser.add_argument(
         "--no-trigrams", action="store_true", help="drop the pg_trgm indexes first (what they cost, and give)"
     )
@@ -71,7 +77,7 @@ def main() -> None:
 
 def _each_database(args: argparse.Namespace, results: dict) -> None:
     arguments = ["--rows", str(args.rows), "--repeat", str(args.repeat)]
-    arguments += ["--scan"] * args.scan + ["--no-trigrams"] * args.no_trigrams
+    arguments += ["--scan"] * args.scan + ["--no-trigrams"] * args.no_trigrams + ["--writers", args.writers]
     results |= each_database(
         lambda url: run_child(__file__, arguments, url),
         only=args.only,
@@ -207,12 +213,14 @@ def _measure(args: argparse.Namespace) -> dict:
                 cursor.execute("EXPLAIN " + sql, params)
                 figures[f"search {what} uses pg_trgm"] = any("trgm" in line[0] for line in cursor.fetchall())
     if args.scan:
-        figures["scan"] = _scan(job.id, args.latency_ms)
+        writers = [int(n) for n in args.writers.split(",")] if connection.vendor == "postgresql" else [1]
+        figures["scans"] = [_scan(job.id, args.latency_ms, n) for n in writers]
     return figures
 
 
-def _scan(job_id: str, latency_ms: float) -> dict:
+def _scan(job_id: str, latency_ms: float, writers: int) -> dict:
     from django.conf import settings
+    from django.db import connection
     from django.utils import timezone
 
     from dashboard.index import indexing
@@ -222,9 +230,15 @@ def _scan(job_id: str, latency_ms: float) -> dict:
     from dashboard.meteroid.gateway import get_gateway
     from dashboard.meteroid.streaming import stream_failures
 
+    settings.INDEX_WRITERS = writers
     gateway = get_gateway()
     scope = scope_of(gateway)
     job = gateway.job(job_id)
+    # The scan before this one goes (it is of the same job and state), its space reclaimed.
+    IndexedJob.objects.filter(base_url=scope.base_url, job_id=job_id).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM index_indexedfailure")
     indexed = IndexedJob.objects.create(
         base_url=scope.base_url,
         key_fingerprint=scope.key_fingerprint,
@@ -245,6 +259,7 @@ def _scan(job_id: str, latency_ms: float) -> dict:
     pages = -(-min(job.failure_count, settings.SCAN_MAX_FAILURES) // 100)
     ideal = pages * latency_ms / 1000 / settings.SCAN_CONCURRENCY
     return {
+        "writers": writers,
         "outcome": f"{outcome} {indexed.error}".strip(),
         "rows": indexed.records,
         "seconds": seconds,
@@ -271,9 +286,10 @@ def _report(args: argparse.Namespace, results: dict) -> None:
         for what in ("page", "count"):
             if f"search {what} uses pg_trgm" in figures:
                 print(f"  the search's {what} uses a pg_trgm index: {figures[f'search {what} uses pg_trgm']}")
-        if scan := figures.get("scan"):
+        for scan in figures.get("scans", ()):
             print(
-                f"  scan into the index over HTTP at {args.latency_ms:g} ms: {scan['outcome']}, "
+                f"  scan into the index over HTTP at {args.latency_ms:g} ms, {scan['writers']} writer"
+                f"{'s' if scan['writers'] != 1 else ''}: {scan['outcome']}, "
                 f"{scan['rows']:,} rows in {scan['seconds']:.1f} s (ideal {scan['ideal']:.1f} s, "
                 f"x{scan['seconds'] / scan['ideal']:.2f}); the same pages read alone, nothing written: "
                 f"{scan['alone']:.1f} s (x{scan['alone'] / scan['ideal']:.2f})"

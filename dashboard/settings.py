@@ -342,6 +342,9 @@ INDEX_RETENTION_DAYS = _positive("INDEX_RETENTION_DAYS", _read("INDEX_RETENTION_
 # takes it over (and starts it again), at most INDEX_MAX_ATTEMPTS times in all.
 INDEX_LEASE_SECONDS = _positive("INDEX_LEASE_SECONDS", _read("INDEX_LEASE_SECONDS", env.float, 60.0))
 INDEX_MAX_ATTEMPTS = int(_positive("INDEX_MAX_ATTEMPTS", _read("INDEX_MAX_ATTEMPTS", env.int, 3)))
+# On PostgreSQL a scan writes its batches over this many connections side by side: writing a
+# failure into its trigram indexes costs the server more than reading it costs the worker.
+INDEX_WRITERS = int(_positive("INDEX_WRITERS", _read("INDEX_WRITERS", env.int, 2)))
 # Every job created within INDEX_WINDOW_DAYS is kept indexed by the workers (the backfill),
 # checked every INDEX_BACKFILL_SECONDS, whether or not a page asked for it.
 INDEX_WINDOW_DAYS = _positive("INDEX_WINDOW_DAYS", _read("INDEX_WINDOW_DAYS", env.float, 30.0))

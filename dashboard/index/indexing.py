@@ -5,7 +5,8 @@
   later request, from any process, finds that row and joins it.
 - A worker's task first takes the row's lease (a conditional UPDATE: one holder at a time),
   keeps it alive from a heartbeat thread, and writes the rows in batches, each in a
-  transaction that renews the lease first: a worker that lost its lease writes nothing more.
+  transaction that renews the lease last: a worker that lost its lease keeps nothing more of
+  what it writes. On PostgreSQL, INDEX_WRITERS connections write batches side by side.
 - The django-tasks-db worker marks a task running and never looks at it again: a worker
   that dies mid-scan leaves it so. Here the lease expires instead, and `reclaim_if_stale`
   (run by the next request for the job, and by every worker's sweeper) puts the index back
@@ -32,7 +33,7 @@ from datetime import datetime, timedelta
 from queue import Full, Queue
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.tasks import TaskResultStatus, default_task_backend
 from django.tasks.base import DEFAULT_TASK_PRIORITY
@@ -373,6 +374,89 @@ def _read_ahead(batches: Iterator[list[FailureRow]], depth: int) -> Iterator[Ite
         stop.set()
 
 
+@dataclass
+class _Writing:
+    """What the writing of one scan's batches shares between its connections."""
+
+    indexed: IndexedJob
+    holder: str
+    beat: Heartbeat
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, batch: list[FailureRow]) -> None:
+        """One batch, in one transaction that renews the lease last. Taken over meanwhile,
+        the renewal finds the lease another worker's and the batch is rolled back; taken over
+        after, the batch is deleted with the rest by the worker that took it (which starts
+        from the top). The renewal alone says whether the lease is still this worker's: the
+        heartbeat's own connection may not see the row yet (a scan run inside a transaction,
+        as a test's is)."""
+        failures = [row for row in batch if row.source != INPUT]
+        inputs = [row for row in batch if row.source == INPUT]
+        with transaction.atomic():
+            records, chunk_rows = write_failures(self.indexed, failures) if failures else (0, 0)
+            read = write_input_rows(self.indexed, inputs) if inputs else 0
+            with self.lock:
+                self.beat.fetched += len(failures)
+                fetched = self.beat.fetched
+            _renew(
+                self.indexed.pk,
+                self.holder,
+                fetched=fetched,
+                records=F("records") + records,
+                chunk_rows=F("chunk_rows") + chunk_rows,
+                input_row_count=F("input_row_count") + read,
+            )
+
+
+def _writers(read_ahead: int) -> int:
+    """Connections that write a scan's batches: INDEX_WRITERS on PostgreSQL (its rows and
+    their indexes are written by as many server processes side by side); one on SQLite,
+    which writes one transaction at a time, and when the rows are read in the writing thread."""
+    if not read_ahead or connections[router.db_for_write(IndexedFailure)].vendor != "postgresql":
+        return 1
+    return settings.INDEX_WRITERS
+
+
+def _write_batches(batches: Iterator[list[FailureRow]], writing: _Writing, *, writers: int) -> None:
+    """Write every batch, from `writers` threads (each with its own connection) taking the
+    next batch in turn; the first error stops them all and is raised here."""
+    if writers <= 1:
+        for batch in batches:
+            writing.write(batch)
+        return
+    taking = threading.Lock()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                with taking:
+                    batch = next(batches, None)
+                if batch is None or stop.is_set():
+                    return
+                writing.write(batch)
+        except BaseException as exc:  # raised by the scan's own thread
+            errors.append(exc)
+            stop.set()
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(
+            target=contextvars.copy_context().run, args=(work,), name=f"index-write-{n}", daemon=True
+        )
+        for n in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        # A lost lease first: the other writers' errors may only follow from it.
+        raise next((exc for exc in errors if isinstance(exc, LeaseLost)), errors[0])
+
+
 def run_scan(indexed: IndexedJob, source: Source, *, holder: str | None = None, read_ahead: int = 2) -> str:
     """Scan `indexed` from `source` if no live worker scans it: "done", "failed", "joined"
     (another worker has it) or "lost" (another worker took it over meanwhile). The source is
@@ -396,23 +480,7 @@ def _run_scan(indexed: IndexedJob, source: Source, holder: str | None, read_ahea
         _renew(indexed.pk, holder, total=found.total, capped=found.capped)
         batches = _batches(found.rows, BATCH_ROWS, BATCH_SECONDS)
         with _read_ahead(batches, read_ahead) if read_ahead else nullcontext(batches) as ready:
-            for batch in ready:
-                failures = [row for row in batch if row.source != INPUT]
-                inputs = [row for row in batch if row.source == INPUT]
-                beat.fetched += len(failures)
-                with transaction.atomic():
-                    # The UPDATE takes the row's lock until the rows are in: a worker taking
-                    # the scan over waits for them, then deletes them. It alone says whether
-                    # the lease is still this worker's: the heartbeat's own connection may not
-                    # see the row yet (a scan run inside a transaction, as a test's is).
-                    _renew(indexed.pk, holder, fetched=beat.fetched)
-                    records, chunk_rows = write_failures(indexed, failures) if failures else (0, 0)
-                    read = write_input_rows(indexed, inputs) if inputs else 0
-                    IndexedJob.objects.filter(pk=indexed.pk).update(
-                        records=F("records") + records,
-                        chunk_rows=F("chunk_rows") + chunk_rows,
-                        input_row_count=F("input_row_count") + read,
-                    )
+            _write_batches(ready, _Writing(indexed, holder, beat), writers=_writers(read_ahead))
         publish(indexed, holder, **found.notes)
     except LeaseLost:
         logger.warning("scan of %s was taken over by another worker; this one stops", indexed.job_id)

@@ -393,6 +393,85 @@ def test_a_scan_that_cannot_read_fails_with_the_reason_and_keeps_no_row():
     assert not IndexedFailure.objects.exists()
 
 
+# --- Writers side by side (PostgreSQL) ----------------------------------------------------------
+
+
+def _side_by_side(settings, monkeypatch) -> list[tuple[str, int]]:
+    """Two writers of 500 rows a batch, on a database every connection sees (committed):
+    records the thread and server process of each batch written."""
+    if connection.vendor != "postgresql":
+        pytest.skip("runs on the PostgreSQL pass (SQLite writes one transaction at a time)")
+    settings.INDEX_WRITERS = 2
+    monkeypatch.setattr(indexing, "BATCH_ROWS", 500)
+    written = []
+    real = indexing.write_failures
+
+    def write(indexed, rows):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            written.append((threading.current_thread().name, cursor.fetchone()[0]))
+        return real(indexed, rows)
+
+    monkeypatch.setattr(indexing, "write_failures", write)
+    return written
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_two_connections_write_a_scan_side_by_side(settings, monkeypatch):
+    written = _side_by_side(settings, monkeypatch)
+    indexed = _index()
+
+    def rows() -> Iterator[FailureRow]:
+        for row in _failures(6_007):
+            time.sleep(0.0002)  # rows come as pages do, while batches are written
+            yield row
+
+    assert run_scan(indexed, lambda _: Rows(6_007, rows())) == "done"
+    assert {name for name, _ in written} == {"index-write-0", "index-write-1"}
+    assert len({pid for _, pid in written}) == 2
+    indexed.refresh_from_db()
+    assert (indexed.status, indexed.records, indexed.fetched) == (Status.DONE, 6_007, 6_007)
+    stored = IndexedFailure.objects.filter(indexed_job=indexed)
+    assert sorted(stored.values_list("row", flat=True)) == list(range(1, 6_008))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_writers_side_by_side_stop_on_a_lost_lease_and_on_a_failed_reading(
+    settings, monkeypatch
+):
+    _side_by_side(settings, monkeypatch)
+    taken = _index("s1")
+    kept = []
+
+    def rows_then_taken() -> Iterator[FailureRow]:
+        for i, row in enumerate(_failures(6_000)):
+            if i == 2_600:  # another worker found the lease expired and took the scan
+                IndexedJob.objects.filter(pk=taken.pk).update(lease_holder="other")
+                kept.append(IndexedFailure.objects.filter(indexed_job=taken).count())
+                connection.close()  # this reading thread's own
+            yield row
+
+    assert run_scan(taken, lambda _: Rows(6_000, rows_then_taken()), holder="w1") == "lost"
+    taken.refresh_from_db()
+    assert (taken.status, taken.lease_holder) == (Status.RUNNING, "other")
+    # What was written once the scan was taken over was rolled back (at most the batches
+    # under way then may have been kept: the worker that took it deletes them with the rest).
+    assert IndexedFailure.objects.filter(indexed_job=taken).count() <= kept[0] + 2 * 500
+
+    failing = _index("s2")
+
+    def rows_then_error() -> Iterator[FailureRow]:
+        yield from _failures(2_100)
+        raise indexing.ScanFailed("Meteroid is unavailable.")
+
+    assert run_scan(failing, lambda _: Rows(6_000, rows_then_error())) == "failed"
+    failing.refresh_from_db()
+    assert (failing.status, failing.error) == (Status.FAILED, "Meteroid is unavailable.")
+    assert not IndexedFailure.objects.filter(indexed_job=failing).exists()
+
+
 # --- Pruning --------------------------------------------------------------------------------------
 
 

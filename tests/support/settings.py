@@ -20,3 +20,7 @@ if _INHERITED not in os.environ:
 os.environ["STATIC_ROOT"] = os.environ[_INHERITED]
 
 from dashboard.settings import *  # noqa: E402, F403
+
+# A test's database is one transaction on one connection: a scan run in a test writes over
+# that one (tests of writers side by side ask for them, on a database they commit to).
+INDEX_WRITERS = 1
