@@ -8,7 +8,10 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 \
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-# The second test pass runs the tests that reach the database (marked `database` by
+# The tests but the browser's wait mostly on HTTP, processes and the database: two pytest-xdist
+# workers, a file each at a time (a file's processes and fixtures start once), take half the
+# time. The browser tests follow alone: they time what a page does while it polls.
+# The PostgreSQL pass runs the tests that reach the database (marked `database` by
 # tests/conftest.py from what they use) on PostgreSQL, in a database named after the shell's
 # pid (pytest-django creates and drops test_<name>, one per pytest-xdist worker), so that
 # parallel runs never meet. Its tests wait mostly on HTTP and the database: two workers, a
@@ -52,7 +55,8 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev prism
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -m browser
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "database or postgres" -n 2 --dist loadfile
 
 lint: $(VENV)/.dev
