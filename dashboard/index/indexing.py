@@ -289,7 +289,6 @@ class Heartbeat(threading.Thread):
         self.pk = pk
         self.holder = holder
         self.fetched = 0
-        self.lost = False
         self.every = min(5.0, settings.INDEX_LEASE_SECONDS / 4)
         self._stop_event = threading.Event()
 
@@ -303,8 +302,7 @@ class Heartbeat(threading.Thread):
                 except Exception:  # a database hiccup: the next beat tries again
                     logger.exception("heartbeat of index %s failed", self.pk)
                     continue
-                if not renewed:
-                    self.lost = True
+                if not renewed:  # the lease is another's (the scan's next batch finds it so)
                     return
         finally:
             connections.close_all()
